@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+/** The `berth` command line: argument parsing and output only; the work happens in the modules. */
+import { Command, CommanderError } from 'commander';
+import { isBerthError } from '../protocol/index.js';
+import { inspectCommand } from './inspect-command.js';
+import { serveCommand } from './serve-command.js';
+import { VERSION } from './version.js';
+
+const program = new Command('berth')
+  .description('Ship machine-learning models as fast, small, secure services.')
+  .version(VERSION, '-V, --version', 'print the berth version')
+  .addCommand(serveCommand())
+  .addCommand(inspectCommand())
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (isBerthError(error)) {
+    process.stderr.write(`berth: ${error.message} (${error.code})\n`);
+    process.exitCode = error.category === 'INTERNAL' ? 1 : 2;
+  } else {
+    process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,3 @@
+/** Logging (pino) and metrics (prom-client). */
+export { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LoggerOptions, type LogLevel } from './logger.js';
+export { createServerMetrics, type ServerMetrics } from './metrics.js';

@@ -1,0 +1,93 @@
+/**
+ * Prometheus metrics (prom-client), one registry per server so tests and embedded servers do
+ * not share state. Names and labels are documented in docs/metrics.md; base units are seconds.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface ServerMetrics {
+  readonly registry: Registry;
+  readonly requestSuccess: Counter<'model' | 'version'>;
+  readonly requestFailure: Counter<'model' | 'version' | 'reason'>;
+  readonly inferenceCount: Counter<'model' | 'version'>;
+  readonly executionCount: Counter<'model' | 'version'>;
+  readonly requestDuration: Histogram<'model' | 'version'>;
+  readonly queueDuration: Histogram<'model' | 'version'>;
+  readonly computeDuration: Histogram<'model' | 'version'>;
+  readonly pendingRequests: Gauge<'model' | 'version'>;
+  readonly modelReady: Gauge<'model' | 'version'>;
+}
+
+/**
+ * @example
+ * const metrics = createServerMetrics();
+ * metrics.requestSuccess.inc({ model: 'iris', version: '1' });
+ * const text = await metrics.registry.metrics();
+ */
+export function createServerMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
+  const registry = new Registry();
+  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const labels = ['model', 'version'] as const;
+  return {
+    registry,
+    requestSuccess: new Counter({
+      name: 'berth_inference_request_success_total',
+      help: 'Inference requests that completed successfully.',
+      labelNames: labels,
+      registers,
+    }),
+    requestFailure: new Counter({
+      name: 'berth_inference_request_failure_total',
+      help: 'Inference requests that failed, by reason (the error category).',
+      labelNames: [...labels, 'reason'],
+      registers,
+    }),
+    inferenceCount: new Counter({
+      name: 'berth_inference_count_total',
+      help: 'Inferences performed (a batch of N counts N; without a batch dimension each request counts 1).',
+      labelNames: labels,
+      registers,
+    }),
+    executionCount: new Counter({
+      name: 'berth_inference_exec_count_total',
+      help: 'Model executions (runs of the runtime; one execution can serve a whole batch).',
+      labelNames: labels,
+      registers,
+    }),
+    requestDuration: new Histogram({
+      name: 'berth_inference_request_duration_seconds',
+      help: 'Time from the request reaching the model to its response being ready, queue and compute included.',
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    queueDuration: new Histogram({
+      name: 'berth_inference_queue_duration_seconds',
+      help: 'Time a request waited before its execution started.',
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    computeDuration: new Histogram({
+      name: 'berth_inference_compute_duration_seconds',
+      help: 'Time the runtime spent executing the model for a request.',
+      labelNames: labels,
+      buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    pendingRequests: new Gauge({
+      name: 'berth_inference_pending_requests',
+      help: 'Inference requests accepted and not yet answered.',
+      labelNames: labels,
+      registers,
+    }),
+    modelReady: new Gauge({
+      name: 'berth_model_ready',
+      help: '1 when the model version is ready to serve, 0 otherwise.',
+      labelNames: labels,
+      registers,
+    }),
+  };
+}

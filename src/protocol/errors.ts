@@ -1,0 +1,184 @@
+/**
+ * The one error type of berth. Every failure that can reach a user carries a stable code
+ * (`BERTH_ERR_<AREA>_<WHAT>`, never reused) and a category that decides the HTTP and gRPC
+ * status in exactly one place (`error-status.ts`). `docs/errors.md` lists every code and a
+ * test keeps the two in sync.
+ */
+
+export const ERROR_CATEGORIES = [
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'UNAVAILABLE',
+  'RESOURCE_EXHAUSTED',
+  'DEADLINE_EXCEEDED',
+  'INTERNAL',
+  'UNAUTHENTICATED',
+  'PERMISSION_DENIED',
+] as const;
+export type ErrorCategory = (typeof ERROR_CATEGORIES)[number];
+
+interface ErrorCodeInfo {
+  readonly category: ErrorCategory;
+  /** HTTP status when it differs from the category's default. */
+  readonly httpStatus?: number;
+  readonly description: string;
+}
+
+/** Every error code berth can produce. Add new ones at the end of their area; never reuse one. */
+export const ERROR_CODES = {
+  BERTH_ERR_PROTOCOL_INVALID_JSON: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The request body is not valid JSON.',
+  },
+  BERTH_ERR_PROTOCOL_INVALID_REQUEST: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The inference request object does not follow the Open Inference Protocol schema.',
+  },
+  BERTH_ERR_PROTOCOL_INVALID_DATATYPE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A tensor datatype is not one of the protocol datatypes.',
+  },
+  BERTH_ERR_PROTOCOL_INVALID_SHAPE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A tensor shape is not a list of non-negative integers.',
+  },
+  BERTH_ERR_PROTOCOL_INVALID_DATA: {
+    category: 'INVALID_ARGUMENT',
+    description: 'Tensor data does not match its shape or datatype (count, type or value range).',
+  },
+  BERTH_ERR_PROTOCOL_INVALID_BINARY: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'Binary tensor data is malformed: bad Inference-Header-Content-Length, truncated or extra bytes, bad BYTES lengths.',
+  },
+  BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE: {
+    category: 'INVALID_ARGUMENT',
+    httpStatus: 415,
+    description: 'The request Content-Type or Content-Encoding is not supported.',
+  },
+  BERTH_ERR_PROTOCOL_BODY_TOO_LARGE: {
+    category: 'RESOURCE_EXHAUSTED',
+    httpStatus: 413,
+    description: 'The request body is larger than the configured body limit (--max-body-size).',
+  },
+  BERTH_ERR_PROTOCOL_TENSOR_TOO_LARGE: {
+    category: 'RESOURCE_EXHAUSTED',
+    httpStatus: 413,
+    description: 'A tensor has more elements than the configured limit (--max-tensor-elements).',
+  },
+  BERTH_ERR_INFER_UNKNOWN_INPUT: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The request names an input the model does not have, or names one twice.',
+  },
+  BERTH_ERR_INFER_MISSING_INPUT: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The request lacks an input the model requires.',
+  },
+  BERTH_ERR_INFER_UNKNOWN_OUTPUT: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The request asks for an output the model does not have, or asks for one twice.',
+  },
+  BERTH_ERR_INFER_DATATYPE_MISMATCH: {
+    category: 'INVALID_ARGUMENT',
+    description: "An input's datatype differs from the model's declared datatype.",
+  },
+  BERTH_ERR_INFER_SHAPE_MISMATCH: {
+    category: 'INVALID_ARGUMENT',
+    description: "An input's shape does not fit the model's declared shape or maximum batch size.",
+  },
+  BERTH_ERR_MODEL_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: 'No model of that name is in the repository.',
+  },
+  BERTH_ERR_MODEL_VERSION_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: 'The model exists but not the requested version, or the version is not a positive integer.',
+  },
+  BERTH_ERR_MODEL_NOT_READY: {
+    category: 'UNAVAILABLE',
+    description: 'The model (version) exists but is not ready: loading, unloading or failed to load.',
+  },
+  BERTH_ERR_RUNTIME_LOAD_FAILED: {
+    category: 'INTERNAL',
+    description: 'The runtime could not load a model file (corrupt file, unsupported operator, bad config).',
+  },
+  BERTH_ERR_RUNTIME_EXECUTION_FAILED: {
+    category: 'INTERNAL',
+    description: 'The runtime failed while executing the model.',
+  },
+  BERTH_ERR_REPOSITORY_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: 'The model file or repository directory does not exist or cannot be read.',
+  },
+  BERTH_ERR_REPOSITORY_INVALID_NAME: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A model name or version folder is not allowed (characters, length, path traversal).',
+  },
+  BERTH_ERR_REPOSITORY_INVALID_CONFIG: {
+    category: 'INVALID_ARGUMENT',
+    description: "A model's config.yaml is malformed or contradicts the model file.",
+  },
+  BERTH_ERR_REPOSITORY_NO_VERSIONS: {
+    category: 'NOT_FOUND',
+    description: 'A model folder has no numeric version folder holding a model file.',
+  },
+  BERTH_ERR_SERVER_SHUTTING_DOWN: {
+    category: 'UNAVAILABLE',
+    description: 'The server is draining before exit and accepts no new requests.',
+  },
+  BERTH_ERR_SERVER_ROUTE_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: 'No endpoint exists at that method and path.',
+  },
+  BERTH_ERR_SERVER_TIMEOUT: {
+    category: 'DEADLINE_EXCEEDED',
+    httpStatus: 408,
+    description: 'The client took too long to send the request.',
+  },
+  BERTH_ERR_CLI_INVALID_OPTION: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A command-line option has an invalid value.',
+  },
+  BERTH_ERR_CLIENT_REQUEST_FAILED: {
+    category: 'UNAVAILABLE',
+    description: 'The berth client could not reach the server or got a response it could not read.',
+  },
+  BERTH_ERR_INTERNAL: {
+    category: 'INTERNAL',
+    description: 'An unexpected internal error. The message is generic; details are in the server log.',
+  },
+} as const satisfies Record<string, ErrorCodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * The error every berth module throws.
+ *
+ * @example
+ * throw new BerthError('BERTH_ERR_INFER_SHAPE_MISMATCH', 'input "x": expected shape [-1,4], got [2,5]');
+ */
+export class BerthError extends Error {
+  override readonly name = 'BerthError';
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.category = ERROR_CODES[code].category;
+  }
+}
+
+export function isBerthError(value: unknown): value is BerthError {
+  return value instanceof BerthError;
+}
+
+/**
+ * Normalises anything thrown at a boundary into a BerthError, once. Unknown errors become
+ * BERTH_ERR_INTERNAL with a generic message so that no internal detail reaches a client;
+ * the original is kept as `cause` for the log.
+ */
+export function toBerthError(value: unknown): BerthError {
+  if (value instanceof BerthError) return value;
+  return new BerthError('BERTH_ERR_INTERNAL', 'internal server error', { cause: value });
+}

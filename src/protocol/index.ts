@@ -1,0 +1,24 @@
+/**
+ * The Open Inference Protocol v2: types, tensor codecs (JSON and Triton binary), request
+ * validation and the error model. Pure: no I/O, no dependencies.
+ */
+export * from './errors.js';
+export * from './error-status.js';
+export * from './datatypes.js';
+export * from './float16.js';
+export * from './types.js';
+export * from './shape.js';
+export { decodeJsonData, encodeJsonData } from './json-data.js';
+export { decodeBinaryData, encodeBinaryData } from './binary-data.js';
+export { INFERENCE_HEADER_CONTENT_LENGTH, parseHeaderLength, parseJsonBytes, splitRestBody } from './rest-body.js';
+export {
+  decodeRawInferRequest,
+  decodeRestInferRequest,
+  encodeRestInferRequest,
+  type DecodedRestRequest,
+  type EncodeRequestOptions,
+  type OutputEncoding,
+} from './rest-infer-request.js';
+export { decodeRestInferResponse, encodeRestInferResponse, type EncodedRestResponse } from './rest-infer-response.js';
+export { validateInferRequest, type ValidateOptions } from './infer-validate.js';
+export { isObject } from './rest-fields.js';

@@ -1,0 +1,47 @@
+/** Field readers for untrusted REST JSON: each names the field and what was expected. */
+import { BerthError } from './errors.js';
+import type { ParameterValue, Parameters } from './types.js';
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function invalidRequest(message: string): BerthError {
+  return new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', message);
+}
+
+export function readObject(value: unknown, what: string): Record<string, unknown> {
+  if (!isObject(value)) throw invalidRequest(`${what} must be a JSON object`);
+  return value;
+}
+
+export function readString(value: unknown, what: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidRequest(`${what} must be a non-empty string`);
+  return value;
+}
+
+export function readArray(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw invalidRequest(`${what} must be an array`);
+  return value;
+}
+
+/** `$parameters`: an object whose values are strings, numbers or booleans. */
+export function readParameters(value: unknown, what: string): Parameters | undefined {
+  if (value === undefined) return undefined;
+  const object = readObject(value, what);
+  const out: Record<string, ParameterValue> = {};
+  for (const [key, v] of Object.entries(object)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      throw invalidRequest(`${what}.${key} must be a string, number or boolean`);
+    }
+    out[key] = v;
+  }
+  return out;
+}
+
+export function readBooleanParameter(parameters: Parameters | undefined, key: string, what: string): boolean | undefined {
+  const value = parameters?.[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') throw invalidRequest(`${what}.${key} must be true or false`);
+  return value;
+}

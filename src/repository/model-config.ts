@@ -1,0 +1,94 @@
+/**
+ * A model's `config.yaml` in a repository folder (docs/repository.md). Validated strictly: an
+ * unknown or misspelt key is an error naming it, never silently ignored.
+ */
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BerthError, DATATYPES } from '../protocol/index.js';
+
+const tensorOverride = z
+  .object({
+    name: z.string().min(1),
+    datatype: z.enum(DATATYPES).optional(),
+    /** Full shape without the batch dimension when maxBatchSize > 0 (as in Triton); -1 is variable. */
+    dims: z.array(z.number().int().min(-1)).optional(),
+  })
+  .strict();
+
+const versionPolicy = z.discriminatedUnion('policy', [
+  z.object({ policy: z.literal('latest'), count: z.number().int().min(1).default(1) }).strict(),
+  z.object({ policy: z.literal('all') }).strict(),
+  z.object({ policy: z.literal('specific'), versions: z.array(z.number().int().min(1)).min(1) }).strict(),
+]);
+
+export const modelConfigSchema = z
+  .object({
+    name: z.string().optional(),
+    platform: z.literal('onnxruntime_onnx').default('onnxruntime_onnx'),
+    maxBatchSize: z.number().int().min(0).max(1 << 20).default(0),
+    versions: versionPolicy.default({ policy: 'latest', count: 1 }),
+    inputs: z.array(tensorOverride).optional(),
+    outputs: z.array(tensorOverride).optional(),
+    threads: z
+      .object({ intraOp: z.number().int().min(0).max(1024).optional(), interOp: z.number().int().min(0).max(1024).optional() })
+      .strict()
+      .optional(),
+    execution: z.enum(['cpu', 'cuda']).default('cpu'),
+    defaultModelFilename: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a plain file name')
+      .default('model.onnx'),
+  })
+  .strict();
+
+export type ModelConfig = z.output<typeof modelConfigSchema>;
+export type VersionPolicy = ModelConfig['versions'];
+export type TensorOverride = z.output<typeof tensorOverride>;
+
+export const DEFAULT_MODEL_CONFIG: ModelConfig = modelConfigSchema.parse({});
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .map((issue) => {
+      const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';
+      return `${path}: ${issue.message}`;
+    })
+    .join('; ');
+}
+
+/**
+ * Parses and validates config.yaml text.
+ *
+ * @example
+ * parseModelConfig('maxBatchSize: 8\nversions: { policy: all }\n', 'models/fraud/config.yaml');
+ */
+export function parseModelConfig(text: string, where: string): ModelConfig {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+      `${where}: not valid YAML: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+  const result = modelConfigSchema.safeParse(raw);
+  if (!result.success) {
+    throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${where}: ${formatIssues(result.error)}`);
+  }
+  return result.data;
+}
+
+/** The versions a policy selects from those present, highest first. */
+export function selectVersions(available: readonly number[], policy: VersionPolicy): number[] {
+  const sorted = [...available].sort((a, b) => b - a);
+  switch (policy.policy) {
+    case 'latest':
+      return sorted.slice(0, policy.count);
+    case 'all':
+      return sorted;
+    case 'specific':
+      return sorted.filter((v) => policy.versions.includes(v));
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The contract between berth and an inference runtime. A backend turns a model artifact into a
+ * LoadedModel that runs tensors in berth's representation (typed arrays), so transports and the
+ * scheduler never see a runtime's own types. Every backend passes the shared backend suite.
+ */
+import type { ModelSignature, Tensor } from '../protocol/index.js';
+import type { ModelArtifact } from '../repository/index.js';
+
+export interface LoadOptions {
+  /** Threads inside one operator; 0 lets the runtime choose. */
+  readonly intraOpThreads: number;
+  /** Threads across independent operators; 0 lets the runtime choose. */
+  readonly interOpThreads: number;
+  readonly execution: 'cpu' | 'cuda';
+}
+
+export interface LoadedModel {
+  /** OIP platform string, e.g. `onnxruntime_onnx`. */
+  readonly platform: string;
+  /** The signature the model file declares (before config overrides). */
+  readonly signature: ModelSignature;
+  /** Runs the model; `outputs` names the outputs to compute, in the order to return them. */
+  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]>;
+  /** Frees native resources; the model cannot run afterwards. */
+  dispose(): Promise<void>;
+}
+
+export interface Backend {
+  readonly platform: string;
+  load(artifact: ModelArtifact, options: LoadOptions): Promise<LoadedModel>;
+}

@@ -1,0 +1,16 @@
+/** Runtimes: the Backend contract, the ONNX Runtime backend, and the registry of loaded models. */
+export type { Backend, LoadedModel, LoadOptions } from './backend.js';
+export { createOnnxBackend, ONNX_PLATFORM } from './backends/onnx/onnx-backend.js';
+export { inspectOnnxFile, type InspectedModel, type InspectedTensor } from './backends/onnx/onnx-inspect.js';
+export { buildIrisModel, IRIS_CLASSES, IRIS_FEATURES } from './backends/onnx/iris-model.js';
+export {
+  buildOnnxModel,
+  readOnnxModelInfo,
+  type OnnxElemType,
+  type OnnxModelInfo,
+  type OnnxModelSpec,
+  type OnnxNode,
+  type OnnxValueInfo,
+} from './backends/onnx/onnx-model.js';
+export { ModelRegistry, type ModelRegistryOptions, type ModelVersion, type ReadyModel } from './model-registry.js';
+export { effectiveSignature } from './model-signature.js';

@@ -1,0 +1,149 @@
+/**
+ * The Open Inference Protocol v2 REST adapter on fastify
+ * (kserve/open-inference-protocol specification/protocol/inference_rest.md, with Triton's binary
+ * tensor data extension). Handlers translate HTTP to the inference service and back; nothing else.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import {
+  decodeRawInferRequest,
+  decodeRestInferRequest,
+  encodeRestInferResponse,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  isObject,
+  parseHeaderLength,
+  splitRestBody,
+  BerthError,
+  type DecodeLimits,
+  type ServerMetadata,
+} from '../../protocol/index.js';
+import type { Logger, ServerMetrics } from '../../observability/index.js';
+import type { ModelRegistry } from '../../runtime/index.js';
+import type { InferenceService } from '../inference-service.js';
+import { readBody, registerRawBodyParser } from './http-body.js';
+import { sendError } from './http-errors.js';
+
+export interface HttpAppOptions {
+  readonly registry: ModelRegistry;
+  readonly service: InferenceService;
+  readonly metrics: ServerMetrics;
+  readonly logger: Logger;
+  readonly server: ServerMetadata;
+  readonly limits: DecodeLimits & { readonly maxBodyBytes: number };
+  /** Whether the server reports itself ready (models loaded, not draining). */
+  readonly isReady: () => boolean;
+  /** Time allowed to receive a whole request, in milliseconds. */
+  readonly requestTimeoutMs: number;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+interface ModelParams {
+  model: string;
+  version?: string;
+}
+
+function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
+  return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
+/**
+ * @example
+ * const app = createHttpApp(options);
+ * await app.listen({ host: '127.0.0.1', port: 8000 });
+ */
+export function createHttpApp(options: HttpAppOptions): FastifyInstance {
+  const { registry, service, limits } = options;
+  const app = Fastify({
+    // pino's Logger is what fastify wraps; its declared type is only narrower than fastify's.
+    loggerInstance: options.logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: limits.maxBodyBytes,
+    requestTimeout: options.requestTimeoutMs,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    routerOptions: { maxParamLength: 256 },
+  });
+  registerRawBodyParser(app, limits.maxBodyBytes);
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(new BerthError('BERTH_ERR_SERVER_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`), request, reply),
+  );
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+  });
+
+  app.get('/v2/health/live', async (_request, reply) => json(reply, 200, { live: true }));
+  app.get('/v2/health/ready', async (_request, reply) => {
+    const ready = options.isReady();
+    return json(reply, ready ? 200 : 503, { ready });
+  });
+  app.get('/v2', async (_request, reply) => json(reply, 200, options.server));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
+  );
+
+  const modelMetadata = async (request: { params: ModelParams }, reply: FastifyReply) =>
+    json(reply, 200, registry.metadata(request.params.model, request.params.version));
+  app.get<{ Params: ModelParams }>('/v2/models/:model', modelMetadata);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version', modelMetadata);
+
+  const modelReady = async (request: { params: ModelParams }, reply: FastifyReply) => {
+    const ready = registry.isReady(request.params.model, request.params.version);
+    return json(reply, ready ? 200 : 503, { name: request.params.model, ready });
+  };
+  app.get<{ Params: ModelParams }>('/v2/models/:model/ready', modelReady);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', modelReady);
+
+  const infer = async (
+    request: { params: ModelParams; body: unknown; headers: Record<string, string | string[] | undefined> },
+    reply: FastifyReply,
+  ) => {
+    const { model, version } = request.params;
+    const body = await readBody(request.body, request.headers['content-encoding'] as string | undefined, limits.maxBodyBytes);
+    const headerLength = parseHeaderLength(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined, body.byteLength);
+    let decoded;
+    if (headerLength === 0) {
+      decoded = decodeRawInferRequest(service.singleInput(model, version), body, limits);
+    } else {
+      const { header, binary } = splitRestBody(body, headerLength);
+      decoded = decodeRestInferRequest(header, binary, limits);
+    }
+    const response = await service.infer(model, version, decoded.request);
+    const encoded = encodeRestInferResponse(response, decoded.encoding);
+    if (encoded.chunks.length === 0) return reply.type('application/json').send(encoded.header);
+    const head = Buffer.from(encoded.header, 'utf8');
+    return reply
+      .header(INFERENCE_HEADER_CONTENT_LENGTH, head.byteLength)
+      .type('application/octet-stream')
+      .send(Buffer.concat([head, ...encoded.chunks], head.byteLength + encoded.binaryLength));
+  };
+  app.post<{ Params: ModelParams }>('/v2/models/:model/infer', infer);
+  app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', infer);
+
+  // Triton model repository extension, index only: each version's state and reason.
+  app.post('/v2/repository/index', async (request, reply) => {
+    const body = await readBody(request.body, request.headers['content-encoding'], limits.maxBodyBytes);
+    let readyOnly = false;
+    if (body.byteLength > 0) {
+      const parsed = splitRestBody(body, undefined).header;
+      if (!isObject(parsed)) throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'request body must be a JSON object');
+      if (parsed.ready !== undefined && typeof parsed.ready !== 'boolean') {
+        throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', '"ready" must be true or false');
+      }
+      readyOnly = parsed.ready === true;
+    }
+    const index = registry.index().filter((entry) => !readyOnly || entry.state === 'READY');
+    return json(reply, 200, index);
+  });
+
+  return app;
+}
