@@ -9,10 +9,12 @@ import { VERSION } from './version.js';
 const program = new Command('berth')
   .description('Ship machine-learning models as fast, small, secure services.')
   .version(VERSION, '-V, --version', 'print the berth version')
-  .addCommand(serveCommand())
-  .addCommand(inspectCommand())
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
+// Sub-commands built elsewhere do not inherit settings, so apply them to each.
+for (const command of [serveCommand(), inspectCommand()]) {
+  program.addCommand(command.showHelpAfterError('(run with --help for usage)').exitOverride());
+}
 
 try {
   await program.parseAsync(process.argv);

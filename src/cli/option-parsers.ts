@@ -31,7 +31,7 @@ export function parseSize(option: string, value: string): number {
   const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
   if (match === null || unit === undefined) throw invalid(option, 'a size such as 64MiB, 100MB or 1048576', value);
   const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes < 1 || bytes > 2 ** 31 - 1) throw invalid(option, 'a size from 1 byte to 2GiB', value);
+  if (bytes < 1 || bytes > 2 ** 31 - 1) throw invalid(option, 'a size from 1 byte to 2GiB - 1 (2147483647)', value);
   return bytes;
 }
 

@@ -19,7 +19,15 @@ export function halfToNumber(bits: number): number {
 /** A number to half-precision bits, rounding to nearest even; overflow gives infinity. */
 export function numberToHalf(value: number): number {
   f32[0] = value;
-  const x = u32[0] ?? 0;
+  let x = u32[0] ?? 0;
+  // Rounding to FP32 and then to FP16 can round twice (1 + 2^-11 + 2^-40 would become a tie and go
+  // to even). Rounding to odd in FP32 instead (truncate, then set the lowest bit when inexact)
+  // keeps the one rounding to FP16 correct, since FP32 carries 13 more bits.
+  const stored = Math.fround(value);
+  if (stored !== value && Number.isFinite(value)) {
+    if (Math.abs(stored) > Math.abs(value)) x -= 1;
+    x = (x | 1) >>> 0;
+  }
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   let mantissa = x & 0x7fffff;

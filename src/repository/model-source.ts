@@ -43,7 +43,7 @@ async function resolveInside(root: string, path: string): Promise<string> {
   return real;
 }
 
-async function readConfig(dir: string): Promise<ModelConfig> {
+async function readConfig(root: string, dir: string): Promise<ModelConfig> {
   const path = join(dir, CONFIG_FILE);
   let info;
   try {
@@ -51,6 +51,8 @@ async function readConfig(dir: string): Promise<ModelConfig> {
   } catch {
     return DEFAULT_MODEL_CONFIG;
   }
+  // Like model files, config.yaml must not be a symlink out of the repository (YAML errors quote it).
+  await resolveInside(root, path);
   if (info.size > MAX_CONFIG_BYTES) {
     throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${path}: larger than ${MAX_CONFIG_BYTES} bytes`);
   }
@@ -63,7 +65,7 @@ async function scanModel(root: string, name: string): Promise<ModelDescriptor> {
   try {
     checkModelName(name, root);
     await resolveInside(root, dir);
-    config = await readConfig(dir);
+    config = await readConfig(root, dir);
     if (config.name !== undefined && config.name !== name) {
       throw new BerthError(
         'BERTH_ERR_REPOSITORY_INVALID_CONFIG',

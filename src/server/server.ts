@@ -68,6 +68,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     limits: options.limits,
     requestTimeoutMs: options.requestTimeoutMs,
     isReady: () => !draining && (options.strictReadiness ? registry.allReady() : registry.anyReady()),
+    isDraining: () => draining,
   });
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address() as AddressInfo;
@@ -90,6 +91,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app.server.closeAllConnections();
       await closed;
     }
+    // A model execution cannot be interrupted, so unloading waits for any still running.
     await registry.unloadAll();
     return { drained: outcome === 'closed' };
   };

@@ -32,6 +32,8 @@ export interface HttpAppOptions {
   readonly limits: DecodeLimits & { readonly maxBodyBytes: number };
   /** Whether the server reports itself ready (models loaded, not draining). */
   readonly isReady: () => boolean;
+  /** Whether shutdown has begun: responses then close their connection so the drain can end. */
+  readonly isDraining: () => boolean;
   /** Time allowed to receive a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
 }
@@ -76,6 +78,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // A keep-alive connection would otherwise outlive its last response and hold the drain open.
+    if (options.isDraining()) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');

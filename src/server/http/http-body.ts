@@ -1,7 +1,11 @@
 /**
  * Inference request bodies arrive as raw bytes: JSON (`application/json`), JSON followed by
  * binary tensors (`application/octet-stream`), or no Content-Type at all, which is what many
- * clients send. gzip and deflate bodies (Content-Encoding) are inflated under the same size limit.
+ * clients send. `text/plain` (fetch's default for a string body) and
+ * `application/x-www-form-urlencoded` (the default of `curl -d` and Python's urllib, used by most
+ * Triton examples) are read as the same bytes, since Triton accepts them too. Anything else
+ * (multipart, XML, images...) is refused. gzip and deflate bodies (Content-Encoding) are inflated
+ * under the same size limit.
  */
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
@@ -11,7 +15,7 @@ import { BerthError } from '../../protocol/index.js';
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
-const ACCEPTED = /^(application\/json|application\/octet-stream)\s*(;.*)?$/i;
+const ACCEPTED = /^(application\/json|application\/octet-stream|text\/plain|application\/x-www-form-urlencoded)\s*(;.*)?$/i;
 
 /** Replaces fastify's parsers with one that hands every accepted body over as a Buffer. */
 export function registerRawBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
@@ -22,7 +26,7 @@ export function registerRawBodyParser(app: FastifyInstance, maxBodyBytes: number
       done(
         new BerthError(
           'BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE',
-          `Content-Type ${JSON.stringify(type)} is not supported: send application/json, or application/octet-stream with Inference-Header-Content-Length (with curl, add -H 'Content-Type: application/json')`,
+          `Content-Type ${JSON.stringify(type)} is not supported: send application/json, or application/octet-stream with Inference-Header-Content-Length`,
         ),
         undefined,
       );

@@ -1,132 +1,144 @@
 /**
- * ONNX models on onnxruntime-node. Tensors cross the boundary as the same typed arrays berth
- * decoded from the wire; only BYTES are converted, because onnxruntime holds strings as JS strings.
+ * ONNX models on onnxruntime-node, each loaded model in its own worker thread. onnxruntime-node
+ * executes synchronously on the calling thread; running it in a worker keeps the server's event
+ * loop free to accept, decode and answer other requests (and health probes) during inference.
+ * Requests to one model run one at a time, in arrival order, like one Triton model instance.
  */
-import * as ort from 'onnxruntime-node';
-import {
-  BerthError,
-  type BytesData,
-  type Datatype,
-  type ModelSignature,
-  type NumericArray,
-  type Tensor,
-  type TensorSpec,
-} from '../../../protocol/index.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { BerthError, isArrayOf, type ModelSignature, type NumericArray, type Tensor } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { Backend, LoadedModel, LoadOptions } from '../../backend.js';
-import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
+import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
 
 export const ONNX_PLATFORM = 'onnxruntime_onnx';
 
-const utf8 = new TextEncoder();
-const utf8Decoder = new TextDecoder();
-
-function specOf(meta: ort.InferenceSession.ValueMetadata, what: string): TensorSpec {
-  if (!meta.isTensor) {
-    throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `${what} "${meta.name}" is not a tensor; berth serves tensor inputs and outputs only`);
-  }
-  const datatype = datatypeOfOrtType(meta.type);
-  if (datatype === undefined) {
-    throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `${what} "${meta.name}" has element type ${meta.type}, which the protocol cannot carry`);
-  }
-  const shape = meta.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1));
-  return { name: meta.name, datatype, shape };
+/** The compiled worker script. Under a TypeScript test runner the module is .ts: use the build. */
+function workerUrl(): URL {
+  const beside = new URL('./onnx-worker.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../../../../dist/runtime/backends/onnx/onnx-worker.js', import.meta.url);
 }
 
-function toOrtTensor(tensor: Tensor): ort.Tensor {
-  const type = ORT_TYPE_OF[tensor.datatype];
-  if (tensor.datatype === 'BYTES') {
-    const strings = (tensor.data as BytesData).map((b) => utf8Decoder.decode(b));
-    return new ort.Tensor('string', strings, tensor.shape);
-  }
-  return new ort.Tensor(type, tensor.data as NumericArray as Float32Array, tensor.shape);
+/**
+ * Inputs are copied once into buffers of their own so they can be transferred: request tensors are
+ * often views into a shared or pooled body buffer, which must never be detached.
+ */
+function toWire(inputs: readonly Tensor[]): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
+  const transfer: ArrayBuffer[] = [];
+  const tensors = inputs.map((t) => {
+    if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data)) return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data };
+    const copy = (t.data as NumericArray).slice();
+    transfer.push(copy.buffer as ArrayBuffer);
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data: copy };
+  });
+  return { tensors, transfer };
 }
 
-function fromOrtTensor(name: string, value: ort.OnnxValue, declared: Datatype | undefined): Tensor {
-  const datatype = datatypeOfOrtType(value.type) ?? declared;
-  if (datatype === undefined) {
-    throw new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `output "${name}" has element type ${value.type}, which the protocol cannot carry`);
-  }
-  const shape = value.dims.map(Number);
-  if (datatype === 'BYTES') {
-    return { name, datatype, shape, data: (value.data as string[]).map((s) => utf8.encode(s)) };
-  }
-  return { name, datatype, shape, data: value.data as NumericArray };
+interface Pending {
+  resolve: (outputs: Tensor[]) => void;
+  reject: (error: Error) => void;
 }
 
-class OnnxModel implements LoadedModel {
+class OnnxWorkerModel implements LoadedModel {
   readonly platform = ONNX_PLATFORM;
-  readonly signature: ModelSignature;
-  private readonly declared: Map<string, Datatype>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private failure: Error | undefined;
+  private closed = false;
 
-  constructor(private readonly session: ort.InferenceSession) {
-    this.signature = {
-      inputs: session.inputMetadata.map((m) => specOf(m, 'input')),
-      outputs: session.outputMetadata.map((m) => specOf(m, 'output')),
-    };
-    this.declared = new Map(this.signature.outputs.map((s) => [s.name, s.datatype]));
+  constructor(
+    private readonly worker: Worker,
+    readonly signature: ModelSignature,
+  ) {
+    worker.on('message', (message: FromWorker) => {
+      if (message.type === 'result') this.settle(message.id)?.resolve(message.outputs as Tensor[]);
+      else if (message.type === 'run-failed') {
+        const code = message.code === 'BERTH_ERR_RUNTIME_EXECUTION_FAILED' ? message.code : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED';
+        this.settle(message.id)?.reject(new BerthError(code, message.message));
+      }
+    });
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => this.fail(new Error(`model worker exited with code ${code}`)));
   }
 
-  async run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
-    const feeds: Record<string, ort.Tensor> = {};
-    for (const input of inputs) feeds[input.name] = toOrtTensor(input);
-    let results: ort.InferenceSession.ReturnType;
-    try {
-      results = await this.session.run(feeds, outputs as string[]);
-    } catch (error) {
-      throw new BerthError(
-        'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
-        `model execution failed: ${error instanceof Error ? error.message : String(error)}`,
-        { cause: error },
-      );
-    }
-    return outputs.map((name) => {
-      const value = results[name];
-      if (value === undefined) {
-        throw new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `the runtime returned no output "${name}"`);
-      }
-      return fromOrtTensor(name, value, this.declared.get(name));
+  private settle(id: number): Pending | undefined {
+    const pending = this.pending.get(id);
+    this.pending.delete(id);
+    return pending;
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `model worker stopped: ${error.message}`, { cause: error });
+    for (const pending of this.pending.values()) pending.reject(this.failure);
+    this.pending.clear();
+  }
+
+  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
+    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.closed) return Promise.reject(new BerthError('BERTH_ERR_MODEL_NOT_READY', 'model is unloading'));
+    const id = this.nextId++;
+    const { tensors, transfer } = toWire(inputs);
+    return new Promise<Tensor[]>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      const message: ToWorker = { type: 'run', id, inputs: tensors, outputs };
+      this.worker.postMessage(message, transfer);
     });
   }
 
+  /**
+   * Waits for runs already in the worker, then releases the session and ends the thread.
+   * onnxruntime cannot be interrupted mid-run, and terminating a worker inside a run aborts the
+   * whole process, so a dispose never cuts a run short.
+   */
   async dispose(): Promise<void> {
-    await this.session.release();
+    this.closed = true;
+    while (this.pending.size > 0 && this.failure === undefined) {
+      await new Promise<void>((resolve) => this.worker.once('message', () => resolve()));
+    }
+    if (this.failure === undefined) {
+      const disposed = new Promise<void>((resolve) => {
+        const onMessage = (message: FromWorker) => {
+          if (message.type !== 'disposed') return;
+          this.worker.off('message', onMessage);
+          resolve();
+        };
+        this.worker.on('message', onMessage);
+        this.worker.once('exit', () => resolve());
+      });
+      this.worker.postMessage({ type: 'dispose' } satisfies ToWorker);
+      await disposed;
+    }
+    this.failure ??= new BerthError('BERTH_ERR_MODEL_NOT_READY', 'model was unloaded');
+    await this.worker.terminate();
   }
+}
+
+function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<LoadedModel> {
+  const worker = new Worker(workerUrl());
+  return new Promise<LoadedModel>((resolve, reject) => {
+    const onExit = (code: number) => reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `model worker exited with code ${code} while loading`));
+    const onError = (error: Error) => reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `model worker failed: ${error.message}`, { cause: error }));
+    const onMessage = (message: FromWorker) => {
+      worker.off('exit', onExit).off('error', onError).off('message', onMessage);
+      if (message.type === 'loaded') {
+        resolve(new OnnxWorkerModel(worker, message.signature));
+      } else {
+        void worker.terminate();
+        reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', message.type === 'load-failed' ? message.message : `unexpected ${message.type} from model worker`));
+      }
+    };
+    worker.on('message', onMessage).on('exit', onExit).on('error', onError);
+    worker.postMessage({ type: 'load', artifact, options } satisfies ToWorker);
+  });
 }
 
 /**
  * @example
  * const model = await createOnnxBackend().load({ kind: 'file', path: 'model.onnx' }, options);
+ * const [y] = await model.run([x], ['OUTPUT0']);
  */
 export function createOnnxBackend(): Backend {
-  return {
-    platform: ONNX_PLATFORM,
-    async load(artifact: ModelArtifact, options: LoadOptions): Promise<LoadedModel> {
-      const sessionOptions: ort.InferenceSession.SessionOptions = {
-        intraOpNumThreads: options.intraOpThreads,
-        interOpNumThreads: options.interOpThreads,
-        executionProviders: options.execution === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
-        graphOptimizationLevel: 'all',
-      };
-      let session: ort.InferenceSession;
-      try {
-        session =
-          artifact.kind === 'file'
-            ? await ort.InferenceSession.create(artifact.path, sessionOptions)
-            : await ort.InferenceSession.create(artifact.bytes, sessionOptions);
-      } catch (error) {
-        throw new BerthError(
-          'BERTH_ERR_RUNTIME_LOAD_FAILED',
-          `onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`,
-          { cause: error },
-        );
-      }
-      try {
-        return new OnnxModel(session);
-      } catch (error) {
-        await session.release();
-        throw error;
-      }
-    },
-  };
+  return { platform: ONNX_PLATFORM, load: loadInWorker };
 }

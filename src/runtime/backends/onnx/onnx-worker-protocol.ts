@@ -1,0 +1,23 @@
+/** Messages between the main thread and an ONNX Runtime worker thread (one session per worker). */
+import type { Datatype, ModelSignature, TensorData } from '../../../protocol/index.js';
+import type { ModelArtifact } from '../../../repository/index.js';
+import type { LoadOptions } from '../../backend.js';
+
+export interface WireTensor {
+  readonly name: string;
+  readonly datatype: Datatype;
+  readonly shape: readonly number[];
+  readonly data: TensorData;
+}
+
+export type ToWorker =
+  | { readonly type: 'load'; readonly artifact: ModelArtifact; readonly options: LoadOptions }
+  | { readonly type: 'run'; readonly id: number; readonly inputs: readonly WireTensor[]; readonly outputs: readonly string[] }
+  | { readonly type: 'dispose' };
+
+export type FromWorker =
+  | { readonly type: 'loaded'; readonly signature: ModelSignature }
+  | { readonly type: 'load-failed'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly outputs: readonly WireTensor[] }
+  | { readonly type: 'run-failed'; readonly id: number; readonly message: string; readonly code: string }
+  | { readonly type: 'disposed' };

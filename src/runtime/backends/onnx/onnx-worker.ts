@@ -1,0 +1,67 @@
+/** Worker thread entry: owns one ONNX Runtime session and runs requests from the main thread in order. */
+import { parentPort } from 'node:worker_threads';
+import { isBerthError, type NumericArray, type Tensor } from '../../../protocol/index.js';
+import type { FromWorker, ToWorker } from './onnx-worker-protocol.js';
+import { OnnxSession } from './onnx-session.js';
+
+const port = parentPort;
+if (port === null) throw new Error('onnx-worker must run in a worker thread');
+
+let session: OnnxSession | undefined;
+
+function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port?.postMessage(message, transfer);
+}
+
+/** Output buffers are handed over, not copied; ones that cannot be detached are cloned instead. */
+function transferables(outputs: readonly Tensor[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const o of outputs) {
+    if (o.datatype === 'BYTES') continue;
+    const buffer = (o.data as NumericArray).buffer;
+    if (buffer instanceof ArrayBuffer) buffers.add(buffer);
+  }
+  return [...buffers];
+}
+
+port.on('message', (message: ToWorker) => {
+  void handle(message);
+});
+
+async function handle(message: ToWorker): Promise<void> {
+  switch (message.type) {
+    case 'load':
+      try {
+        session = await OnnxSession.create(message.artifact, message.options);
+        reply({ type: 'loaded', signature: session.signature });
+      } catch (error) {
+        reply({ type: 'load-failed', message: error instanceof Error ? error.message : String(error) });
+      }
+      return;
+    case 'run': {
+      try {
+        if (session === undefined) throw new Error('model not loaded');
+        const outputs = await session.run(message.inputs, message.outputs);
+        const result: FromWorker = { type: 'result', id: message.id, outputs };
+        try {
+          reply(result, transferables(outputs));
+        } catch {
+          reply(result);
+        }
+      } catch (error) {
+        reply({
+          type: 'run-failed',
+          id: message.id,
+          message: error instanceof Error ? error.message : String(error),
+          code: isBerthError(error) ? error.code : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
+        });
+      }
+      return;
+    }
+    case 'dispose':
+      await session?.release();
+      session = undefined;
+      reply({ type: 'disposed' });
+      return;
+  }
+}

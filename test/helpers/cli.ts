@@ -1,0 +1,97 @@
+/** Runs the built `berth` CLI as a real child process, as a user or a container runtime would. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const BERTH_BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
+
+export interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs `berth ARGS` to completion. */
+export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): CliResult {
+  const result = spawnSync(process.execPath, [BERTH_BIN, ...args], {
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 30_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export interface ServeProcess {
+  readonly url: string;
+  readonly process: ChildProcess;
+  /** Log lines (parsed JSON) seen so far on standard error. */
+  readonly logs: Record<string, unknown>[];
+  /** Resolves with the exit code when the process ends. */
+  readonly exited: Promise<number | null>;
+  /** Resolves once a log line matching `predicate` appears. */
+  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `berth serve ARGS --port 0 --log-format json` and waits until it listens. */
+export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--port', '0', '--log-format', 'json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Record<string, unknown>[] = [];
+  const waiters: { predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  let buffered = '';
+  let raw = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
+    raw += chunk;
+    buffered += chunk;
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const text of lines) {
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        continue;
+      }
+      logs.push(line);
+      for (const waiter of [...waiters]) {
+        if (waiter.predicate(line)) {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    }
+  });
+  child.stdout.resume();
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const waitForLog = (predicate: (line: Record<string, unknown>) => boolean, ms = timeoutMs) => {
+    const found = logs.find(predicate);
+    if (found !== undefined) return Promise.resolve(found);
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no matching log line within ${ms} ms; stderr so far:\n${raw}`)), ms);
+      waiters.push({
+        predicate,
+        resolve: (line) => {
+          clearTimeout(timer);
+          resolve(line);
+        },
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(new Error(`berth exited with ${code} before the expected log line; stderr:\n${raw}`));
+      });
+    });
+  };
+  const listening = await waitForLog((l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'));
+  return {
+    url: String(listening.url),
+    process: child,
+    logs,
+    exited,
+    waitForLog,
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
