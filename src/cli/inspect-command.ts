@@ -9,7 +9,16 @@ function formatDims(t: InspectedTensor): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => '  ' + r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map(
+      (r) =>
+        '  ' +
+        r
+          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+          .join('  ')
+          .trimEnd(),
+    )
+    .join('\n');
 }
 
 function tensors(list: InspectedTensor[]): string {
@@ -45,9 +54,14 @@ export function inspectCommand(): Command {
     )
     .argument('<model>', 'path to a .onnx file')
     .option('--json', 'print JSON for scripts')
-    .addHelpText('after', '\nExamples:\n  berth inspect model.onnx\n  berth inspect model.onnx --json | jq .inputs')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth inspect model.onnx\n  berth inspect model.onnx --json | jq .inputs',
+    )
     .action(async (path: string, flags: { json?: boolean }) => {
       const model = await inspectOnnxFile(path);
-      process.stdout.write(flags.json === true ? JSON.stringify(model, null, 2) + '\n' : formatInspection(model));
+      process.stdout.write(
+        flags.json === true ? JSON.stringify(model, null, 2) + '\n' : formatInspection(model),
+      );
     });
 }

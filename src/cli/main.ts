@@ -25,7 +25,9 @@ try {
     process.stderr.write(`berth: ${error.message} (${error.code})\n`);
     process.exitCode = error.category === 'INTERNAL' ? 1 : 2;
   } else {
-    process.stderr.write(`berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `berth: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 1;
   }
 }

@@ -2,12 +2,16 @@
 import { BerthError } from '../protocol/index.js';
 
 function invalid(option: string, expected: string, got: string): BerthError {
-  return new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `${option}: expected ${expected}, got ${JSON.stringify(got)}`);
+  return new BerthError(
+    'BERTH_ERR_CLI_INVALID_OPTION',
+    `${option}: expected ${expected}, got ${JSON.stringify(got)}`,
+  );
 }
 
 export function parseInteger(option: string, value: string, min: number, max: number): number {
   const n = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > max) throw invalid(option, `an integer from ${min} to ${max}`, value);
+  if (!Number.isSafeInteger(n) || n < min || n > max)
+    throw invalid(option, `an integer from ${min} to ${max}`, value);
   return n;
 }
 
@@ -29,9 +33,11 @@ const SIZE_UNITS: Record<string, number> = {
 export function parseSize(option: string, value: string): number {
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(value.trim());
   const unit = SIZE_UNITS[(match?.[2] ?? '').toLowerCase()];
-  if (match === null || unit === undefined) throw invalid(option, 'a size such as 64MiB, 100MB or 1048576', value);
+  if (match === null || unit === undefined)
+    throw invalid(option, 'a size such as 64MiB, 100MB or 1048576', value);
   const bytes = Math.floor(Number(match[1]) * unit);
-  if (bytes < 1 || bytes > 2 ** 31 - 1) throw invalid(option, 'a size from 1 byte to 2GiB - 1 (2147483647)', value);
+  if (bytes < 1 || bytes > 2 ** 31 - 1)
+    throw invalid(option, 'a size from 1 byte to 2GiB - 1 (2147483647)', value);
   return bytes;
 }
 

@@ -70,7 +70,11 @@ export function serveCommand(): Command {
     )
     .action(async (paths: string[], flags: ServeFlags) => {
       const format: LogFormat =
-        flags.logFormat === 'auto' ? (process.stderr.isTTY ? 'pretty' : 'json') : parseChoice('--log-format', flags.logFormat, LOG_FORMATS);
+        flags.logFormat === 'auto'
+          ? process.stderr.isTTY
+            ? 'pretty'
+            : 'json'
+          : parseChoice('--log-format', flags.logFormat, LOG_FORMATS);
       const logger = createLogger({ level: parseChoice('--log-level', flags.logLevel, LOG_LEVELS), format });
       const options = {
         host: flags.host,
@@ -87,7 +91,10 @@ export function serveCommand(): Command {
       };
       const models = paths.length === 0 ? exampleModels() : await resolveModelSources(paths);
       const server = await startServer({ ...options, models, logger, version: VERSION });
-      logger.info({ url: server.url, models: models.map((m) => m.name), version: VERSION }, `berth listening on ${server.url}`);
+      logger.info(
+        { url: server.url, models: models.map((m) => m.name), version: VERSION },
+        `berth listening on ${server.url}`,
+      );
 
       let signals = 0;
       const shutdown = (signal: NodeJS.Signals) => {

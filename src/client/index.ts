@@ -6,7 +6,14 @@
  * const client = createClient({ url: 'http://127.0.0.1:8000' });
  * const { outputs } = await client.infer('iris', [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }]);
  */
-export { createClient, OipRestClient, outputOf, type ClientOptions, type InferInputInit, type InferOptions } from './rest-client.js';
+export {
+  createClient,
+  OipRestClient,
+  outputOf,
+  type ClientOptions,
+  type InferInputInit,
+  type InferOptions,
+} from './rest-client.js';
 export { toTensorData, type TensorValues } from './tensor-input.js';
 export {
   BerthError,

@@ -75,15 +75,26 @@ export class OipRestClient {
     return `/v2/models/${encodeURIComponent(model)}${versionPart}`;
   }
 
-  private async send(path: string, init: RequestInit & { signal?: AbortSignal | null } = {}): Promise<Response> {
+  private async send(
+    path: string,
+    init: RequestInit & { signal?: AbortSignal | null } = {},
+  ): Promise<Response> {
     const timeout = AbortSignal.timeout(this.timeoutMs);
     const signal = init.signal ? AbortSignal.any([init.signal, timeout]) : timeout;
     try {
-      return await fetch(this.base + path, { ...init, headers: { ...this.headers, ...(init.headers as Record<string, string>) }, signal });
-    } catch (error) {
-      throw new BerthError('BERTH_ERR_CLIENT_REQUEST_FAILED', `${init.method ?? 'GET'} ${this.base}${path}: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
+      return await fetch(this.base + path, {
+        ...init,
+        headers: { ...this.headers, ...(init.headers as Record<string, string>) },
+        signal,
       });
+    } catch (error) {
+      throw new BerthError(
+        'BERTH_ERR_CLIENT_REQUEST_FAILED',
+        `${init.method ?? 'GET'} ${this.base}${path}: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
   }
 
@@ -97,7 +108,10 @@ export class OipRestClient {
       // not JSON: keep the text
     }
     const code = response.headers.get('berth-error-code');
-    throw new BerthError(isErrorCode(code) ? code : 'BERTH_ERR_CLIENT_REQUEST_FAILED', `HTTP ${response.status} from ${path}: ${message}`);
+    throw new BerthError(
+      isErrorCode(code) ? code : 'BERTH_ERR_CLIENT_REQUEST_FAILED',
+      `HTTP ${response.status} from ${path}: ${message}`,
+    );
   }
 
   private async getJson<T>(path: string, init: RequestInit = {}): Promise<T> {
@@ -150,7 +164,11 @@ export class OipRestClient {
    * ]);
    * result.outputs[0]?.data; // Float32Array of class probabilities
    */
-  async infer(model: string, inputs: readonly InferInputInit[], options: InferOptions = {}): Promise<InferResponse> {
+  async infer(
+    model: string,
+    inputs: readonly InferInputInit[],
+    options: InferOptions = {},
+  ): Promise<InferResponse> {
     const tensors = inputs.map((input) => ({
       name: input.name,
       datatype: input.datatype,
@@ -183,7 +201,10 @@ export class OipRestClient {
     const response = await this.send(path, { method: 'POST', headers, body, signal: options.signal ?? null });
     if (!response.ok) return this.fail(response, path);
     const bytes = new Uint8Array(await response.arrayBuffer());
-    const headerLength = parseHeaderLength(response.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) ?? undefined, bytes.byteLength);
+    const headerLength = parseHeaderLength(
+      response.headers.get(INFERENCE_HEADER_CONTENT_LENGTH) ?? undefined,
+      bytes.byteLength,
+    );
     const { header: parsed, binary } = splitRestBody(bytes, headerLength);
     return decodeRestInferResponse(parsed, binary, NO_LIMITS);
   }
@@ -193,7 +214,10 @@ export class OipRestClient {
 export function outputOf(response: InferResponse, name: string): Tensor {
   const output = response.outputs.find((o) => o.name === name);
   if (output === undefined) {
-    throw new BerthError('BERTH_ERR_INFER_UNKNOWN_OUTPUT', `response has no output "${name}"; it has ${response.outputs.map((o) => `"${o.name}"`).join(', ')}`);
+    throw new BerthError(
+      'BERTH_ERR_INFER_UNKNOWN_OUTPUT',
+      `response has no output "${name}"; it has ${response.outputs.map((o) => `"${o.name}"`).join(', ')}`,
+    );
   }
   return output;
 }

@@ -8,7 +8,8 @@ import {
   type TensorData,
 } from '../protocol/index.js';
 
-export type TensorValues = TensorData | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];
+export type TensorValues =
+  TensorData | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];
 
 const utf8 = new TextEncoder();
 
@@ -29,7 +30,11 @@ export function toTensorData(name: string, datatype: Datatype, values: TensorVal
     });
   }
   if (isArrayOf(datatype, values as TensorData)) return values as TensorData;
-  if (!Array.isArray(values)) throw invalid(name, `a typed array of another type cannot hold ${datatype}; pass the matching typed array or a plain array`);
+  if (!Array.isArray(values))
+    throw invalid(
+      name,
+      `a typed array of another type cannot hold ${datatype}; pass the matching typed array or a plain array`,
+    );
   const out = allocateArray(datatype, values.length);
   const list = values as readonly unknown[];
   for (let i = 0; i < list.length; i++) {
@@ -37,7 +42,8 @@ export function toTensorData(name: string, datatype: Datatype, values: TensorVal
     if (datatype === 'BOOL') {
       (out as Uint8Array)[i] = v === true || v === 1 ? 1 : 0;
     } else if (datatype === 'INT64' || datatype === 'UINT64') {
-      if (typeof v !== 'bigint' && typeof v !== 'number') throw invalid(name, `element ${i} must be a number or bigint`);
+      if (typeof v !== 'bigint' && typeof v !== 'number')
+        throw invalid(name, `element ${i} must be a number or bigint`);
       (out as BigInt64Array)[i] = BigInt(v);
     } else if (typeof v !== 'number') {
       throw invalid(name, `element ${i} must be a number`);

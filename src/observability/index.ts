@@ -1,3 +1,11 @@
 /** Logging (pino) and metrics (prom-client). */
-export { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LoggerOptions, type LogLevel } from './logger.js';
+export {
+  createLogger,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logger.js';
 export { createServerMetrics, type ServerMetrics } from './metrics.js';

@@ -28,10 +28,16 @@ export function createLogger(options: LoggerOptions): Logger {
   const config = {
     level: options.level,
     base: { service: 'berth' },
-    redact: { paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'], censor: '[redacted]' },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers["x-api-key"]', 'req.headers.cookie'],
+      censor: '[redacted]',
+    },
   };
   if (options.format === 'pretty') {
-    return pino(config, pretty({ colorize: false, destination: options.destination ?? process.stderr, sync: true }));
+    return pino(
+      config,
+      pretty({ colorize: false, destination: options.destination ?? process.stderr, sync: true }),
+    );
   }
   return pino(config, options.destination ?? pino.destination({ fd: 2, sync: false }));
 }

@@ -4,7 +4,15 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
-const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_BUCKETS = [
+  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+const NON_CONFORMING_DEFAULTS = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 export interface ServerMetrics {
   readonly registry: Registry;
@@ -27,7 +35,12 @@ export interface ServerMetrics {
  */
 export function createServerMetrics(options: { processMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
-  if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names these gauges *_total, which Prometheus reserves for counters
+    // (promtool check metrics rejects them); they carry nothing the event-loop metrics do not.
+    for (const name of NON_CONFORMING_DEFAULTS) registry.removeSingleMetric(name);
+  }
   const registers = [registry];
   const labels = ['model', 'version'] as const;
   return {

@@ -23,7 +23,12 @@ function binaryError(message: string): BerthError {
  * Decodes the binary data of a tensor with `count` elements. Fixed-size data becomes a view over
  * `bytes` (copied only when unaligned); BYTES elements are views too.
  */
-export function decodeBinaryData(datatype: Datatype, bytes: Uint8Array, count: number, what: string): TensorData {
+export function decodeBinaryData(
+  datatype: Datatype,
+  bytes: Uint8Array,
+  count: number,
+  what: string,
+): TensorData {
   if (datatype === 'BYTES') return decodeBytesElements(bytes, count, what);
   const expected = count * elementSize(datatype);
   if (bytes.byteLength !== expected) {

@@ -10,7 +10,12 @@ export * from './types.js';
 export * from './shape.js';
 export { decodeJsonData, encodeJsonData } from './json-data.js';
 export { decodeBinaryData, encodeBinaryData } from './binary-data.js';
-export { INFERENCE_HEADER_CONTENT_LENGTH, parseHeaderLength, parseJsonBytes, splitRestBody } from './rest-body.js';
+export {
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  parseHeaderLength,
+  parseJsonBytes,
+  splitRestBody,
+} from './rest-body.js';
 export {
   decodeRawInferRequest,
   decodeRestInferRequest,
@@ -19,6 +24,10 @@ export {
   type EncodeRequestOptions,
   type OutputEncoding,
 } from './rest-infer-request.js';
-export { decodeRestInferResponse, encodeRestInferResponse, type EncodedRestResponse } from './rest-infer-response.js';
+export {
+  decodeRestInferResponse,
+  encodeRestInferResponse,
+  type EncodedRestResponse,
+} from './rest-infer-response.js';
 export { validateInferRequest, type ValidateOptions } from './infer-validate.js';
 export { isObject } from './rest-fields.js';

@@ -35,7 +35,11 @@ function checkShape(spec: TensorSpec, shape: readonly number[], options: Validat
  * @example
  * validateInferRequest(request, model.signature, { maxBatchSize: 0 });
  */
-export function validateInferRequest(request: InferRequest, signature: ModelSignature, options: ValidateOptions): void {
+export function validateInferRequest(
+  request: InferRequest,
+  signature: ModelSignature,
+  options: ValidateOptions,
+): void {
   const expected = new Map(signature.inputs.map((spec) => [spec.name, spec]));
   const seen = new Set<string>();
   let batch: number | undefined;
@@ -85,7 +89,10 @@ export function validateInferRequest(request: InferRequest, signature: ModelSign
         );
       }
       if (requested.has(output.name)) {
-        throw new BerthError('BERTH_ERR_INFER_UNKNOWN_OUTPUT', `output "${output.name}" is requested more than once`);
+        throw new BerthError(
+          'BERTH_ERR_INFER_UNKNOWN_OUTPUT',
+          `output "${output.name}" is requested more than once`,
+        );
       }
       requested.add(output.name);
     }

@@ -12,6 +12,7 @@ import {
 } from './datatypes.js';
 import { BerthError } from './errors.js';
 import { HALF_MAX, halfToNumber, numberToHalf } from './float16.js';
+import { showValue } from './show-value.js';
 
 const FP32_MAX = 3.4028234663852886e38;
 const INT_RANGE = {
@@ -29,7 +30,7 @@ const utf8Decoder = new TextDecoder();
 type Store = (value: unknown, index: number) => void;
 
 function invalid(what: string, index: number, expected: string, value: unknown): BerthError {
-  const shown = typeof value === 'object' ? (Array.isArray(value) ? 'an array' : String(value)) : JSON.stringify(value);
+  const shown = showValue(value);
   return new BerthError(
     'BERTH_ERR_PROTOCOL_INVALID_DATA',
     `${what}: data element ${index} must be ${expected}, got ${shown}`,
@@ -144,7 +145,10 @@ export function decodeJsonData(datatype: Datatype, data: unknown, count: number,
     const value = top.list[top.at++];
     if (Array.isArray(value)) {
       if (stack.length >= 64) {
-        throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_DATA', `${what}: "data" is nested deeper than 64 levels`);
+        throw new BerthError(
+          'BERTH_ERR_PROTOCOL_INVALID_DATA',
+          `${what}: "data" is nested deeper than 64 levels`,
+        );
       }
       stack.push({ list: value, at: 0 });
       continue;

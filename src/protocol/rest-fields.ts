@@ -16,7 +16,8 @@ export function readObject(value: unknown, what: string): Record<string, unknown
 }
 
 export function readString(value: unknown, what: string): string {
-  if (typeof value !== 'string' || value.length === 0) throw invalidRequest(`${what} must be a non-empty string`);
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalidRequest(`${what} must be a non-empty string`);
   return value;
 }
 
@@ -39,7 +40,11 @@ export function readParameters(value: unknown, what: string): Parameters | undef
   return out;
 }
 
-export function readBooleanParameter(parameters: Parameters | undefined, key: string, what: string): boolean | undefined {
+export function readBooleanParameter(
+  parameters: Parameters | undefined,
+  key: string,
+  what: string,
+): boolean | undefined {
   const value = parameters?.[key];
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') throw invalidRequest(`${what}.${key} must be true or false`);

@@ -34,7 +34,11 @@ export interface DecodedRestRequest {
  * @example
  * const { request, encoding } = decodeRestInferRequest(JSON.parse(text), new Uint8Array(), limits);
  */
-export function decodeRestInferRequest(header: unknown, binary: Uint8Array, limits: DecodeLimits): DecodedRestRequest {
+export function decodeRestInferRequest(
+  header: unknown,
+  binary: Uint8Array,
+  limits: DecodeLimits,
+): DecodedRestRequest {
   const object = readObject(header, 'request body');
   let id: string | undefined;
   if (object.id !== undefined) {
@@ -61,7 +65,9 @@ export function decodeRestInferRequest(header: unknown, binary: Uint8Array, limi
       const binaryFlag = readBooleanParameter(outputParameters, 'binary_data', `${what}.parameters`);
       if (binaryFlag !== undefined) perOutput.set(name, binaryFlag);
       if (outputParameters?.shared_memory_region !== undefined) {
-        throw invalidRequest(`${what} "${name}": parameter "shared_memory_region" (shared memory) is not supported by berth`);
+        throw invalidRequest(
+          `${what} "${name}": parameter "shared_memory_region" (shared memory) is not supported by berth`,
+        );
       }
       return outputParameters === undefined ? { name } : { name, parameters: outputParameters };
     });
@@ -81,7 +87,11 @@ export function decodeRestInferRequest(header: unknown, binary: Uint8Array, limi
  * of the model's only input, and every output comes back binary. The shape is the input's declared
  * shape; one variable dimension is inferred from the byte count of a fixed-size datatype.
  */
-export function decodeRawInferRequest(spec: TensorSpec, body: Uint8Array, limits: DecodeLimits): DecodedRestRequest {
+export function decodeRawInferRequest(
+  spec: TensorSpec,
+  body: Uint8Array,
+  limits: DecodeLimits,
+): DecodedRestRequest {
   const what = `raw request for input "${spec.name}"`;
   const variable = spec.shape.filter((d) => d < 0).length;
   let shape = [...spec.shape];

@@ -23,7 +23,10 @@ export interface EncodedRestResponse {
  * Encodes an inference response; outputs that `encoding` marks binary go after the JSON header
  * as views over the output arrays (no copy for fixed-size datatypes).
  */
-export function encodeRestInferResponse(response: InferResponse, encoding: OutputEncoding): EncodedRestResponse {
+export function encodeRestInferResponse(
+  response: InferResponse,
+  encoding: OutputEncoding,
+): EncodedRestResponse {
   const chunks: Uint8Array[] = [];
   let binaryLength = 0;
   const outputs = response.outputs.map((output) => {
@@ -44,7 +47,11 @@ export function encodeRestInferResponse(response: InferResponse, encoding: Outpu
 }
 
 /** Decodes a REST inference response from its parsed JSON header and binary section. */
-export function decodeRestInferResponse(header: unknown, binary: Uint8Array, limits: DecodeLimits): InferResponse {
+export function decodeRestInferResponse(
+  header: unknown,
+  binary: Uint8Array,
+  limits: DecodeLimits,
+): InferResponse {
   const object = readObject(header, 'response body');
   if (typeof object.model_name !== 'string') throw invalidRequest('response "model_name" must be a string');
   const cursor = new BinaryCursor(binary);

@@ -8,6 +8,7 @@ import { decodeBinaryData } from './binary-data.js';
 import { decodeJsonData } from './json-data.js';
 import { invalidRequest, readObject, readParameters, readString } from './rest-fields.js';
 import { parseShape, type DecodeLimits } from './shape.js';
+import { showValue } from './show-value.js';
 import type { Parameters } from './types.js';
 
 /** The binary section after the JSON header, consumed in tensor order. */
@@ -63,7 +64,7 @@ export function decodeRestTensor(
   if (!isDatatype(datatype)) {
     throw new BerthError(
       'BERTH_ERR_PROTOCOL_INVALID_DATATYPE',
-      `${label}: datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES; got ${JSON.stringify(datatype) ?? 'nothing'}`,
+      `${label}: datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES; got ${showValue(datatype)}`,
     );
   }
   const { shape, count } = parseShape(object.shape, label, limits);
@@ -89,5 +90,7 @@ export function decodeRestTensor(
     }
     data = decodeJsonData(datatype, object.data, count, label);
   }
-  return parameters === undefined ? { name, datatype, shape, data } : { name, datatype, shape, data, parameters };
+  return parameters === undefined
+    ? { name, datatype, shape, data }
+    : { name, datatype, shape, data, parameters };
 }

@@ -1,4 +1,5 @@
 import { BerthError } from './errors.js';
+import { showValue } from './show-value.js';
 
 /** Limits applied while decoding untrusted tensors. */
 export interface DecodeLimits {
@@ -17,7 +18,11 @@ export function formatShape(shape: readonly number[]): string {
  * The count is checked against the limit while it is multiplied, so a huge declared shape is
  * refused before anything is allocated.
  */
-export function parseShape(value: unknown, what: string, limits: DecodeLimits): { shape: number[]; count: number } {
+export function parseShape(
+  value: unknown,
+  what: string,
+  limits: DecodeLimits,
+): { shape: number[]; count: number } {
   if (!Array.isArray(value)) {
     throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_SHAPE', `${what}: "shape" must be an array of integers`);
   }
@@ -28,7 +33,7 @@ export function parseShape(value: unknown, what: string, limits: DecodeLimits): 
     if (typeof dim !== 'number' || !Number.isSafeInteger(dim) || dim < 0) {
       throw new BerthError(
         'BERTH_ERR_PROTOCOL_INVALID_SHAPE',
-        `${what}: shape[${i}] must be a non-negative integer, got ${JSON.stringify(dim) ?? String(dim)}`,
+        `${what}: shape[${i}] must be a non-negative integer, got ${showValue(dim)}`,
       );
     }
     shape.push(dim);

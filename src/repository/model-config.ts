@@ -25,12 +25,20 @@ export const modelConfigSchema = z
   .object({
     name: z.string().optional(),
     platform: z.literal('onnxruntime_onnx').default('onnxruntime_onnx'),
-    maxBatchSize: z.number().int().min(0).max(1 << 20).default(0),
+    maxBatchSize: z
+      .number()
+      .int()
+      .min(0)
+      .max(1 << 20)
+      .default(0),
     versions: versionPolicy.default({ policy: 'latest', count: 1 }),
     inputs: z.array(tensorOverride).optional(),
     outputs: z.array(tensorOverride).optional(),
     threads: z
-      .object({ intraOp: z.number().int().min(0).max(1024).optional(), interOp: z.number().int().min(0).max(1024).optional() })
+      .object({
+        intraOp: z.number().int().min(0).max(1024).optional(),
+        interOp: z.number().int().min(0).max(1024).optional(),
+      })
       .strict()
       .optional(),
     execution: z.enum(['cpu', 'cuda']).default('cpu'),

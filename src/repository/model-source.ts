@@ -9,7 +9,8 @@ import { BerthError, toBerthError } from '../protocol/index.js';
 import { DEFAULT_MODEL_CONFIG, parseModelConfig, selectVersions, type ModelConfig } from './model-config.js';
 import { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
 
-export type ModelArtifact = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
+export type ModelArtifact =
+  { readonly kind: 'file'; readonly path: string } | { readonly kind: 'bytes'; readonly bytes: Uint8Array };
 
 export interface ModelVersionSource {
   readonly version: number;
@@ -29,16 +30,23 @@ const CONFIG_FILE = 'config.yaml';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 function notFound(path: string, error: unknown): BerthError {
-  return new BerthError('BERTH_ERR_REPOSITORY_NOT_FOUND', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, {
-    cause: error,
-  });
+  return new BerthError(
+    'BERTH_ERR_REPOSITORY_NOT_FOUND',
+    `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+    {
+      cause: error,
+    },
+  );
 }
 
 /** Resolves `path` and refuses it when it (or a symlink in it) points outside `root`. */
 async function resolveInside(root: string, path: string): Promise<string> {
   const real = await realpath(path);
   if (real !== root && !real.startsWith(root + sep)) {
-    throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_NAME', `${path}: resolves outside the repository (${real})`);
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_NAME',
+      `${path}: resolves outside the repository (${real})`,
+    );
   }
   return real;
 }
@@ -54,7 +62,10 @@ async function readConfig(root: string, dir: string): Promise<ModelConfig> {
   // Like model files, config.yaml must not be a symlink out of the repository (YAML errors quote it).
   await resolveInside(root, path);
   if (info.size > MAX_CONFIG_BYTES) {
-    throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${path}: larger than ${MAX_CONFIG_BYTES} bytes`);
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+      `${path}: larger than ${MAX_CONFIG_BYTES} bytes`,
+    );
   }
   return parseModelConfig(await readFile(path, 'utf8'), path);
 }
@@ -96,7 +107,10 @@ async function scanModel(root: string, name: string): Promise<ModelDescriptor> {
     return {
       name,
       config,
-      versions: selected.map((version) => ({ version, artifact: { kind: 'file', path: available.get(version) ?? '' } })),
+      versions: selected.map((version) => ({
+        version,
+        artifact: { kind: 'file', path: available.get(version) ?? '' },
+      })),
     };
   } catch (error) {
     return { name, config, versions: [], error: toBerthError(error) };
@@ -137,11 +151,19 @@ export async function modelFromFile(path: string): Promise<ModelDescriptor> {
   }
   const name = basename(path, extname(path));
   if (!isValidModelName(name)) checkModelName(name, path);
-  return { name, config: DEFAULT_MODEL_CONFIG, versions: [{ version: 1, artifact: { kind: 'file', path: real } }] };
+  return {
+    name,
+    config: DEFAULT_MODEL_CONFIG,
+    versions: [{ version: 1, artifact: { kind: 'file', path: real } }],
+  };
 }
 
 /** A model held in memory, such as the built-in example. */
-export function modelFromBytes(name: string, bytes: Uint8Array, config: Partial<ModelConfig> = {}): ModelDescriptor {
+export function modelFromBytes(
+  name: string,
+  bytes: Uint8Array,
+  config: Partial<ModelConfig> = {},
+): ModelDescriptor {
   checkModelName(name, 'model');
   return {
     name,
@@ -169,7 +191,10 @@ export async function resolveModelSources(paths: readonly string[]): Promise<Mod
   const seen = new Set<string>();
   for (const model of models) {
     if (seen.has(model.name)) {
-      throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_NAME', `two models are named "${model.name}"; names must be unique`);
+      throw new BerthError(
+        'BERTH_ERR_REPOSITORY_INVALID_NAME',
+        `two models are named "${model.name}"; names must be unique`,
+      );
     }
     seen.add(model.name);
   }

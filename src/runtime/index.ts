@@ -12,5 +12,10 @@ export {
   type OnnxNode,
   type OnnxValueInfo,
 } from './backends/onnx/onnx-model.js';
-export { ModelRegistry, type ModelRegistryOptions, type ModelVersion, type ReadyModel } from './model-registry.js';
+export {
+  ModelRegistry,
+  type ModelRegistryOptions,
+  type ModelVersion,
+  type ReadyModel,
+} from './model-registry.js';
 export { effectiveSignature } from './model-signature.js';

@@ -28,7 +28,11 @@ export interface ModelVersion {
 }
 
 /** A model version that is ready to run. */
-export type ReadyModel = ModelVersion & { readonly loaded: LoadedModel; readonly signature: ModelSignature; readonly platform: string };
+export type ReadyModel = ModelVersion & {
+  readonly loaded: LoadedModel;
+  readonly signature: ModelSignature;
+  readonly platform: string;
+};
 
 interface ModelEntry {
   readonly descriptor: ModelDescriptor;
@@ -75,18 +79,25 @@ export class ModelRegistry {
     };
     this.models.set(descriptor.name, entry);
     if (descriptor.error !== undefined) {
-      this.options.logger.error({ model: descriptor.name, code: descriptor.error.code }, descriptor.error.message);
+      this.options.logger.error(
+        { model: descriptor.name, code: descriptor.error.code },
+        descriptor.error.message,
+      );
       return;
     }
     await Promise.all(
-      descriptor.versions.map((source, i) => {
+      descriptor.versions.map(async (source, i) => {
         const version = entry.versions[i];
-        return version === undefined ? undefined : this.loadVersion(descriptor, source, version);
+        if (version !== undefined) await this.loadVersion(descriptor, source, version);
       }),
     );
   }
 
-  private async loadVersion(descriptor: ModelDescriptor, source: ModelVersionSource, version: ModelVersion): Promise<void> {
+  private async loadVersion(
+    descriptor: ModelDescriptor,
+    source: ModelVersionSource,
+    version: ModelVersion,
+  ): Promise<void> {
     const { config } = descriptor;
     const log = this.options.logger.child({ model: descriptor.name, version: source.version });
     const started = performance.now();
@@ -94,7 +105,10 @@ export class ModelRegistry {
     try {
       const backend = this.options.backends.find((b) => b.platform === config.platform);
       if (backend === undefined) {
-        throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `no backend serves platform "${config.platform}"`);
+        throw new BerthError(
+          'BERTH_ERR_RUNTIME_LOAD_FAILED',
+          `no backend serves platform "${config.platform}"`,
+        );
       }
       const loaded = await backend.load(source.artifact, {
         intraOpThreads: config.threads?.intraOp ?? this.options.load.intraOpThreads,
@@ -138,7 +152,10 @@ export class ModelRegistry {
       const ready = entry.versions.find((v) => v.state === 'READY');
       const chosen = ready ?? entry.versions[0];
       if (chosen === undefined) {
-        throw new BerthError('BERTH_ERR_MODEL_NOT_READY', `model "${name}" is not ready: ${entry.descriptor.error?.message ?? 'no version loaded'}`);
+        throw new BerthError(
+          'BERTH_ERR_MODEL_NOT_READY',
+          `model "${name}" is not ready: ${entry.descriptor.error?.message ?? 'no version loaded'}`,
+        );
       }
       return chosen;
     }
@@ -158,7 +175,10 @@ export class ModelRegistry {
     const found = this.version(name, version);
     if (found.state !== 'READY' || found.loaded === undefined || found.signature === undefined) {
       const why = found.reason === '' ? found.state.toLowerCase() : found.reason;
-      throw new BerthError('BERTH_ERR_MODEL_NOT_READY', `model "${name}" version ${found.version} is not ready: ${why}`);
+      throw new BerthError(
+        'BERTH_ERR_MODEL_NOT_READY',
+        `model "${name}" version ${found.version} is not ready: ${why}`,
+      );
     }
     return found as ReadyModel;
   }
@@ -185,7 +205,12 @@ export class ModelRegistry {
     const out: ModelIndexEntry[] = [];
     for (const [name, entry] of [...this.models].sort(([a], [b]) => a.localeCompare(b))) {
       if (entry.versions.length === 0) {
-        out.push({ name, version: '', state: 'UNAVAILABLE', reason: entry.descriptor.error?.message ?? 'no versions' });
+        out.push({
+          name,
+          version: '',
+          state: 'UNAVAILABLE',
+          reason: entry.descriptor.error?.message ?? 'no versions',
+        });
       }
       for (const v of [...entry.versions].sort((a, b) => a.version - b.version)) {
         out.push({ name, version: String(v.version), state: v.state, reason: v.reason });

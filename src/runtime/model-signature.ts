@@ -10,7 +10,13 @@ function configError(model: string, message: string): BerthError {
   return new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `model "${model}": ${message}`);
 }
 
-function applyTensor(model: string, what: string, spec: TensorSpec, override: TensorOverride | undefined, maxBatchSize: number): TensorSpec {
+function applyTensor(
+  model: string,
+  what: string,
+  spec: TensorSpec,
+  override: TensorOverride | undefined,
+  maxBatchSize: number,
+): TensorSpec {
   let shape = [...spec.shape];
   if (maxBatchSize > 0) {
     if (shape.length === 0 || (shape[0] ?? 0) >= 0) {
@@ -22,7 +28,10 @@ function applyTensor(model: string, what: string, spec: TensorSpec, override: Te
   }
   if (override === undefined) return { ...spec, shape };
   if (override.datatype !== undefined && override.datatype !== spec.datatype) {
-    throw configError(model, `${what} "${spec.name}": config datatype ${override.datatype} differs from the model's ${spec.datatype}`);
+    throw configError(
+      model,
+      `${what} "${spec.name}": config datatype ${override.datatype} differs from the model's ${spec.datatype}`,
+    );
   }
   if (override.dims !== undefined) {
     const native = maxBatchSize > 0 ? shape.slice(1) : shape;
@@ -35,7 +44,10 @@ function applyTensor(model: string, what: string, spec: TensorSpec, override: Te
     const merged = native.map((dim, i) => {
       const want = override.dims?.[i] ?? -1;
       if (dim >= 0 && want !== dim) {
-        throw configError(model, `${what} "${spec.name}": config dims ${formatShape(override.dims ?? [])} contradict the model's shape ${formatShape(native)} at index ${i}`);
+        throw configError(
+          model,
+          `${what} "${spec.name}": config dims ${formatShape(override.dims ?? [])} contradict the model's shape ${formatShape(native)} at index ${i}`,
+        );
       }
       return dim >= 0 ? dim : want;
     });
@@ -44,11 +56,20 @@ function applyTensor(model: string, what: string, spec: TensorSpec, override: Te
   return { ...spec, shape };
 }
 
-function applyList(model: string, what: string, specs: readonly TensorSpec[], overrides: readonly TensorOverride[] | undefined, maxBatchSize: number): TensorSpec[] {
+function applyList(
+  model: string,
+  what: string,
+  specs: readonly TensorSpec[],
+  overrides: readonly TensorOverride[] | undefined,
+  maxBatchSize: number,
+): TensorSpec[] {
   const byName = new Map((overrides ?? []).map((o) => [o.name, o]));
   for (const name of byName.keys()) {
     if (!specs.some((s) => s.name === name)) {
-      throw configError(model, `config names ${what} "${name}", but the model's ${what}s are ${specs.map((s) => `"${s.name}"`).join(', ')}`);
+      throw configError(
+        model,
+        `config names ${what} "${name}", but the model's ${what}s are ${specs.map((s) => `"${s.name}"`).join(', ')}`,
+      );
     }
   }
   return specs.map((spec) => applyTensor(model, what, spec, byName.get(spec.name), maxBatchSize));
@@ -58,7 +79,11 @@ function applyList(model: string, what: string, specs: readonly TensorSpec[], ov
  * @example
  * const served = effectiveSignature('iris', loaded.signature, config);
  */
-export function effectiveSignature(model: string, native: ModelSignature, config: ModelConfig): ModelSignature {
+export function effectiveSignature(
+  model: string,
+  native: ModelSignature,
+  config: ModelConfig,
+): ModelSignature {
   return {
     inputs: applyList(model, 'input', native.inputs, config.inputs, config.maxBatchSize),
     outputs: applyList(model, 'output', native.outputs, config.outputs, config.maxBatchSize),

@@ -71,9 +71,9 @@ export class InferenceService {
     } catch (error) {
       const berth = toBerthError(error);
       // Unknown models get no per-model series, so a scan of random names cannot grow the label set.
-      if (berth.category !== 'NOT_FOUND') this.metrics.requestFailure.inc({ ...labels, reason: berth.category });
+      if (berth.category !== 'NOT_FOUND')
+        this.metrics.requestFailure.inc({ ...labels, reason: berth.category });
       throw berth;
     }
   }
 }
-

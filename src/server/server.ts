@@ -53,9 +53,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = createServerMetrics();
   const registry = new ModelRegistry({
     backends: options.backends ?? [createOnnxBackend()],
-    load: { intraOpThreads: options.intraOpThreads, interOpThreads: options.interOpThreads, execution: 'cpu' },
+    load: {
+      intraOpThreads: options.intraOpThreads,
+      interOpThreads: options.interOpThreads,
+      execution: 'cpu',
+    },
     logger: options.logger,
-    onStateChange: (v) => metrics.modelReady.set({ model: v.name, version: String(v.version) }, v.state === 'READY' ? 1 : 0),
+    onStateChange: (v) =>
+      metrics.modelReady.set({ model: v.name, version: String(v.version) }, v.state === 'READY' ? 1 : 0),
   });
   const service = new InferenceService(registry, metrics);
   let draining = false;
@@ -87,7 +92,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const outcome = await Promise.race([closed, timedOut]);
     clearTimeout(timer);
     if (outcome === 'timeout') {
-      options.logger.warn({ drainTimeoutMs: options.drainTimeoutMs }, 'drain timeout reached; closing remaining connections');
+      options.logger.warn(
+        { drainTimeoutMs: options.drainTimeoutMs },
+        'drain timeout reached; closing remaining connections',
+      );
       app.server.closeAllConnections();
       await closed;
     }

@@ -24,7 +24,9 @@ describe('berth inspect', () => {
     const result = runCli(['inspect', iris, '--json']);
     expect(result.status).toBe(0);
     const json = JSON.parse(result.stdout) as { inputs: unknown[]; opsets: unknown[]; sha256: string };
-    expect(json.inputs).toEqual([{ name: 'features', datatype: 'FP32', shape: [-1, 4], dims: ['batch', 4], onnxType: 'tensor(float)' }]);
+    expect(json.inputs).toEqual([
+      { name: 'features', datatype: 'FP32', shape: [-1, 4], dims: ['batch', 4], onnxType: 'tensor(float)' },
+    ]);
     expect(json.opsets).toEqual([{ domain: 'ai.onnx', version: 13 }]);
     expect(json.sha256).toMatch(/^[0-9a-f]{64}$/);
   });

@@ -42,7 +42,11 @@ describe('berth serve', () => {
     await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
     const meta = await client.modelMetadata('double');
     expect(meta).toMatchObject({ name: 'double', versions: ['1'], platform: 'onnxruntime_onnx' });
-    const result = await client.infer('double', [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }], { version: '1', binaryInputs: false, binaryOutputs: false });
+    const result = await client.infer(
+      'double',
+      [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+      { version: '1', binaryInputs: false, binaryOutputs: false },
+    );
     expect(Array.from(outputOf(result, 'OUTPUT0').data as Float32Array)).toEqual([2, 4, 6, 8]);
   });
 
@@ -64,8 +68,14 @@ describe('berth serve', () => {
     // The default version policy serves the latest version only.
     expect((await client.modelMetadata('good')).versions).toEqual(['2']);
     const index = await client.repositoryIndex();
-    expect(index.find((e) => e.name === 'broken')).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/onnxruntime could not load/) });
-    expect(index.find((e) => e.name === 'badconfig')).toMatchObject({ state: 'UNAVAILABLE', reason: expect.stringMatching(/bogusKey/) });
+    expect(index.find((e) => e.name === 'broken')).toMatchObject({
+      state: 'UNAVAILABLE',
+      reason: expect.stringMatching(/onnxruntime could not load/),
+    });
+    expect(index.find((e) => e.name === 'badconfig')).toMatchObject({
+      state: 'UNAVAILABLE',
+      reason: expect.stringMatching(/bogusKey/),
+    });
     await expect(client.infer('broken', [])).rejects.toThrow(/HTTP 503 .*not ready/);
     expect(p.logs.some((l) => l.level === 50 && String(l.msg).includes('failed to load'))).toBe(true);
   });
@@ -98,7 +108,18 @@ describe('berth serve', () => {
     expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
     const help = runCli(['serve', '--help']);
     expect(help.status).toBe(0);
-    for (const option of ['--host', '--port', '--intra-op-threads', '--inter-op-threads', '--log-level', '--log-format', '--max-body-size', '--max-tensor-elements', '--drain-timeout', '--no-strict-readiness']) {
+    for (const option of [
+      '--host',
+      '--port',
+      '--intra-op-threads',
+      '--inter-op-threads',
+      '--log-level',
+      '--log-format',
+      '--max-body-size',
+      '--max-tensor-elements',
+      '--drain-timeout',
+      '--no-strict-readiness',
+    ]) {
       expect(help.stdout).toContain(option);
     }
   });

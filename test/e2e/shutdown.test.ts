@@ -61,10 +61,12 @@ describe('shutdown', () => {
     // One run of 40 rounds takes about a second: longer than the drain timeout.
     const p = await serveSlow(40, ['--drain-timeout', '100ms']);
     const client = createClient({ url: p.url });
-    const inflight = client.infer('slow', [{ name: 'INPUT0', datatype: 'FP32', shape: [N, N], data: input }]).then(
-      () => 'answered',
-      () => 'cut',
-    );
+    const inflight = client
+      .infer('slow', [{ name: 'INPUT0', datatype: 'FP32', shape: [N, N], data: input }])
+      .then(
+        () => 'answered',
+        () => 'cut',
+      );
     await waitForPending(p.url);
     const started = Date.now();
     p.process.kill('SIGTERM');

@@ -27,17 +27,27 @@ export interface ServeProcess {
   /** Resolves with the exit code when the process ends. */
   readonly exited: Promise<number | null>;
   /** Resolves once a log line matching `predicate` appears. */
-  waitForLog(predicate: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /** Starts `berth serve ARGS --port 0 --log-format json` and waits until it listens. */
 export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BERTH_BIN, 'serve', '--port', '0', '--log-format', 'json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [BERTH_BIN, 'serve', '--port', '0', '--log-format', 'json', ...args],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
-  const waiters: { predicate: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  const waiters: {
+    predicate: (line: Record<string, unknown>) => boolean;
+    resolve: (line: Record<string, unknown>) => void;
+  }[] = [];
   let buffered = '';
   let raw = '';
   child.stderr.setEncoding('utf8');
@@ -68,7 +78,10 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
     const found = logs.find(predicate);
     if (found !== undefined) return Promise.resolve(found);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line within ${ms} ms; stderr so far:\n${raw}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`no matching log line within ${ms} ms; stderr so far:\n${raw}`)),
+        ms,
+      );
       waiters.push({
         predicate,
         resolve: (line) => {
@@ -82,7 +95,9 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
       });
     });
   };
-  const listening = await waitForLog((l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'));
+  const listening = await waitForLog(
+    (l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'),
+  );
   return {
     url: String(listening.url),
     process: child,

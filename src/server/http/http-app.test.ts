@@ -42,7 +42,11 @@ const JSON_VALUES: Record<Datatype, unknown[]> = {
 let server: TestServer;
 let url: string;
 
-async function post(path: string, body: string | Uint8Array, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+async function post(
+  path: string,
+  body: string | Uint8Array,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+) {
   const response = await fetch(url + path, { method: 'POST', body, headers });
   const bytes = new Uint8Array(await response.arrayBuffer());
   return { response, bytes, text: new TextDecoder().decode(bytes) };
@@ -50,7 +54,11 @@ async function post(path: string, body: string | Uint8Array, headers: Record<str
 
 async function postJson(path: string, body: unknown) {
   const r = await post(path, JSON.stringify(body));
-  return { status: r.response.status, body: JSON.parse(r.text) as Record<string, unknown>, headers: r.response.headers };
+  return {
+    status: r.response.status,
+    body: JSON.parse(r.text) as Record<string, unknown>,
+    headers: r.response.headers,
+  };
 }
 
 beforeAll(async () => {
@@ -107,7 +115,13 @@ describe('health and metadata', () => {
   });
 
   it('answers 404 with an error body for unknown models, versions and routes', async () => {
-    for (const path of ['/v2/models/nope', '/v2/models/nope/ready', '/v2/models/double/versions/7', '/v2/models/double/versions/01', '/v2/nothing']) {
+    for (const path of [
+      '/v2/models/nope',
+      '/v2/models/nope/ready',
+      '/v2/models/double/versions/7',
+      '/v2/models/double/versions/01',
+      '/v2/nothing',
+    ]) {
       const r = await fetch(url + path);
       expect(r.status, path).toBe(404);
       const body = (await r.json()) as { error: string };
@@ -137,7 +151,18 @@ describe('inference over JSON', () => {
   it('runs the iris example and echoes the request id', async () => {
     const { status, body } = await postJson('/v2/models/iris/infer', {
       id: 'req-1',
-      inputs: [{ name: 'features', shape: [3, 4], datatype: 'FP32', data: [[5.1, 3.5, 1.4, 0.2], [6.4, 3.2, 4.5, 1.5], [7.7, 3.0, 6.1, 2.3]] }],
+      inputs: [
+        {
+          name: 'features',
+          shape: [3, 4],
+          datatype: 'FP32',
+          data: [
+            [5.1, 3.5, 1.4, 0.2],
+            [6.4, 3.2, 4.5, 1.5],
+            [7.7, 3.0, 6.1, 2.3],
+          ],
+        },
+      ],
     });
     expect(status).toBe(200);
     expect(body.id).toBe('req-1');
@@ -145,7 +170,11 @@ describe('inference over JSON', () => {
     expect(body.model_version).toBe('1');
     const outputs = body.outputs as { name: string; data: unknown[]; shape: number[]; datatype: string }[];
     const label = outputs.find((o) => o.name === 'label');
-    expect(label).toMatchObject({ datatype: 'BYTES', shape: [3], data: ['setosa', 'versicolor', 'virginica'] });
+    expect(label).toMatchObject({
+      datatype: 'BYTES',
+      shape: [3],
+      data: ['setosa', 'versicolor', 'virginica'],
+    });
     const probabilities = outputs.find((o) => o.name === 'probabilities');
     expect(probabilities?.shape).toEqual([3, 3]);
   });
@@ -169,21 +198,61 @@ describe('inference over JSON', () => {
     });
     expect(status).toBe(200);
     expect(body.outputs).toEqual([
-      { name: 'OUTPUT1', datatype: 'INT32', shape: [1, 16], data: Array.from({ length: 16 }, (_, i) => i - 1) },
+      {
+        name: 'OUTPUT1',
+        datatype: 'INT32',
+        shape: [1, 16],
+        data: Array.from({ length: 16 }, (_, i) => i - 1),
+      },
     ]);
   });
 
   it('names the field and the expectation in 400 errors', async () => {
     const cases: [unknown, string, RegExp][] = [
-      [{ inputs: [{ name: 'INPUT0', shape: [2, 5], datatype: 'FP32', data: new Array(10).fill(0) }] }, 'BERTH_ERR_INFER_SHAPE_MISMATCH', /input "INPUT0": expected shape \[-1,4\], got \[2,5\]/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'INT32', data: [1, 2, 3, 4] }] }, 'BERTH_ERR_INFER_DATATYPE_MISMATCH', /expected datatype FP32, got INT32/],
-      [{ inputs: [{ name: 'X', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }, 'BERTH_ERR_INFER_UNKNOWN_INPUT', /unexpected input "X"/],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [2, 5], datatype: 'FP32', data: new Array(10).fill(0) }] },
+        'BERTH_ERR_INFER_SHAPE_MISMATCH',
+        /input "INPUT0": expected shape \[-1,4\], got \[2,5\]/,
+      ],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'INT32', data: [1, 2, 3, 4] }] },
+        'BERTH_ERR_INFER_DATATYPE_MISMATCH',
+        /expected datatype FP32, got INT32/,
+      ],
+      [
+        { inputs: [{ name: 'X', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] },
+        'BERTH_ERR_INFER_UNKNOWN_INPUT',
+        /unexpected input "X"/,
+      ],
       [{ inputs: [] }, 'BERTH_ERR_INFER_MISSING_INPUT', /missing input "INPUT0"/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3] }] }, 'BERTH_ERR_PROTOCOL_INVALID_DATA', /3 elements but its shape declares 4/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 'x'] }] }, 'BERTH_ERR_PROTOCOL_INVALID_DATA', /element 3 must be a number/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, -4], datatype: 'FP32', data: [] }] }, 'BERTH_ERR_PROTOCOL_INVALID_SHAPE', /shape\[1\] must be a non-negative integer/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FLOAT', data: [1, 2, 3, 4] }] }, 'BERTH_ERR_PROTOCOL_INVALID_DATATYPE', /datatype must be one of/],
-      [{ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }], outputs: [{ name: 'nope' }] }, 'BERTH_ERR_INFER_UNKNOWN_OUTPUT', /unknown output "nope"/],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3] }] },
+        'BERTH_ERR_PROTOCOL_INVALID_DATA',
+        /3 elements but its shape declares 4/,
+      ],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 'x'] }] },
+        'BERTH_ERR_PROTOCOL_INVALID_DATA',
+        /element 3 must be a number/,
+      ],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [1, -4], datatype: 'FP32', data: [] }] },
+        'BERTH_ERR_PROTOCOL_INVALID_SHAPE',
+        /shape\[1\] must be a non-negative integer/,
+      ],
+      [
+        { inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FLOAT', data: [1, 2, 3, 4] }] },
+        'BERTH_ERR_PROTOCOL_INVALID_DATATYPE',
+        /datatype must be one of/,
+      ],
+      [
+        {
+          inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }],
+          outputs: [{ name: 'nope' }],
+        },
+        'BERTH_ERR_INFER_UNKNOWN_OUTPUT',
+        /unknown output "nope"/,
+      ],
       [{ id: 7, inputs: [] }, 'BERTH_ERR_PROTOCOL_INVALID_REQUEST', /"id" must be a string/],
       [[1, 2], 'BERTH_ERR_PROTOCOL_INVALID_REQUEST', /request body must be a JSON object/],
     ];
@@ -196,7 +265,9 @@ describe('inference over JSON', () => {
   });
 
   it('refuses a huge declared shape before allocating it', async () => {
-    const r = await postJson('/v2/models/double/infer', { inputs: [{ name: 'INPUT0', shape: [1e9, 1e9], datatype: 'FP32', data: [] }] });
+    const r = await postJson('/v2/models/double/infer', {
+      inputs: [{ name: 'INPUT0', shape: [1e9, 1e9], datatype: 'FP32', data: [] }],
+    });
     expect(r.status).toBe(413);
     expect(r.body.error).toMatch(/more than 1048576 elements/);
   });
@@ -211,21 +282,38 @@ describe('inference over JSON', () => {
       expect(JSON.parse(refused.text).error).toMatch(/Content-Type .* is not supported/);
     }
     // What curl -d, urllib, fetch and bare clients send by default all work, as with Triton.
-    const body = new TextEncoder().encode(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }));
-    for (const headers of [{}, { 'content-type': 'application/x-www-form-urlencoded' }, { 'content-type': 'text/plain;charset=UTF-8' }]) {
+    const body = new TextEncoder().encode(
+      JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    );
+    for (const headers of [
+      {},
+      { 'content-type': 'application/x-www-form-urlencoded' },
+      { 'content-type': 'text/plain;charset=UTF-8' },
+    ]) {
       const ok = await post('/v2/models/double/infer', body, headers);
       expect(ok.response.status, JSON.stringify(headers)).toBe(200);
     }
   });
 
   it('accepts gzip and deflate request bodies', async () => {
-    const body = gzipSync(JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }));
-    const r = await post('/v2/models/double/infer', body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const body = gzipSync(
+      JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    );
+    const r = await post('/v2/models/double/infer', body, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(r.response.status).toBe(200);
     expect(JSON.parse(r.text).outputs[0].data).toEqual([2, 4, 6, 8]);
-    const broken = await post('/v2/models/double/infer', 'not gzip', { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const broken = await post('/v2/models/double/infer', 'not gzip', {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(broken.response.status).toBe(400);
-    const br = await post('/v2/models/double/infer', 'x', { 'content-type': 'application/json', 'content-encoding': 'br' });
+    const br = await post('/v2/models/double/infer', 'x', {
+      'content-type': 'application/json',
+      'content-encoding': 'br',
+    });
     expect(br.response.status).toBe(415);
   });
 
@@ -234,7 +322,10 @@ describe('inference over JSON', () => {
     const r = await post('/v2/models/double/infer', big, { 'content-type': 'application/octet-stream' });
     expect(r.response.status).toBe(413);
     const bomb = gzipSync(new Uint8Array(20 * 1024 * 1024));
-    const b = await post('/v2/models/double/infer', bomb, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    const b = await post('/v2/models/double/infer', bomb, {
+      'content-type': 'application/json',
+      'content-encoding': 'gzip',
+    });
     expect(b.response.status).toBe(413);
   });
 });
@@ -258,7 +349,9 @@ describe('inference with binary tensors', () => {
     expect(r.response.headers.get('content-type')).toBe('application/octet-stream');
     const headerLength = Number(r.response.headers.get('inference-header-content-length'));
     const json = JSON.parse(new TextDecoder().decode(r.bytes.subarray(0, headerLength)));
-    expect(json.outputs).toEqual([{ name: 'OUTPUT0', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: 32 } }]);
+    expect(json.outputs).toEqual([
+      { name: 'OUTPUT0', datatype: 'FP32', shape: [2, 4], parameters: { binary_data_size: 32 } },
+    ]);
     const out = new Float32Array(r.bytes.slice(headerLength).buffer);
     expect(Array.from(out)).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
   });
@@ -276,11 +369,18 @@ describe('inference with binary tensors', () => {
     const body = new Uint8Array(head.byteLength + 64);
     body.set(head);
     body.set(new Uint8Array(new Int32Array(16).fill(2).buffer), head.byteLength);
-    const r = await post('/v2/models/addsub/infer', body, { 'inference-header-content-length': String(head.byteLength) });
+    const r = await post('/v2/models/addsub/infer', body, {
+      'inference-header-content-length': String(head.byteLength),
+    });
     expect(r.response.status).toBe(200);
     const headerLength = Number(r.response.headers.get('inference-header-content-length'));
     const json = JSON.parse(new TextDecoder().decode(r.bytes.subarray(0, headerLength)));
-    expect(json.outputs[0]).toEqual({ name: 'OUTPUT0', datatype: 'INT32', shape: [1, 16], parameters: { binary_data_size: 64 } });
+    expect(json.outputs[0]).toEqual({
+      name: 'OUTPUT0',
+      datatype: 'INT32',
+      shape: [1, 16],
+      parameters: { binary_data_size: 64 },
+    });
     expect(json.outputs[1].data).toEqual(new Array(16).fill(3));
     expect(Array.from(new Int32Array(r.bytes.slice(headerLength).buffer))).toEqual(new Array(16).fill(7));
   });
@@ -295,16 +395,24 @@ describe('inference with binary tensors', () => {
     const headerLength = Number(r.response.headers.get('inference-header-content-length'));
     const json = JSON.parse(new TextDecoder().decode(r.bytes.subarray(0, headerLength)));
     expect(json.outputs[0].shape).toEqual([2, 4]);
-    expect(Array.from(new Float32Array(r.bytes.slice(headerLength).buffer))).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
-    const odd = await post('/v2/models/double/infer', new Uint8Array(12), { 'inference-header-content-length': '0' });
+    expect(Array.from(new Float32Array(r.bytes.slice(headerLength).buffer))).toEqual([
+      2, 4, 6, 8, 10, 12, 14, 16,
+    ]);
+    const odd = await post('/v2/models/double/infer', new Uint8Array(12), {
+      'inference-header-content-length': '0',
+    });
     expect(odd.response.status).toBe(400);
-    const twoInputs = await post('/v2/models/addsub/infer', new Uint8Array(64), { 'inference-header-content-length': '0' });
+    const twoInputs = await post('/v2/models/addsub/infer', new Uint8Array(64), {
+      'inference-header-content-length': '0',
+    });
     expect(twoInputs.response.status).toBe(400);
     expect(JSON.parse(twoInputs.text).error).toMatch(/exactly one input/);
   });
 
   it('rejects truncated, oversized and inconsistent binary bodies', async () => {
-    const header = JSON.stringify({ inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }] });
+    const header = JSON.stringify({
+      inputs: [{ name: 'INPUT0', shape: [1, 4], datatype: 'FP32', parameters: { binary_data_size: 16 } }],
+    });
     const head = new TextEncoder().encode(header);
     const send = (extra: number, declared = head.byteLength) => {
       const body = new Uint8Array(head.byteLength + extra);
@@ -319,7 +427,9 @@ describe('inference with binary tensors', () => {
     expect(JSON.parse(extra.text).error).toMatch(/4 bytes of binary data follow/);
     const past = await send(16, head.byteLength + 100);
     expect(past.response.status).toBe(400);
-    const notNumber = await post('/v2/models/double/infer', head, { 'inference-header-content-length': 'abc' });
+    const notNumber = await post('/v2/models/double/infer', head, {
+      'inference-header-content-length': 'abc',
+    });
     expect(notNumber.response.status).toBe(400);
   });
 
@@ -348,12 +458,20 @@ describe('inference with binary tensors', () => {
 
 describe('metrics', () => {
   it('counts successes, failures and inferences per model', async () => {
-    await postJson('/v2/models/double/infer', { inputs: [{ name: 'INPUT0', shape: [3, 4], datatype: 'FP32', data: new Array(12).fill(1) }] });
-    await postJson('/v2/models/double/infer', { inputs: [{ name: 'INPUT0', shape: [1, 5], datatype: 'FP32', data: new Array(5).fill(1) }] });
+    await postJson('/v2/models/double/infer', {
+      inputs: [{ name: 'INPUT0', shape: [3, 4], datatype: 'FP32', data: new Array(12).fill(1) }],
+    });
+    await postJson('/v2/models/double/infer', {
+      inputs: [{ name: 'INPUT0', shape: [1, 5], datatype: 'FP32', data: new Array(5).fill(1) }],
+    });
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toMatch(/berth_inference_request_success_total\{model="double",version="1"\} [1-9]/);
-    expect(text).toMatch(/berth_inference_request_failure_total\{model="double",version="1",reason="INVALID_ARGUMENT"\} [1-9]/);
-    expect(text).toMatch(/berth_inference_request_duration_seconds_bucket\{le="0.0001",model="double",version="1"\}/);
+    expect(text).toMatch(
+      /berth_inference_request_failure_total\{model="double",version="1",reason="INVALID_ARGUMENT"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /berth_inference_request_duration_seconds_bucket\{le="0.0001",model="double",version="1"\}/,
+    );
     expect(text).toMatch(/berth_model_ready\{model="iris",version="1"\} 1/);
     expect(text).toMatch(/process_resident_memory_bytes/);
     expect(text).not.toMatch(/model="nope"/);

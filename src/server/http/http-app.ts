@@ -4,7 +4,12 @@
  * tensor data extension). Handlers translate HTTP to the inference service and back; nothing else.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+} from 'fastify';
 import {
   decodeRawInferRequest,
   decodeRestInferRequest,
@@ -57,7 +62,9 @@ function json(reply: FastifyReply, status: number, body: unknown): FastifyReply 
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const { registry, service, limits } = options;
   const app = Fastify({
-    // pino's Logger is what fastify wraps; its declared type is only narrower than fastify's.
+    // pino's Logger and fastify's logger type differ only in declaration; one instance type
+    // for the app keeps plugins like the body parser typed against fastify's defaults.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
@@ -74,7 +81,14 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   registerRawBodyParser(app, limits.maxBodyBytes);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) =>
-    sendError(new BerthError('BERTH_ERR_SERVER_ROUTE_NOT_FOUND', `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`), request, reply),
+    sendError(
+      new BerthError(
+        'BERTH_ERR_SERVER_ROUTE_NOT_FOUND',
+        `no endpoint at ${request.method} ${request.url.split('?')[0] ?? ''}`,
+      ),
+      request,
+      reply,
+    ),
   );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -82,7 +96,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     if (options.isDraining()) reply.header('connection', 'close');
   });
   app.addHook('onResponse', async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed');
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
   });
 
   app.get('/v2/health/live', async (_request, reply) => json(reply, 200, { live: true }));
@@ -112,8 +129,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     reply: FastifyReply,
   ) => {
     const { model, version } = request.params;
-    const body = await readBody(request.body, request.headers['content-encoding'] as string | undefined, limits.maxBodyBytes);
-    const headerLength = parseHeaderLength(request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined, body.byteLength);
+    const body = await readBody(
+      request.body,
+      request.headers['content-encoding'] as string | undefined,
+      limits.maxBodyBytes,
+    );
+    const headerLength = parseHeaderLength(
+      request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
+      body.byteLength,
+    );
     let decoded;
     if (headerLength === 0) {
       decoded = decodeRawInferRequest(service.singleInput(model, version), body, limits);
@@ -139,7 +163,8 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     let readyOnly = false;
     if (body.byteLength > 0) {
       const parsed = splitRestBody(body, undefined).header;
-      if (!isObject(parsed)) throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'request body must be a JSON object');
+      if (!isObject(parsed))
+        throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'request body must be a JSON object');
       if (parsed.ready !== undefined && typeof parsed.ready !== 'boolean') {
         throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', '"ready" must be true or false');
       }

@@ -15,7 +15,8 @@ import { BerthError } from '../../protocol/index.js';
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);
 
-const ACCEPTED = /^(application\/json|application\/octet-stream|text\/plain|application\/x-www-form-urlencoded)\s*(;.*)?$/i;
+const ACCEPTED =
+  /^(application\/json|application\/octet-stream|text\/plain|application\/x-www-form-urlencoded)\s*(;.*)?$/i;
 
 /** Replaces fastify's parsers with one that hands every accepted body over as a Buffer. */
 export function registerRawBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
@@ -37,20 +38,32 @@ export function registerRawBodyParser(app: FastifyInstance, maxBodyBytes: number
 }
 
 /** The request body as bytes, inflated when it is gzip or deflate encoded. */
-export async function readBody(body: unknown, encoding: string | undefined, maxBodyBytes: number): Promise<Buffer> {
+export async function readBody(
+  body: unknown,
+  encoding: string | undefined,
+  maxBodyBytes: number,
+): Promise<Buffer> {
   const raw = Buffer.isBuffer(body) ? body : Buffer.alloc(0);
   const coding = (encoding ?? 'identity').trim().toLowerCase();
   if (coding === 'identity' || coding === '') return raw;
   if (coding !== 'gzip' && coding !== 'deflate') {
-    throw new BerthError('BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE', `Content-Encoding "${coding}" is not supported: use gzip, deflate or none`);
+    throw new BerthError(
+      'BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding "${coding}" is not supported: use gzip, deflate or none`,
+    );
   }
   try {
     const options = { maxOutputLength: maxBodyBytes };
     return coding === 'gzip' ? await gunzipAsync(raw, options) : await inflateAsync(raw, options);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new BerthError('BERTH_ERR_PROTOCOL_BODY_TOO_LARGE', `inflated request body is larger than the limit of ${maxBodyBytes} bytes (--max-body-size)`);
+      throw new BerthError(
+        'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE',
+        `inflated request body is larger than the limit of ${maxBodyBytes} bytes (--max-body-size)`,
+      );
     }
-    throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', `request body is not valid ${coding} data`, { cause: error });
+    throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', `request body is not valid ${coding} data`, {
+      cause: error,
+    });
   }
 }

@@ -12,7 +12,10 @@ export const ERROR_CODE_HEADER = 'berth-error-code';
 function fromFastify(error: FastifyError): BerthError | undefined {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new BerthError('BERTH_ERR_PROTOCOL_BODY_TOO_LARGE', `request body is larger than the limit (--max-body-size)`);
+      return new BerthError(
+        'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE',
+        `request body is larger than the limit (--max-body-size)`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new BerthError('BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE', error.message);
@@ -22,7 +25,8 @@ function fromFastify(error: FastifyError): BerthError | undefined {
     default:
       break;
   }
-  if (error.statusCode === 408) return new BerthError('BERTH_ERR_SERVER_TIMEOUT', 'request timed out while being received');
+  if (error.statusCode === 408)
+    return new BerthError('BERTH_ERR_SERVER_TIMEOUT', 'request timed out while being received');
   if (error.statusCode === 400 && typeof error.code === 'string' && error.code.startsWith('FST_')) {
     return new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', error.message);
   }
@@ -42,7 +46,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const berth = normaliseHttpError(error);
   const status = httpStatusOf(berth);
   if (status >= 500) request.log.error({ err: berth.cause ?? berth, code: berth.code }, berth.message);
-  else request.log.info({ code: berth.code, status }, berth.message);
+  else request.log.debug({ code: berth.code, status }, berth.message);
   return reply
     .code(status)
     .header(ERROR_CODE_HEADER, berth.code)

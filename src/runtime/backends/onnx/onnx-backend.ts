@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BerthError, isArrayOf, type ModelSignature, type NumericArray, type Tensor } from '../../../protocol/index.js';
+import { BerthError, isArrayOf, type ModelSignature, type Tensor } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { Backend, LoadedModel, LoadOptions } from '../../backend.js';
 import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
@@ -28,9 +28,10 @@ function workerUrl(): URL {
 function toWire(inputs: readonly Tensor[]): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const tensors = inputs.map((t) => {
-    if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data)) return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data };
-    const copy = (t.data as NumericArray).slice();
-    transfer.push(copy.buffer as ArrayBuffer);
+    if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data))
+      return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data };
+    const copy = t.data.slice();
+    transfer.push(copy.buffer);
     return { name: t.name, datatype: t.datatype, shape: t.shape, data: copy };
   });
   return { tensors, transfer };
@@ -55,7 +56,10 @@ class OnnxWorkerModel implements LoadedModel {
     worker.on('message', (message: FromWorker) => {
       if (message.type === 'result') this.settle(message.id)?.resolve(message.outputs as Tensor[]);
       else if (message.type === 'run-failed') {
-        const code = message.code === 'BERTH_ERR_RUNTIME_EXECUTION_FAILED' ? message.code : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED';
+        const code =
+          message.code === 'BERTH_ERR_RUNTIME_EXECUTION_FAILED'
+            ? message.code
+            : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED';
         this.settle(message.id)?.reject(new BerthError(code, message.message));
       }
     });
@@ -70,7 +74,11 @@ class OnnxWorkerModel implements LoadedModel {
   }
 
   private fail(error: Error): void {
-    this.failure ??= new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `model worker stopped: ${error.message}`, { cause: error });
+    this.failure ??= new BerthError(
+      'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
+      `model worker stopped: ${error.message}`,
+      { cause: error },
+    );
     for (const pending of this.pending.values()) pending.reject(this.failure);
     this.pending.clear();
   }
@@ -118,15 +126,31 @@ class OnnxWorkerModel implements LoadedModel {
 function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<LoadedModel> {
   const worker = new Worker(workerUrl());
   return new Promise<LoadedModel>((resolve, reject) => {
-    const onExit = (code: number) => reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `model worker exited with code ${code} while loading`));
-    const onError = (error: Error) => reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `model worker failed: ${error.message}`, { cause: error }));
+    const onExit = (code: number) =>
+      reject(
+        new BerthError(
+          'BERTH_ERR_RUNTIME_LOAD_FAILED',
+          `model worker exited with code ${code} while loading`,
+        ),
+      );
+    const onError = (error: Error) =>
+      reject(
+        new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `model worker failed: ${error.message}`, {
+          cause: error,
+        }),
+      );
     const onMessage = (message: FromWorker) => {
       worker.off('exit', onExit).off('error', onError).off('message', onMessage);
       if (message.type === 'loaded') {
         resolve(new OnnxWorkerModel(worker, message.signature));
       } else {
         void worker.terminate();
-        reject(new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', message.type === 'load-failed' ? message.message : `unexpected ${message.type} from model worker`));
+        reject(
+          new BerthError(
+            'BERTH_ERR_RUNTIME_LOAD_FAILED',
+            message.type === 'load-failed' ? message.message : `unexpected ${message.type} from model worker`,
+          ),
+        );
       }
     };
     worker.on('message', onMessage).on('exit', onExit).on('error', onError);

@@ -68,13 +68,21 @@ export async function inspectOnnxFile(path: string): Promise<InspectedModel> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new BerthError('BERTH_ERR_REPOSITORY_NOT_FOUND', `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_NOT_FOUND',
+      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      { cause: error },
+    );
   }
   let info;
   try {
     info = readOnnxModelInfo(bytes);
   } catch (error) {
-    throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `${path}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new BerthError(
+      'BERTH_ERR_RUNTIME_LOAD_FAILED',
+      `${path}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
   const producer = [info.producerName, info.producerVersion].filter((s) => s !== '').join(' ');
   return {

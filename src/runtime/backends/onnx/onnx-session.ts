@@ -22,11 +22,17 @@ const utf8Decoder = new TextDecoder();
 
 function specOf(meta: ort.InferenceSession.ValueMetadata, what: string): TensorSpec {
   if (!meta.isTensor) {
-    throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `${what} "${meta.name}" is not a tensor; berth serves tensor inputs and outputs only`);
+    throw new BerthError(
+      'BERTH_ERR_RUNTIME_LOAD_FAILED',
+      `${what} "${meta.name}" is not a tensor; berth serves tensor inputs and outputs only`,
+    );
   }
   const datatype = datatypeOfOrtType(meta.type);
   if (datatype === undefined) {
-    throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `${what} "${meta.name}" has element type ${meta.type}, which the protocol cannot carry`);
+    throw new BerthError(
+      'BERTH_ERR_RUNTIME_LOAD_FAILED',
+      `${what} "${meta.name}" has element type ${meta.type}, which the protocol cannot carry`,
+    );
   }
   const shape = meta.shape.map((dim) => (typeof dim === 'number' && dim >= 0 ? dim : -1));
   return { name: meta.name, datatype, shape };
@@ -34,18 +40,30 @@ function specOf(meta: ort.InferenceSession.ValueMetadata, what: string): TensorS
 
 function toOrtTensor(tensor: Tensor): ort.Tensor {
   if (tensor.datatype === 'BYTES') {
-    return new ort.Tensor('string', (tensor.data as BytesData).map((b) => utf8Decoder.decode(b)), tensor.shape);
+    return new ort.Tensor(
+      'string',
+      (tensor.data as BytesData).map((b) => utf8Decoder.decode(b)),
+      tensor.shape,
+    );
   }
-  return new ort.Tensor(ORT_TYPE_OF[tensor.datatype], tensor.data as NumericArray as Float32Array, tensor.shape);
+  return new ort.Tensor(
+    ORT_TYPE_OF[tensor.datatype],
+    tensor.data as NumericArray as Float32Array,
+    tensor.shape,
+  );
 }
 
 function fromOrtTensor(name: string, value: ort.OnnxValue, declared: Datatype | undefined): Tensor {
   const datatype = datatypeOfOrtType(value.type) ?? declared;
   if (datatype === undefined) {
-    throw new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `output "${name}" has element type ${value.type}, which the protocol cannot carry`);
+    throw new BerthError(
+      'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
+      `output "${name}" has element type ${value.type}, which the protocol cannot carry`,
+    );
   }
   const shape = value.dims.map(Number);
-  if (datatype === 'BYTES') return { name, datatype, shape, data: (value.data as string[]).map((s) => utf8.encode(s)) };
+  if (datatype === 'BYTES')
+    return { name, datatype, shape, data: (value.data as string[]).map((s) => utf8.encode(s)) };
   return { name, datatype, shape, data: value.data as NumericArray };
 }
 
@@ -75,9 +93,13 @@ export class OnnxSession {
           ? await ort.InferenceSession.create(artifact.path, sessionOptions)
           : await ort.InferenceSession.create(artifact.bytes, sessionOptions);
     } catch (error) {
-      throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new BerthError(
+        'BERTH_ERR_RUNTIME_LOAD_FAILED',
+        `onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     try {
       return new OnnxSession(session);
@@ -94,13 +116,21 @@ export class OnnxSession {
     try {
       results = await this.session.run(feeds, outputs as string[]);
     } catch (error) {
-      throw new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `model execution failed: ${error instanceof Error ? error.message : String(error)}`, {
-        cause: error,
-      });
+      throw new BerthError(
+        'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
+        `model execution failed: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     return outputs.map((name) => {
       const value = results[name];
-      if (value === undefined) throw new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', `the runtime returned no output "${name}"`);
+      if (value === undefined)
+        throw new BerthError(
+          'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
+          `the runtime returned no output "${name}"`,
+        );
       return fromOrtTensor(name, value, this.declared.get(name));
     });
   }

@@ -12,7 +12,12 @@ export interface WireTensor {
 
 export type ToWorker =
   | { readonly type: 'load'; readonly artifact: ModelArtifact; readonly options: LoadOptions }
-  | { readonly type: 'run'; readonly id: number; readonly inputs: readonly WireTensor[]; readonly outputs: readonly string[] }
+  | {
+      readonly type: 'run';
+      readonly id: number;
+      readonly inputs: readonly WireTensor[];
+      readonly outputs: readonly string[];
+    }
   | { readonly type: 'dispose' };
 
 export type FromWorker =
