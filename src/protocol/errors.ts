@@ -66,6 +66,11 @@ export const ERROR_CODES = {
     httpStatus: 413,
     description: 'A tensor has more elements than the configured limit (--max-tensor-elements).',
   },
+  BERTH_ERR_PROTOCOL_HEADERS_TOO_LARGE: {
+    category: 'RESOURCE_EXHAUSTED',
+    httpStatus: 431,
+    description: 'The request line or headers exceed the HTTP parser limit.',
+  },
   BERTH_ERR_INFER_UNKNOWN_INPUT: {
     category: 'INVALID_ARGUMENT',
     description: 'The request names an input the model does not have, or names one twice.',
@@ -101,6 +106,10 @@ export const ERROR_CODES = {
   BERTH_ERR_RUNTIME_LOAD_FAILED: {
     category: 'INTERNAL',
     description: 'The runtime could not load a model file (corrupt file, unsupported operator, bad config).',
+  },
+  BERTH_ERR_RUNTIME_INVALID_MODEL: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The file is not a readable ONNX model (berth inspect).',
   },
   BERTH_ERR_RUNTIME_EXECUTION_FAILED: {
     category: 'INTERNAL',

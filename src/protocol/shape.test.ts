@@ -32,9 +32,9 @@ describe('parseShape', () => {
     { dim: '2', shown: '"2"' },
     { dim: null, shown: 'null' },
     { dim: true, shown: 'true' },
-    { dim: [2], shown: '[2]' },
+    { dim: [2], shown: 'an array' },
     { dim: 2 ** 53, shown: '9007199254740992' },
-    { dim: undefined, shown: 'undefined' },
+    { dim: undefined, shown: 'nothing' },
   ])('refuses the dimension $shown', ({ dim, shown }) => {
     const error = thrownBy(() => parseShape([1, dim], 'input "x"', limits));
     expect(error.code).toBe('BERTH_ERR_PROTOCOL_INVALID_SHAPE');

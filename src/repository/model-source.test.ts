@@ -249,6 +249,7 @@ describe('modelFromFile', () => {
     expect(await modelFromFile(file)).toEqual({
       name: 'my.model',
       config: DEFAULT_MODEL_CONFIG,
+      location: base,
       versions: [{ version: 1, artifact: { kind: 'file', path: file } }],
     });
   });

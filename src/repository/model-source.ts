@@ -4,7 +4,7 @@
  * its error so the others still load and its state and reason are visible.
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
-import { basename, extname, join, sep } from 'node:path';
+import { basename, dirname, extname, join, sep } from 'node:path';
 import { BerthError, toBerthError } from '../protocol/index.js';
 import { DEFAULT_MODEL_CONFIG, parseModelConfig, selectVersions, type ModelConfig } from './model-config.js';
 import { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
@@ -24,6 +24,8 @@ export interface ModelDescriptor {
   readonly versions: readonly ModelVersionSource[];
   /** Set when the model folder itself is broken; nothing of it can load. */
   readonly error?: BerthError;
+  /** The folder the model's paths start with; hidden from clients in state reasons. */
+  readonly location?: string;
 }
 
 const CONFIG_FILE = 'config.yaml';
@@ -61,6 +63,9 @@ async function readConfig(root: string, dir: string): Promise<ModelConfig> {
   }
   // Like model files, config.yaml must not be a symlink out of the repository (YAML errors quote it).
   await resolveInside(root, path);
+  if (!info.isFile()) {
+    throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${path}: is not a regular file`);
+  }
   if (info.size > MAX_CONFIG_BYTES) {
     throw new BerthError(
       'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
@@ -107,13 +112,14 @@ async function scanModel(root: string, name: string): Promise<ModelDescriptor> {
     return {
       name,
       config,
+      location: root,
       versions: selected.map((version) => ({
         version,
         artifact: { kind: 'file', path: available.get(version) ?? '' },
       })),
     };
   } catch (error) {
-    return { name, config, versions: [], error: toBerthError(error) };
+    return { name, config, versions: [], error: toBerthError(error), location: root };
   }
 }
 
@@ -154,6 +160,7 @@ export async function modelFromFile(path: string): Promise<ModelDescriptor> {
   return {
     name,
     config: DEFAULT_MODEL_CONFIG,
+    location: dirname(real),
     versions: [{ version: 1, artifact: { kind: 'file', path: real } }],
   };
 }

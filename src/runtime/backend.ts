@@ -14,13 +14,19 @@ export interface LoadOptions {
   readonly execution: 'cpu' | 'cuda';
 }
 
+export interface RunResult {
+  readonly outputs: Tensor[];
+  /** Time the runtime itself computed, excluding any wait for the model to be free. */
+  readonly computeSeconds: number;
+}
+
 export interface LoadedModel {
   /** OIP platform string, e.g. `onnxruntime_onnx`. */
   readonly platform: string;
   /** The signature the model file declares (before config overrides). */
   readonly signature: ModelSignature;
   /** Runs the model; `outputs` names the outputs to compute, in the order to return them. */
-  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]>;
+  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<RunResult>;
   /** Frees native resources; the model cannot run afterwards. */
   dispose(): Promise<void>;
 }

@@ -112,10 +112,14 @@ describe('ModelRegistry with one good and one corrupt model', () => {
     });
     expect(registry.resolve('good', '1')).toBe(model);
     expect(registry.resolve('good', '')).toBe(model);
-    const [out] = await model.loaded.run(
+    const {
+      outputs: [out],
+      computeSeconds,
+    } = await model.loaded.run(
       [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }],
       ['OUTPUT0'],
     );
+    expect(computeSeconds).toBeGreaterThan(0);
     expect(out?.data).toEqual(Float32Array.from([2, 4, 6, 8]));
   });
 

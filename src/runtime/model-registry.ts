@@ -34,6 +34,20 @@ export type ReadyModel = ModelVersion & {
   readonly platform: string;
 };
 
+/**
+ * Reasons reach clients (503 messages, the repository index), so the server's own folder layout
+ * is cut from them; the log keeps the full message.
+ */
+function publicReason(descriptor: ModelDescriptor, reason: string): string {
+  const location = descriptor.location;
+  if (location === undefined || location === '/' || location === '') return reason;
+  return reason.split(`${location}/`).join('').split(location).join('.');
+}
+
+function descriptorReason(descriptor: ModelDescriptor): string | undefined {
+  return descriptor.error === undefined ? undefined : publicReason(descriptor, descriptor.error.message);
+}
+
 interface ModelEntry {
   readonly descriptor: ModelDescriptor;
   readonly versions: ModelVersion[];
@@ -128,7 +142,7 @@ export class ModelRegistry {
     } catch (error) {
       const berth = toBerthError(error);
       const reason = berth.code === 'BERTH_ERR_INTERNAL' ? String(error) : berth.message;
-      this.changeState(version, 'UNAVAILABLE', reason);
+      this.changeState(version, 'UNAVAILABLE', publicReason(descriptor, reason));
       log.error({ code: berth.code, err: berth.cause ?? berth }, `model version failed to load: ${reason}`);
     }
   }
@@ -154,7 +168,7 @@ export class ModelRegistry {
       if (chosen === undefined) {
         throw new BerthError(
           'BERTH_ERR_MODEL_NOT_READY',
-          `model "${name}" is not ready: ${entry.descriptor.error?.message ?? 'no version loaded'}`,
+          `model "${name}" is not ready: ${descriptorReason(entry.descriptor) ?? 'no version loaded'}`,
         );
       }
       return chosen;
@@ -183,9 +197,19 @@ export class ModelRegistry {
     return found as ReadyModel;
   }
 
+  /** Whether a model of that name is in the registry, whatever its state. */
+  has(name: string): boolean {
+    return this.models.has(name);
+  }
+
   /** Whether the named model (version) is ready; throws NOT_FOUND for an unknown one. */
   isReady(name: string, version?: string): boolean {
-    return this.version(name, version).state === 'READY';
+    try {
+      return this.version(name, version).state === 'READY';
+    } catch (error) {
+      if (error instanceof BerthError && error.code === 'BERTH_ERR_MODEL_NOT_READY') return false;
+      throw error;
+    }
   }
 
   metadata(name: string, version?: string): ModelMetadata {
@@ -209,7 +233,7 @@ export class ModelRegistry {
           name,
           version: '',
           state: 'UNAVAILABLE',
-          reason: entry.descriptor.error?.message ?? 'no versions',
+          reason: descriptorReason(entry.descriptor) ?? 'no versions',
         });
       }
       for (const v of [...entry.versions].sort((a, b) => a.version - b.version)) {

@@ -34,36 +34,42 @@ export class InferenceService {
   }
 
   /**
-   * Runs one inference request.
+   * Runs one inference request. The request may be given as a decoder, so that a body that fails
+   * to decode is counted against the model like any other failed request.
    *
    * @example
    * const response = await service.infer('iris', undefined, request);
    */
-  async infer(model: string, version: string | undefined, request: InferRequest): Promise<InferResponse> {
+  async infer(
+    model: string,
+    version: string | undefined,
+    request: InferRequest | (() => InferRequest | Promise<InferRequest>),
+  ): Promise<InferResponse> {
     let labels = { model, version: version ?? '' };
     try {
       const ready = this.registry.resolve(model, version);
       labels = { model, version: String(ready.version) };
-      validateInferRequest(request, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
-      const outputs = request.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
+      const decoded = typeof request === 'function' ? await request() : request;
+      validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
+      const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
       this.metrics.pendingRequests.inc(labels);
       const started = performance.now();
       try {
-        const tensors = await ready.loaded.run(request.inputs, outputs);
+        const result = await ready.loaded.run(decoded.inputs, outputs);
         const seconds = (performance.now() - started) / 1000;
-        const first = request.inputs[0];
+        const first = decoded.inputs[0];
         const inferences = ready.config.maxBatchSize > 0 && first !== undefined ? (first.shape[0] ?? 1) : 1;
         this.metrics.requestSuccess.inc(labels);
         this.metrics.inferenceCount.inc(labels, inferences);
         this.metrics.executionCount.inc(labels);
-        this.metrics.computeDuration.observe(labels, seconds);
-        this.metrics.queueDuration.observe(labels, 0);
+        this.metrics.computeDuration.observe(labels, result.computeSeconds);
+        this.metrics.queueDuration.observe(labels, Math.max(0, seconds - result.computeSeconds));
         this.metrics.requestDuration.observe(labels, seconds);
         return {
           modelName: model,
           modelVersion: String(ready.version),
-          ...(request.id === undefined ? {} : { id: request.id }),
-          outputs: tensors,
+          ...(decoded.id === undefined ? {} : { id: decoded.id }),
+          outputs: result.outputs,
         };
       } finally {
         this.metrics.pendingRequests.dec(labels);
@@ -71,8 +77,9 @@ export class InferenceService {
     } catch (error) {
       const berth = toBerthError(error);
       // Unknown models get no per-model series, so a scan of random names cannot grow the label set.
-      if (berth.category !== 'NOT_FOUND')
+      if (berth.category !== 'NOT_FOUND' && this.registry.has(model)) {
         this.metrics.requestFailure.inc({ ...labels, reason: berth.category });
+      }
       throw berth;
     }
   }

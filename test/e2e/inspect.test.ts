@@ -35,8 +35,8 @@ describe('berth inspect', () => {
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, 'hello world');
     const result = runCli(['inspect', bad]);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/not an ONNX model/);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/not an ONNX model.*BERTH_ERR_RUNTIME_INVALID_MODEL/);
     expect(result.stderr).not.toMatch(/at .*\.js:\d+/);
   });
 });

@@ -4,6 +4,7 @@
  * tensor data extension). Handlers translate HTTP to the inference service and back; nothing else.
  */
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -20,13 +21,14 @@ import {
   splitRestBody,
   BerthError,
   type DecodeLimits,
+  type OutputEncoding,
   type ServerMetadata,
 } from '../../protocol/index.js';
 import type { Logger, ServerMetrics } from '../../observability/index.js';
 import type { ModelRegistry } from '../../runtime/index.js';
 import type { InferenceService } from '../inference-service.js';
 import { readBody, registerRawBodyParser } from './http-body.js';
-import { sendError } from './http-errors.js';
+import { handleClientError, sendError } from './http-errors.js';
 
 export interface HttpAppOptions {
   readonly registry: ModelRegistry;
@@ -50,6 +52,11 @@ interface ModelParams {
   version?: string;
 }
 
+function splitBody(body: Uint8Array, headerLength: number | undefined): [unknown, Uint8Array] {
+  const { header, binary } = splitRestBody(body, headerLength);
+  return [header, binary];
+}
+
 function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   return reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
 }
@@ -68,8 +75,20 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     loggerInstance: options.logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
-    requestTimeout: options.requestTimeoutMs,
-    return503OnClosing: true,
+    // Node checks request timeouts on an interval fixed at creation (30 s by default), so the
+    // server is created here with a check every second and both timeouts set.
+    serverFactory: (handler) =>
+      createServer(
+        {
+          requestTimeout: options.requestTimeoutMs,
+          headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
+          connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+        },
+        handler,
+      ),
+    clientErrorHandler: handleClientError,
+    // Draining answers are berth's own (below), with the error code and connection: close.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
     genReqId: (request) => {
@@ -90,6 +109,15 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
       reply,
     ),
   );
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (options.isDraining()) {
+      done(
+        new BerthError('BERTH_ERR_SERVER_SHUTTING_DOWN', 'server is shutting down; retry on another replica'),
+      );
+      return;
+    }
+    done();
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
     // A keep-alive connection would otherwise outlive its last response and hold the drain open.
@@ -129,24 +157,25 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     reply: FastifyReply,
   ) => {
     const { model, version } = request.params;
-    const body = await readBody(
-      request.body,
-      request.headers['content-encoding'] as string | undefined,
-      limits.maxBodyBytes,
-    );
-    const headerLength = parseHeaderLength(
-      request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
-      body.byteLength,
-    );
-    let decoded;
-    if (headerLength === 0) {
-      decoded = decodeRawInferRequest(service.singleInput(model, version), body, limits);
-    } else {
-      const { header, binary } = splitRestBody(body, headerLength);
-      decoded = decodeRestInferRequest(header, binary, limits);
-    }
-    const response = await service.infer(model, version, decoded.request);
-    const encoded = encodeRestInferResponse(response, decoded.encoding);
+    let encoding: OutputEncoding = { binary: () => false };
+    const response = await service.infer(model, version, async () => {
+      const body = await readBody(
+        request.body,
+        request.headers['content-encoding'] as string | undefined,
+        limits.maxBodyBytes,
+      );
+      const headerLength = parseHeaderLength(
+        request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
+        body.byteLength,
+      );
+      const decoded =
+        headerLength === 0
+          ? decodeRawInferRequest(service.singleInput(model, version), body, limits)
+          : decodeRestInferRequest(...splitBody(body, headerLength), limits);
+      encoding = decoded.encoding;
+      return decoded.request;
+    });
+    const encoded = encodeRestInferResponse(response, encoding);
     if (encoded.chunks.length === 0) return reply.type('application/json').send(encoded.header);
     const head = Buffer.from(encoded.header, 'utf8');
     return reply

@@ -3,6 +3,8 @@
  * `{"error": "..."}` body (inference_rest.md error objects). The stable code travels in the
  * `berth-error-code` header; stack traces and internal details only go to the log.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError, httpStatusOf, toBerthError } from '../../protocol/index.js';
 
@@ -27,8 +29,12 @@ function fromFastify(error: FastifyError): BerthError | undefined {
   }
   if (error.statusCode === 408)
     return new BerthError('BERTH_ERR_SERVER_TIMEOUT', 'request timed out while being received');
-  if (error.statusCode === 400 && typeof error.code === 'string' && error.code.startsWith('FST_')) {
-    return new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', error.message);
+  if (error.statusCode === 400) {
+    // Fastify's own 400s, and a body stream that failed (client gone mid-body): the client's doing.
+    return new BerthError(
+      'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+      `request could not be read: ${error.message}`,
+    );
   }
   return undefined;
 }
@@ -52,4 +58,36 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     .header(ERROR_CODE_HEADER, berth.code)
     .type('application/json; charset=utf-8')
     .send(JSON.stringify({ error: berth.message }));
+}
+
+/**
+ * Errors below HTTP (unparseable request line or headers, a request that took longer than
+ * --request-timeout to arrive) never reach a route, so they are answered here on the socket, in
+ * the same format as every other error.
+ */
+export function handleClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable || error.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  let berth: BerthError;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    berth = new BerthError(
+      'BERTH_ERR_SERVER_TIMEOUT',
+      'request was not received in time (--request-timeout)',
+    );
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    berth = new BerthError('BERTH_ERR_PROTOCOL_HEADERS_TOO_LARGE', 'request headers are too large');
+  } else {
+    berth = new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'malformed HTTP request');
+  }
+  const status = httpStatusOf(berth);
+  const body = JSON.stringify({ error: berth.message });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
+      'connection: close\r\n' +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `${ERROR_CODE_HEADER}: ${berth.code}\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }

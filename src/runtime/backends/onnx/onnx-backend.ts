@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { BerthError, isArrayOf, type ModelSignature, type Tensor } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
-import type { Backend, LoadedModel, LoadOptions } from '../../backend.js';
+import type { Backend, LoadedModel, LoadOptions, RunResult } from '../../backend.js';
 import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
 
 export const ONNX_PLATFORM = 'onnxruntime_onnx';
@@ -38,7 +38,7 @@ function toWire(inputs: readonly Tensor[]): { tensors: WireTensor[]; transfer: A
 }
 
 interface Pending {
-  resolve: (outputs: Tensor[]) => void;
+  resolve: (result: RunResult) => void;
   reject: (error: Error) => void;
 }
 
@@ -54,7 +54,11 @@ class OnnxWorkerModel implements LoadedModel {
     readonly signature: ModelSignature,
   ) {
     worker.on('message', (message: FromWorker) => {
-      if (message.type === 'result') this.settle(message.id)?.resolve(message.outputs as Tensor[]);
+      if (message.type === 'result')
+        this.settle(message.id)?.resolve({
+          outputs: message.outputs as Tensor[],
+          computeSeconds: message.computeSeconds,
+        });
       else if (message.type === 'run-failed') {
         const code =
           message.code === 'BERTH_ERR_RUNTIME_EXECUTION_FAILED'
@@ -83,12 +87,12 @@ class OnnxWorkerModel implements LoadedModel {
     this.pending.clear();
   }
 
-  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<Tensor[]> {
+  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<RunResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new BerthError('BERTH_ERR_MODEL_NOT_READY', 'model is unloading'));
     const id = this.nextId++;
     const { tensors, transfer } = toWire(inputs);
-    return new Promise<Tensor[]>((resolve, reject) => {
+    return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const message: ToWorker = { type: 'run', id, inputs: tensors, outputs };
       this.worker.postMessage(message, transfer);
@@ -161,7 +165,7 @@ function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<Lo
 /**
  * @example
  * const model = await createOnnxBackend().load({ kind: 'file', path: 'model.onnx' }, options);
- * const [y] = await model.run([x], ['OUTPUT0']);
+ * const { outputs: [y] } = await model.run([x], ['OUTPUT0']);
  */
 export function createOnnxBackend(): Backend {
   return { platform: ONNX_PLATFORM, load: loadInWorker };

@@ -79,7 +79,7 @@ export async function inspectOnnxFile(path: string): Promise<InspectedModel> {
     info = readOnnxModelInfo(bytes);
   } catch (error) {
     throw new BerthError(
-      'BERTH_ERR_RUNTIME_LOAD_FAILED',
+      'BERTH_ERR_RUNTIME_INVALID_MODEL',
       `${path}: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );

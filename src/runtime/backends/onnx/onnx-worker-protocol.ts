@@ -23,6 +23,11 @@ export type ToWorker =
 export type FromWorker =
   | { readonly type: 'loaded'; readonly signature: ModelSignature }
   | { readonly type: 'load-failed'; readonly message: string }
-  | { readonly type: 'result'; readonly id: number; readonly outputs: readonly WireTensor[] }
+  | {
+      readonly type: 'result';
+      readonly id: number;
+      readonly outputs: readonly WireTensor[];
+      readonly computeSeconds: number;
+    }
   | { readonly type: 'run-failed'; readonly id: number; readonly message: string; readonly code: string }
   | { readonly type: 'disposed' };

@@ -41,8 +41,10 @@ async function handle(message: ToWorker): Promise<void> {
     case 'run': {
       try {
         if (session === undefined) throw new Error('model not loaded');
+        const started = performance.now();
         const outputs = await session.run(message.inputs, message.outputs);
-        const result: FromWorker = { type: 'result', id: message.id, outputs };
+        const computeSeconds = (performance.now() - started) / 1000;
+        const result: FromWorker = { type: 'result', id: message.id, outputs, computeSeconds };
         try {
           reply(result, transferables(outputs));
         } catch {
