@@ -30,4 +30,5 @@ export {
   type EncodedRestResponse,
 } from './rest-infer-response.js';
 export { validateInferRequest, type ValidateOptions } from './infer-validate.js';
+export { classificationCount, classify } from './classification.js';
 export { isObject } from './rest-fields.js';

@@ -126,8 +126,8 @@ describe('ModelRegistry with one good and one corrupt model', () => {
   it('refuses an unknown model as NOT_FOUND', () => {
     const error = thrownBy(() => registry.resolve('nope'));
     expect(error.code).toBe('BERTH_ERR_MODEL_NOT_FOUND');
-    expect(error.message).toBe('unknown model "nope"');
-    expect(() => registry.isReady('nope')).toThrow('unknown model "nope"');
+    expect(error.message).toBe('Request for unknown model: "nope" is not found');
+    expect(() => registry.isReady('nope')).toThrow('Request for unknown model: "nope" is not found');
     expect(() => registry.metadata('nope')).toThrow(BerthError);
   });
 

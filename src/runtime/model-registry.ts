@@ -155,7 +155,8 @@ export class ModelRegistry {
 
   private entry(name: string): ModelEntry {
     const entry = this.models.get(name);
-    if (entry === undefined) throw new BerthError('BERTH_ERR_MODEL_NOT_FOUND', `unknown model "${name}"`);
+    if (entry === undefined)
+      throw new BerthError('BERTH_ERR_MODEL_NOT_FOUND', `Request for unknown model: "${name}" is not found`);
     return entry;
   }
 

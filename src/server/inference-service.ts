@@ -5,6 +5,8 @@
  */
 import {
   BerthError,
+  classificationCount,
+  classify,
   toBerthError,
   validateInferRequest,
   type InferRequest,
@@ -51,6 +53,11 @@ export class InferenceService {
       labels = { model, version: String(ready.version) };
       const decoded = typeof request === 'function' ? await request() : request;
       validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
+      const classes = new Map<string, number>();
+      for (const output of decoded.outputs ?? []) {
+        const count = classificationCount(output);
+        if (count !== undefined) classes.set(output.name, count);
+      }
       const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
       this.metrics.pendingRequests.inc(labels);
       const started = performance.now();
@@ -69,7 +76,13 @@ export class InferenceService {
           modelName: model,
           modelVersion: String(ready.version),
           ...(decoded.id === undefined ? {} : { id: decoded.id }),
-          outputs: result.outputs,
+          outputs:
+            classes.size === 0
+              ? result.outputs
+              : result.outputs.map((o) => {
+                  const count = classes.get(o.name);
+                  return count === undefined ? o : classify(o, count, ready.config.maxBatchSize > 0);
+                }),
         };
       } finally {
         this.metrics.pendingRequests.dec(labels);

@@ -11,7 +11,7 @@ import { createOnnxBackend, ModelRegistry, type Backend } from '../runtime/index
 import { createHttpApp } from './http/http-app.js';
 import { InferenceService } from './inference-service.js';
 
-export const SERVER_EXTENSIONS = ['binary_tensor_data'] as const;
+export const SERVER_EXTENSIONS = ['binary_tensor_data', 'classification'] as const;
 
 export interface ServeOptions {
   readonly models: readonly ModelDescriptor[];

@@ -92,7 +92,11 @@ describe('health and metadata', () => {
 
   it('describes the server and its extensions', async () => {
     const body = await (await fetch(`${url}/v2`)).json();
-    expect(body).toEqual({ name: 'berth', version: '0.0.0-test', extensions: ['binary_tensor_data'] });
+    expect(body).toEqual({
+      name: 'berth',
+      version: '0.0.0-test',
+      extensions: ['binary_tensor_data', 'classification'],
+    });
   });
 
   it('describes a model, with and without a version', async () => {
@@ -186,6 +190,52 @@ describe('inference over JSON', () => {
     });
     expect(status, JSON.stringify(body)).toBe(200);
     expect(body.outputs).toEqual([{ name: 'OUTPUT0', datatype, shape: [1, 3], data }]);
+  });
+
+  it('refuses BYTES that ONNX string tensors cannot hold instead of altering them', async () => {
+    for (const [bytes, problem] of [
+      [[0x68, 0x00, 0x69], 'contains a NUL byte'],
+      [[0xff, 0xfe], 'is not valid UTF-8'],
+    ] as const) {
+      const header = new TextEncoder().encode(
+        JSON.stringify({
+          inputs: [
+            {
+              name: 'INPUT0',
+              shape: [1, 3],
+              datatype: 'BYTES',
+              parameters: { binary_data_size: 3 * 4 + bytes.length + 2 },
+            },
+          ],
+        }),
+      );
+      const elements = [Uint8Array.from(bytes), Uint8Array.of(0x61), Uint8Array.of(0x62)];
+      const binary = new Uint8Array(3 * 4 + bytes.length + 2);
+      let at = 0;
+      for (const e of elements) {
+        new DataView(binary.buffer).setUint32(at, e.length, true);
+        binary.set(e, at + 4);
+        at += 4 + e.length;
+      }
+      const r = await post('/v2/models/id_bytes/infer', Buffer.concat([header, binary]), {
+        'inference-header-content-length': String(header.byteLength),
+      });
+      expect(r.response.status).toBe(400);
+      expect(JSON.parse(r.text).error).toBe(
+        `input "INPUT0": BYTES element 0 ${problem}; ONNX string tensors hold UTF-8 text without NUL bytes`,
+      );
+    }
+  });
+
+  it('answers classification requests with the top classes (Triton classification extension)', async () => {
+    const { status, body } = await postJson('/v2/models/iris/infer', {
+      inputs: [{ name: 'features', shape: [1, 4], datatype: 'FP32', data: [6.7, 3.0, 5.2, 2.3] }],
+      outputs: [{ name: 'probabilities', parameters: { classification: 2 } }],
+    });
+    expect(status).toBe(200);
+    expect(body.outputs).toEqual([
+      { name: 'probabilities', datatype: 'BYTES', shape: [2], data: ['0.905225:2', '0.094775:1'] },
+    ]);
   });
 
   it('returns only the requested outputs', async () => {

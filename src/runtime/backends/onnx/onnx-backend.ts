@@ -7,7 +7,13 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { BerthError, isArrayOf, type ModelSignature, type Tensor } from '../../../protocol/index.js';
+import {
+  BerthError,
+  isArrayOf,
+  type BytesData,
+  type ModelSignature,
+  type Tensor,
+} from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { Backend, LoadedModel, LoadOptions, RunResult } from '../../backend.js';
 import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
@@ -25,9 +31,38 @@ function workerUrl(): URL {
  * Inputs are copied once into buffers of their own so they can be transferred: request tensors are
  * often views into a shared or pooled body buffer, which must never be detached.
  */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * onnxruntime holds string tensors as NUL-terminated UTF-8 text: anything else would reach the
+ * model silently altered (cut at the NUL, or with replacement characters), so it is refused.
+ */
+function checkStringElements(tensor: Tensor): void {
+  const elements = tensor.data as BytesData;
+  for (let i = 0; i < elements.length; i++) {
+    const bytes = elements[i] ?? new Uint8Array();
+    let problem: string | undefined;
+    if (bytes.includes(0)) problem = 'contains a NUL byte';
+    else {
+      try {
+        strictUtf8.decode(bytes);
+      } catch {
+        problem = 'is not valid UTF-8';
+      }
+    }
+    if (problem !== undefined) {
+      throw new BerthError(
+        'BERTH_ERR_PROTOCOL_INVALID_DATA',
+        `input "${tensor.name}": BYTES element ${i} ${problem}; ONNX string tensors hold UTF-8 text without NUL bytes`,
+      );
+    }
+  }
+}
+
 function toWire(inputs: readonly Tensor[]): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
   const transfer: ArrayBuffer[] = [];
   const tensors = inputs.map((t) => {
+    if (t.datatype === 'BYTES') checkStringElements(t);
     if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data))
       return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data };
     const copy = t.data.slice();
@@ -91,7 +126,13 @@ class OnnxWorkerModel implements LoadedModel {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new BerthError('BERTH_ERR_MODEL_NOT_READY', 'model is unloading'));
     const id = this.nextId++;
-    const { tensors, transfer } = toWire(inputs);
+    let wire: ReturnType<typeof toWire>;
+    try {
+      wire = toWire(inputs);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    const { tensors, transfer } = wire;
     return new Promise<RunResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       const message: ToWorker = { type: 'run', id, inputs: tensors, outputs };
