@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import {
   BerthError,
   isArrayOf,
+  toBerthError,
   type BytesData,
   type ModelSignature,
   type Tensor,
@@ -130,7 +131,7 @@ class OnnxWorkerModel implements LoadedModel {
     try {
       wire = toWire(inputs);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(toBerthError(error));
     }
     const { tensors, transfer } = wire;
     return new Promise<RunResult>((resolve, reject) => {
