@@ -2,19 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import { decodeBinaryData, encodeBinaryData } from './binary-data.js';
 import type { BytesData, FixedDatatype, NumericArray } from './datatypes.js';
-import { BerthError } from './errors.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 /** Little-endian BYTES wire form: a uint32 length before each element. */
 function bytesWire(...parts: (string | number[])[]): Uint8Array {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from './errors.js';
 import { validateInferRequest } from './infer-validate.js';
 import type { InferInput, InferRequest, ModelSignature } from './types.js';
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const signature: ModelSignature = {
   inputs: [

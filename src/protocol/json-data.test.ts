@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 
 import type { Datatype, TensorData } from './datatypes.js';
-import { BerthError } from './errors.js';
 import { decodeJsonData, encodeJsonData } from './json-data.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 /** `levels` nested arrays around a single value: nest(1, 2) is [[1]]. */
 function nest(value: unknown, levels: number): unknown {

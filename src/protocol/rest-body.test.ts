@@ -1,24 +1,14 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from './errors.js';
 import {
   INFERENCE_HEADER_CONTENT_LENGTH,
   parseHeaderLength,
   parseJsonBytes,
   splitRestBody,
 } from './rest-body.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('parseHeaderLength', () => {
   it('names the header in lower case, as Node presents headers', () => {

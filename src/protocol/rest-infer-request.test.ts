@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from './errors.js';
 import {
   decodeRawInferRequest,
   decodeRestInferRequest,
@@ -8,20 +7,11 @@ import {
 } from './rest-infer-request.js';
 import { DEFAULT_DECODE_LIMITS } from './shape.js';
 import type { InferRequest } from './types.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();
 const limits = DEFAULT_DECODE_LIMITS;
 const none = new Uint8Array(0);
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));

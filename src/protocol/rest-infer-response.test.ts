@@ -1,22 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from './errors.js';
 import { decodeRestInferResponse, encodeRestInferResponse } from './rest-infer-response.js';
 import { DEFAULT_DECODE_LIMITS } from './shape.js';
 import type { InferResponse } from './types.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();
 const limits = DEFAULT_DECODE_LIMITS;
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));

@@ -1,17 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from '../protocol/index.js';
 import { DEFAULT_MODEL_CONFIG, parseModelConfig, selectVersions } from './model-config.js';
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const where = 'models/m/config.yaml';
 

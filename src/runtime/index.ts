@@ -1,7 +1,13 @@
 /** Runtimes: the Backend contract, the ONNX Runtime backend, and the registry of loaded models. */
 export type { Backend, LoadedModel, LoadOptions, RunResult } from './backend.js';
 export { createOnnxBackend, ONNX_PLATFORM } from './backends/onnx/onnx-backend.js';
-export { inspectOnnxFile, type InspectedModel, type InspectedTensor } from './backends/onnx/onnx-inspect.js';
+export {
+  DATATYPE_OF_ELEM,
+  ELEM_OF_DATATYPE,
+  inspectOnnxFile,
+  type InspectedModel,
+  type InspectedTensor,
+} from './backends/onnx/onnx-inspect.js';
 export { buildIrisModel, IRIS_CLASSES, IRIS_FEATURES } from './backends/onnx/iris-model.js';
 export {
   buildOnnxModel,

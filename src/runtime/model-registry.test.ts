@@ -9,19 +9,10 @@ import { createLogger } from '../observability/index.js';
 import { BerthError, type ModelState } from '../protocol/index.js';
 import { modelFromBytes, scanRepository, type ModelDescriptor } from '../repository/index.js';
 import { createOnnxBackend, ModelRegistry, type ModelVersion } from './index.js';
+import { thrownBy } from '../../test/helpers/errors.js';
 
 const garbage = new TextEncoder().encode('garbage');
 const logger = createLogger({ level: 'silent', format: 'json' });
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
 
 function createRegistry(onStateChange?: (version: ModelVersion) => void): ModelRegistry {
   return new ModelRegistry({

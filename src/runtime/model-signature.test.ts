@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError, type ModelSignature } from '../protocol/index.js';
+import { type ModelSignature } from '../protocol/index.js';
 import { parseModelConfig, type ModelConfig } from '../repository/index.js';
 import { effectiveSignature } from './model-signature.js';
-
-function thrownBy(fn: () => unknown): BerthError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BerthError);
-    return error as BerthError;
-  }
-  throw new Error('expected the call to throw');
-}
+import { thrownBy } from '../../test/helpers/errors.js';
 
 function config(yaml: string): ModelConfig {
   return parseModelConfig(yaml, 'config.yaml');

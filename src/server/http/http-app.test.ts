@@ -2,25 +2,9 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../client/index.js';
 import { DATATYPES, halfToNumber, type Datatype } from '../../protocol/index.js';
-import { buildIrisModel, type OnnxElemType } from '../../runtime/index.js';
+import { buildIrisModel, ELEM_OF_DATATYPE } from '../../runtime/index.js';
 import { addSubModel, doubleModel, identityModel } from '../../../test/fixtures/models.js';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.js';
-
-const ELEM_OF: Record<Datatype, OnnxElemType> = {
-  BOOL: 'BOOL',
-  UINT8: 'UINT8',
-  UINT16: 'UINT16',
-  UINT32: 'UINT32',
-  UINT64: 'UINT64',
-  INT8: 'INT8',
-  INT16: 'INT16',
-  INT32: 'INT32',
-  INT64: 'INT64',
-  FP16: 'FLOAT16',
-  FP32: 'FLOAT',
-  FP64: 'DOUBLE',
-  BYTES: 'STRING',
-};
 
 /** Edge values per datatype that JSON can carry exactly. */
 const JSON_VALUES: Record<Datatype, unknown[]> = {
@@ -67,7 +51,8 @@ beforeAll(async () => {
     addsub: addSubModel(),
     iris: buildIrisModel(),
   };
-  for (const dt of DATATYPES) models[`id_${dt.toLowerCase()}`] = identityModel(ELEM_OF[dt], ['batch', 3]);
+  for (const dt of DATATYPES)
+    models[`id_${dt.toLowerCase()}`] = identityModel(ELEM_OF_DATATYPE[dt], ['batch', 3]);
   server = await startTestServer(models);
   url = server.url;
 });

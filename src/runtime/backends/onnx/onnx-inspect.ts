@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { BerthError, type Datatype } from '../../../protocol/index.js';
 import { readOnnxModelInfo, type OnnxElemType, type OnnxModelValueInfo } from './onnx-model.js';
 
-const DATATYPE_OF_ELEM: Record<OnnxElemType, Datatype> = {
+/** The protocol datatype of each ONNX element type berth can carry. */
+export const DATATYPE_OF_ELEM: Record<OnnxElemType, Datatype> = {
   FLOAT: 'FP32',
   DOUBLE: 'FP64',
   FLOAT16: 'FP16',
@@ -19,6 +20,11 @@ const DATATYPE_OF_ELEM: Record<OnnxElemType, Datatype> = {
   INT32: 'INT32',
   INT64: 'INT64',
 };
+
+/** The ONNX element type of each protocol datatype. */
+export const ELEM_OF_DATATYPE = Object.fromEntries(
+  Object.entries(DATATYPE_OF_ELEM).map(([elem, datatype]) => [datatype, elem]),
+) as Record<Datatype, OnnxElemType>;
 
 export interface InspectedTensor {
   readonly name: string;
