@@ -131,6 +131,20 @@ export const ERROR_CODES = {
     category: 'NOT_FOUND',
     description: 'A model folder has no numeric version folder holding a model file.',
   },
+  BERTH_ERR_SCHEDULER_QUEUE_FULL: {
+    category: 'RESOURCE_EXHAUSTED',
+    httpStatus: 503,
+    description: "The model's request queue is full (maxQueueSize); the response carries Retry-After.",
+  },
+  BERTH_ERR_SCHEDULER_TIMEOUT: {
+    category: 'DEADLINE_EXCEEDED',
+    description: 'The request waited in the queue longer than its timeout without being run.',
+  },
+  BERTH_ERR_SCHEDULER_CANCELLED: {
+    category: 'UNAVAILABLE',
+    httpStatus: 499,
+    description: 'The client went away while its request was queued; the request was dropped, not run.',
+  },
   BERTH_ERR_SERVER_SHUTTING_DOWN: {
     category: 'UNAVAILABLE',
     description: 'The server is draining before exit and accepts no new requests.',
