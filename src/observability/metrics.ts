@@ -24,6 +24,7 @@ export interface ServerMetrics {
   readonly queueDuration: Histogram<'model' | 'version'>;
   readonly computeDuration: Histogram<'model' | 'version'>;
   readonly pendingRequests: Gauge<'model' | 'version'>;
+  readonly batchSize: Histogram<'model' | 'version'>;
   readonly modelReady: Gauge<'model' | 'version'>;
 }
 
@@ -88,6 +89,13 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
       help: 'Time the runtime spent executing the model for a request.',
       labelNames: labels,
       buckets: LATENCY_BUCKETS,
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'berth_inference_batch_size',
+      help: 'Rows (or requests, for models without a batch dimension) in each execution.',
+      labelNames: labels,
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers,
     }),
     pendingRequests: new Gauge({

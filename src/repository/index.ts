@@ -4,6 +4,7 @@ export {
   modelConfigSchema,
   parseModelConfig,
   selectVersions,
+  type BatchingConfig,
   type ModelConfig,
   type TensorOverride,
   type VersionPolicy,

@@ -11,12 +11,31 @@ describe('parseModelConfig', () => {
       platform: 'onnxruntime_onnx',
       maxBatchSize: 0,
       versions: { policy: 'latest', count: 1 },
+      batching: {
+        maxQueueDelayMs: 0,
+        preferredBatchSizes: [],
+        maxQueueSize: 1024,
+        timeoutMs: 0,
+        priorityLevels: 0,
+        defaultPriority: 1,
+      },
+      instances: 1,
       execution: 'cpu',
       defaultModelFilename: 'model.onnx',
     };
     expect(parseModelConfig('', where)).toEqual(expected);
     expect(parseModelConfig('# only a comment\n', where)).toEqual(expected);
     expect(DEFAULT_MODEL_CONFIG).toEqual(expected);
+  });
+
+  it('refuses preferred batch sizes above maxBatchSize and a default priority above the levels', () => {
+    expect(() =>
+      parseModelConfig('maxBatchSize: 4\nbatching: { preferredBatchSizes: [2, 8] }\n', where),
+    ).toThrow(/batching.preferredBatchSizes \[8\] exceed maxBatchSize 4/);
+    expect(() => parseModelConfig('batching: { priorityLevels: 2, defaultPriority: 3 }\n', where)).toThrow(
+      /batching.defaultPriority 3 exceeds priorityLevels 2/,
+    );
+    expect(() => parseModelConfig('batching: { maxQueueDelay: 2 }\n', where)).toThrow(/maxQueueDelay/);
   });
 
   it('reads a full config', () => {
@@ -26,6 +45,8 @@ describe('parseModelConfig', () => {
         'platform: onnxruntime_onnx',
         'maxBatchSize: 8',
         'versions: { policy: latest, count: 2 }',
+        'batching: { maxQueueDelayMs: 0.5, preferredBatchSizes: [4, 8], maxQueueSize: 64, timeoutMs: 250, priorityLevels: 2, defaultPriority: 2 }',
+        'instances: 2',
         'inputs:',
         '  - name: features',
         '    datatype: FP32',
@@ -43,6 +64,15 @@ describe('parseModelConfig', () => {
       platform: 'onnxruntime_onnx',
       maxBatchSize: 8,
       versions: { policy: 'latest', count: 2 },
+      batching: {
+        maxQueueDelayMs: 0.5,
+        preferredBatchSizes: [4, 8],
+        maxQueueSize: 64,
+        timeoutMs: 250,
+        priorityLevels: 2,
+        defaultPriority: 2,
+      },
+      instances: 2,
       inputs: [{ name: 'features', datatype: 'FP32', dims: [-1, 30] }],
       outputs: [{ name: 'score' }],
       threads: { intraOp: 2, interOp: 1 },

@@ -15,6 +15,20 @@ const tensorOverride = z
   })
   .strict();
 
+/** The dynamic batcher and request queue (src/scheduler); Triton's dynamic_batching. */
+const batching = z
+  .object({
+    /** Longest wait of the oldest queued request for others to join its batch, in ms (fractional). */
+    maxQueueDelayMs: z.number().min(0).max(60_000).default(0),
+    preferredBatchSizes: z.array(z.number().int().min(1)).default([]),
+    maxQueueSize: z.number().int().min(1).max(1_000_000).default(1024),
+    /** Queue timeout in ms; 0 for none. A request may shorten it with parameter `timeout` (µs). */
+    timeoutMs: z.number().min(0).max(3_600_000).default(0),
+    priorityLevels: z.number().int().min(0).max(100).default(0),
+    defaultPriority: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+
 const versionPolicy = z.discriminatedUnion('policy', [
   z.object({ policy: z.literal('latest'), count: z.number().int().min(1).default(1) }).strict(),
   z.object({ policy: z.literal('all') }).strict(),
@@ -32,6 +46,9 @@ export const modelConfigSchema = z
       .max(1 << 20)
       .default(0),
     versions: versionPolicy.default({ policy: 'latest', count: 1 }),
+    batching: batching.default(batching.parse({})),
+    /** Model instances (one runtime session each) running batches concurrently. */
+    instances: z.number().int().min(1).max(64).default(1),
     inputs: z.array(tensorOverride).optional(),
     outputs: z.array(tensorOverride).optional(),
     threads: z
@@ -52,6 +69,7 @@ export const modelConfigSchema = z
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type VersionPolicy = ModelConfig['versions'];
 export type TensorOverride = z.output<typeof tensorOverride>;
+export type BatchingConfig = z.output<typeof batching>;
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = modelConfigSchema.parse({});
 
@@ -85,7 +103,22 @@ export function parseModelConfig(text: string, where: string): ModelConfig {
   if (!result.success) {
     throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${where}: ${formatIssues(result.error)}`);
   }
-  return result.data;
+  const config = result.data;
+  const tooBig = config.batching.preferredBatchSizes.filter((size) => size > config.maxBatchSize);
+  if (tooBig.length > 0) {
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+      `${where}: batching.preferredBatchSizes ${JSON.stringify(tooBig)} exceed maxBatchSize ${config.maxBatchSize}`,
+    );
+  }
+  const { priorityLevels, defaultPriority } = config.batching;
+  if (priorityLevels > 0 && defaultPriority > priorityLevels) {
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+      `${where}: batching.defaultPriority ${defaultPriority} exceeds priorityLevels ${priorityLevels}`,
+    );
+  }
+  return config;
 }
 
 /** The versions a policy selects from those present, highest first. */

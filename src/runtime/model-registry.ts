@@ -24,12 +24,16 @@ export interface ModelVersion {
   reason: string;
   signature?: ModelSignature;
   platform?: string;
+  /** The first instance; its signature is the version's. */
   loaded?: LoadedModel;
+  /** Every instance (config `instances`), each able to run one batch at a time. */
+  instances?: readonly LoadedModel[];
 }
 
 /** A model version that is ready to run. */
 export type ReadyModel = ModelVersion & {
   readonly loaded: LoadedModel;
+  readonly instances: readonly LoadedModel[];
   readonly signature: ModelSignature;
   readonly platform: string;
 };
@@ -124,19 +128,28 @@ export class ModelRegistry {
           `no backend serves platform "${config.platform}"`,
         );
       }
-      const loaded = await backend.load(source.artifact, {
+      const options = {
         intraOpThreads: config.threads?.intraOp ?? this.options.load.intraOpThreads,
         interOpThreads: config.threads?.interOp ?? this.options.load.interOpThreads,
         execution: config.execution,
-      });
+      };
+      const results = await Promise.allSettled(
+        Array.from({ length: config.instances }, () => backend.load(source.artifact, options)),
+      );
+      const instances = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      const failed = results.find((r) => r.status === 'rejected');
+      const [loaded] = instances;
       try {
+        if (failed !== undefined) throw failed.reason;
+        if (loaded === undefined) throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', 'no instance loaded');
         version.signature = effectiveSignature(descriptor.name, loaded.signature, config);
       } catch (error) {
-        await loaded.dispose();
+        await Promise.all(instances.map((i) => i.dispose()));
         throw error;
       }
       version.platform = loaded.platform;
       version.loaded = loaded;
+      version.instances = instances;
       this.changeState(version, 'READY', '');
       log.info({ ms: Math.round(performance.now() - started) }, 'model version ready');
     } catch (error) {
@@ -188,7 +201,7 @@ export class ModelRegistry {
   /** A ready model version; throws NOT_FOUND or UNAVAILABLE otherwise. */
   resolve(name: string, version?: string): ReadyModel {
     const found = this.version(name, version);
-    if (found.state !== 'READY' || found.loaded === undefined || found.signature === undefined) {
+    if (found.state !== 'READY' || found.instances === undefined || found.signature === undefined) {
       const why = found.reason === '' ? found.state.toLowerCase() : found.reason;
       throw new BerthError(
         'BERTH_ERR_MODEL_NOT_READY',
@@ -264,11 +277,12 @@ export class ModelRegistry {
     const versions = [...this.models.values()].flatMap((e) => e.versions);
     await Promise.all(
       versions.map(async (v) => {
-        const loaded = v.loaded;
-        if (loaded === undefined) return;
+        const instances = v.instances;
+        if (instances === undefined) return;
         this.changeState(v, 'UNLOADING', '');
         delete v.loaded;
-        await loaded.dispose();
+        delete v.instances;
+        await Promise.all(instances.map((i) => i.dispose()));
         this.changeState(v, 'UNAVAILABLE', 'unloaded');
       }),
     );

@@ -25,7 +25,14 @@ export interface ScheduledRequest<I> {
   /** Queue timeout for this request in ms; absent for the policy's default. */
   readonly timeoutMs?: number;
   /** Aborts the request while it is still queued (a client that went away). */
-  readonly signal?: AbortSignal;
+  readonly signal?: CancelSignal;
+}
+
+/** The part of AbortSignal the scheduler uses; a cheaper object may stand in for it. */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
 }
 
 /** Runs one batch; returns one result per request, in order. */
@@ -95,29 +102,6 @@ export class BatchScheduler<I, O> {
     const level = this.levelOf(request.priority);
     return new Promise<O>((resolve, reject) => {
       const entry: Entry<I, O> = { request, level, enqueuedAt: this.clock.now(), resolve, reject };
-      const timeoutMs = request.timeoutMs ?? this.policy.defaultTimeoutMs;
-      if (timeoutMs > 0) {
-        entry.timeout = this.clock.setTimer(timeoutMs, () => {
-          if (this.remove(entry)) {
-            entry.reject(
-              new BerthError(
-                'BERTH_ERR_SCHEDULER_TIMEOUT',
-                `request waited ${timeoutMs} ms in the queue without being run`,
-              ),
-            );
-            this.pump();
-          }
-        });
-      }
-      if (request.signal !== undefined) {
-        entry.onAbort = () => {
-          if (this.remove(entry)) {
-            entry.reject(cancelled());
-            this.pump();
-          }
-        };
-        request.signal.addEventListener('abort', entry.onAbort, { once: true });
-      }
       let list = this.levels.get(level);
       if (list === undefined) {
         list = [];
@@ -126,7 +110,42 @@ export class BatchScheduler<I, O> {
       list.push(entry);
       this.queued++;
       this.pump();
+      // Most requests under light load are dispatched by that pump: only those left waiting need
+      // a timeout timer and an abort listener (both cost more than the dispatch itself).
+      if (this.isQueued(entry)) this.watch(entry);
     });
+  }
+
+  private isQueued(entry: Entry<I, O>): boolean {
+    return this.levels.get(entry.level)?.includes(entry) ?? false;
+  }
+
+  private watch(entry: Entry<I, O>): void {
+    const { request } = entry;
+    const timeoutMs = request.timeoutMs ?? this.policy.defaultTimeoutMs;
+    if (timeoutMs > 0) {
+      const remaining = entry.enqueuedAt + timeoutMs - this.clock.now();
+      entry.timeout = this.clock.setTimer(remaining, () => {
+        if (this.remove(entry)) {
+          entry.reject(
+            new BerthError(
+              'BERTH_ERR_SCHEDULER_TIMEOUT',
+              `request waited ${timeoutMs} ms in the queue without being run`,
+            ),
+          );
+          this.pump();
+        }
+      });
+    }
+    if (request.signal !== undefined) {
+      entry.onAbort = () => {
+        if (this.remove(entry)) {
+          entry.reject(cancelled());
+          this.pump();
+        }
+      };
+      request.signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
   }
 
   /** Resolves when nothing is queued or running. */

@@ -14,13 +14,52 @@ import {
   type TensorSpec,
 } from '../protocol/index.js';
 import type { ServerMetrics } from '../observability/index.js';
-import type { ModelRegistry } from '../runtime/index.js';
+import type { ModelRegistry, ReadyModel } from '../runtime/index.js';
+import { batchKey, batchSizeOf, type BatchScheduler, type CancelSignal } from '../scheduler/index.js';
+import { createModelQueue, type QueuedInference, type QueuedResult } from './model-queue.js';
+
+/** Triton request parameters: `timeout` in microseconds, `priority` (1 is the highest). */
+function schedulingOf(request: InferRequest): { timeoutMs?: number; priority?: number } {
+  const out: { timeoutMs?: number; priority?: number } = {};
+  const timeout = request.parameters?.timeout;
+  if (timeout !== undefined) {
+    if (typeof timeout !== 'number' || !Number.isSafeInteger(timeout) || timeout < 0) {
+      throw new BerthError(
+        'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+        'parameters.timeout must be a non-negative integer (microseconds)',
+      );
+    }
+    if (timeout > 0) out.timeoutMs = timeout / 1000;
+  }
+  const priority = request.parameters?.priority;
+  if (priority !== undefined) {
+    if (typeof priority !== 'number' || !Number.isSafeInteger(priority) || priority < 0) {
+      throw new BerthError(
+        'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+        'parameters.priority must be a non-negative integer',
+      );
+    }
+    out.priority = priority;
+  }
+  return out;
+}
 
 export class InferenceService {
+  private readonly queues = new WeakMap<ReadyModel, BatchScheduler<QueuedInference, QueuedResult>>();
+
   constructor(
     private readonly registry: ModelRegistry,
     private readonly metrics: ServerMetrics,
   ) {}
+
+  private queueOf(model: ReadyModel): BatchScheduler<QueuedInference, QueuedResult> {
+    let queue = this.queues.get(model);
+    if (queue === undefined) {
+      queue = createModelQueue(model, this.metrics);
+      this.queues.set(model, queue);
+    }
+    return queue;
+  }
 
   /** The only input of a model, for Triton's raw binary request form. */
   singleInput(model: string, version: string | undefined): TensorSpec {
@@ -36,8 +75,9 @@ export class InferenceService {
   }
 
   /**
-   * Runs one inference request. The request may be given as a decoder, so that a body that fails
-   * to decode is counted against the model like any other failed request.
+   * Runs one inference request through the model's queue and batcher. The request may be given as
+   * a decoder, so that a body that fails to decode is counted against the model like any other
+   * failed request. `signal` drops the request if its client goes away while it is queued.
    *
    * @example
    * const response = await service.infer('iris', undefined, request);
@@ -46,6 +86,7 @@ export class InferenceService {
     model: string,
     version: string | undefined,
     request: InferRequest | (() => InferRequest | Promise<InferRequest>),
+    options: { signal?: CancelSignal } = {},
   ): Promise<InferResponse> {
     let labels = { model, version: version ?? '' };
     try {
@@ -59,19 +100,20 @@ export class InferenceService {
         if (count !== undefined) classes.set(output.name, count);
       }
       const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
+      const scheduling = schedulingOf(decoded);
       this.metrics.pendingRequests.inc(labels);
       const started = performance.now();
       try {
-        const result = await ready.loaded.run(decoded.inputs, outputs);
-        const seconds = (performance.now() - started) / 1000;
-        const first = decoded.inputs[0];
-        const inferences = ready.config.maxBatchSize > 0 && first !== undefined ? (first.shape[0] ?? 1) : 1;
+        const result = await this.queueOf(ready).submit({
+          payload: { inputs: decoded.inputs, outputs },
+          batchSize: ready.config.maxBatchSize > 0 ? batchSizeOf(decoded.inputs) : 1,
+          key: batchKey(decoded.inputs),
+          ...scheduling,
+          ...(options.signal === undefined ? {} : { signal: options.signal }),
+        });
         this.metrics.requestSuccess.inc(labels);
-        this.metrics.inferenceCount.inc(labels, inferences);
-        this.metrics.executionCount.inc(labels);
         this.metrics.computeDuration.observe(labels, result.computeSeconds);
-        this.metrics.queueDuration.observe(labels, Math.max(0, seconds - result.computeSeconds));
-        this.metrics.requestDuration.observe(labels, seconds);
+        this.metrics.requestDuration.observe(labels, (performance.now() - started) / 1000);
         return {
           modelName: model,
           modelVersion: String(ready.version),

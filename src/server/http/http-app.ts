@@ -28,6 +28,7 @@ import type { Logger, ServerMetrics } from '../../observability/index.js';
 import type { ModelRegistry } from '../../runtime/index.js';
 import type { InferenceService } from '../inference-service.js';
 import { readBody, registerRawBodyParser } from './http-body.js';
+import { ClientGone } from './client-gone.js';
 import { handleClientError, sendError } from './http-errors.js';
 
 export interface HttpAppOptions {
@@ -158,23 +159,30 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   ) => {
     const { model, version } = request.params;
     let encoding: OutputEncoding = { binary: () => false };
-    const response = await service.infer(model, version, async () => {
-      const body = await readBody(
-        request.body,
-        request.headers['content-encoding'] as string | undefined,
-        limits.maxBodyBytes,
-      );
-      const headerLength = parseHeaderLength(
-        request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
-        body.byteLength,
-      );
-      const decoded =
-        headerLength === 0
-          ? decodeRawInferRequest(service.singleInput(model, version), body, limits)
-          : decodeRestInferRequest(...splitBody(body, headerLength), limits);
-      encoding = decoded.encoding;
-      return decoded.request;
-    });
+    // A client that goes away while its request is queued gets it dropped rather than run.
+    const gone = new ClientGone(reply.raw);
+    const response = await service.infer(
+      model,
+      version,
+      async () => {
+        const body = await readBody(
+          request.body,
+          request.headers['content-encoding'] as string | undefined,
+          limits.maxBodyBytes,
+        );
+        const headerLength = parseHeaderLength(
+          request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
+          body.byteLength,
+        );
+        const decoded =
+          headerLength === 0
+            ? decodeRawInferRequest(service.singleInput(model, version), body, limits)
+            : decodeRestInferRequest(...splitBody(body, headerLength), limits);
+        encoding = decoded.encoding;
+        return decoded.request;
+      },
+      { signal: gone },
+    );
     const encoded = encodeRestInferResponse(response, encoding);
     if (encoded.chunks.length === 0) return reply.type('application/json').send(encoded.header);
     const head = Buffer.from(encoded.header, 'utf8');

@@ -53,6 +53,8 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
   const status = httpStatusOf(berth);
   if (status >= 500) request.log.error({ err: berth.cause ?? berth, code: berth.code }, berth.message);
   else request.log.debug({ code: berth.code, status }, berth.message);
+  // A full queue is momentary: tell well-behaved clients when to come back.
+  if (berth.code === 'BERTH_ERR_SCHEDULER_QUEUE_FULL') void reply.header('retry-after', '1');
   return reply
     .code(status)
     .header(ERROR_CODE_HEADER, berth.code)
