@@ -1,5 +1,6 @@
 /** `berth serve`: one inference server process. */
 import { Command, Option } from 'commander';
+import { DEFAULT_DECODE_LIMITS } from '../protocol/index.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/index.js';
 import { modelFromBytes, resolveModelSources, type ModelDescriptor } from '../repository/index.js';
 import { buildIrisModel } from '../runtime/index.js';
@@ -54,7 +55,11 @@ export function serveCommand(): Command {
         .default('auto'),
     )
     .option('--max-body-size <size>', 'largest request body accepted, after decompression', '64MiB')
-    .option('--max-tensor-elements <n>', 'most elements in one request tensor', String(64 * 1024 * 1024))
+    .option(
+      '--max-tensor-elements <n>',
+      'most elements in one request tensor',
+      String(DEFAULT_DECODE_LIMITS.maxTensorElements),
+    )
     .option('--drain-timeout <duration>', 'longest wait for in-flight requests at shutdown', '30s')
     .option('--request-timeout <duration>', 'longest time to receive one request', '60s')
     .option('--no-strict-readiness', 'report ready once any model is ready, not only when all are')

@@ -8,20 +8,11 @@ import {
 import { DEFAULT_DECODE_LIMITS } from './shape.js';
 import type { InferRequest } from './types.js';
 import { thrownBy } from '../../test/helpers/errors.js';
+import { concat } from '../../test/helpers/bytes.js';
 
 const utf8 = new TextEncoder();
 const limits = DEFAULT_DECODE_LIMITS;
 const none = new Uint8Array(0);
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 function le32(...values: number[]): Uint8Array {
   return new Uint8Array(Int32Array.from(values).buffer);

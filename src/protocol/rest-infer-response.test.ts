@@ -4,19 +4,10 @@ import { decodeRestInferResponse, encodeRestInferResponse } from './rest-infer-r
 import { DEFAULT_DECODE_LIMITS } from './shape.js';
 import type { InferResponse } from './types.js';
 import { thrownBy } from '../../test/helpers/errors.js';
+import { concat } from '../../test/helpers/bytes.js';
 
 const utf8 = new TextEncoder();
 const limits = DEFAULT_DECODE_LIMITS;
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
-}
 
 const response: InferResponse = {
   modelName: 'simple',

@@ -15,6 +15,7 @@ export {
   modelFromFile,
   resolveModelSources,
   scanRepository,
+  unreadable,
   type ModelArtifact,
   type ModelDescriptor,
   type ModelVersionSource,

@@ -31,7 +31,8 @@ export interface ModelDescriptor {
 const CONFIG_FILE = 'config.yaml';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
-function notFound(path: string, error: unknown): BerthError {
+/** A file or folder that cannot be read, with the system's reason (ENOENT, EACCES...). */
+export function unreadable(path: string, error: unknown): BerthError {
   return new BerthError(
     'BERTH_ERR_REPOSITORY_NOT_FOUND',
     `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
@@ -137,7 +138,7 @@ export async function scanRepository(path: string): Promise<ModelDescriptor[]> {
     root = await realpath(path);
     entries = await readdir(root, { withFileTypes: true });
   } catch (error) {
-    throw notFound(path, error);
+    throw unreadable(path, error);
   }
   const names = entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
@@ -153,7 +154,7 @@ export async function modelFromFile(path: string): Promise<ModelDescriptor> {
     real = await realpath(path);
     if (!(await stat(real)).isFile()) throw new Error('not a file');
   } catch (error) {
-    throw notFound(path, error);
+    throw unreadable(path, error);
   }
   const name = basename(path, extname(path));
   if (!isValidModelName(name)) checkModelName(name, path);
@@ -190,7 +191,7 @@ export async function resolveModelSources(paths: readonly string[]): Promise<Mod
     try {
       info = await stat(path);
     } catch (error) {
-      throw notFound(path, error);
+      throw unreadable(path, error);
     }
     if (info.isDirectory()) models.push(...(await scanRepository(path)));
     else models.push(await modelFromFile(path));

@@ -106,7 +106,7 @@ describe('ModelRegistry with one good and one corrupt model', () => {
     const {
       outputs: [out],
       computeSeconds,
-    } = await model.loaded.run(
+    } = await model.instances[0]!.run(
       [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }],
       ['OUTPUT0'],
     );
@@ -290,7 +290,7 @@ describe('ModelRegistry readiness and unloading', () => {
     const states: [string, ModelState, string][] = [];
     const registry = createRegistry((v) => states.push([v.name, v.state, v.reason]));
     await registry.loadAll([modelFromBytes('m', doubleModel()), modelFromBytes('bad', garbage)]);
-    const { loaded: session } = registry.resolve('m');
+    const [session] = registry.resolve('m').instances;
     states.length = 0;
 
     await registry.unloadAll();
@@ -308,7 +308,7 @@ describe('ModelRegistry readiness and unloading', () => {
     expect(error.message).toBe('model "m" version 1 is not ready: unloaded');
     expect(registry.anyReady()).toBe(false);
     await expect(
-      session.run(
+      session!.run(
         [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }],
         ['OUTPUT0'],
       ),

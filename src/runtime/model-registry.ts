@@ -24,15 +24,12 @@ export interface ModelVersion {
   reason: string;
   signature?: ModelSignature;
   platform?: string;
-  /** The first instance; its signature is the version's. */
-  loaded?: LoadedModel;
   /** Every instance (config `instances`), each able to run one batch at a time. */
   instances?: readonly LoadedModel[];
 }
 
 /** A model version that is ready to run. */
 export type ReadyModel = ModelVersion & {
-  readonly loaded: LoadedModel;
   readonly instances: readonly LoadedModel[];
   readonly signature: ModelSignature;
   readonly platform: string;
@@ -148,7 +145,6 @@ export class ModelRegistry {
         throw error;
       }
       version.platform = loaded.platform;
-      version.loaded = loaded;
       version.instances = instances;
       this.changeState(version, 'READY', '');
       log.info({ ms: Math.round(performance.now() - started) }, 'model version ready');
@@ -280,7 +276,6 @@ export class ModelRegistry {
         const instances = v.instances;
         if (instances === undefined) return;
         this.changeState(v, 'UNLOADING', '');
-        delete v.loaded;
         delete v.instances;
         await Promise.all(instances.map((i) => i.dispose()));
         this.changeState(v, 'UNAVAILABLE', 'unloaded');

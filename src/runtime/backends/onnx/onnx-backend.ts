@@ -96,11 +96,9 @@ class OnnxWorkerModel implements LoadedModel {
           computeSeconds: message.computeSeconds,
         });
       else if (message.type === 'run-failed') {
-        const code =
-          message.code === 'BERTH_ERR_RUNTIME_EXECUTION_FAILED'
-            ? message.code
-            : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED';
-        this.settle(message.id)?.reject(new BerthError(code, message.message));
+        this.settle(message.id)?.reject(
+          new BerthError('BERTH_ERR_RUNTIME_EXECUTION_FAILED', message.message),
+        );
       }
     });
     worker.on('error', (error) => this.fail(error));

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { BerthError, type Datatype } from '../../../protocol/index.js';
+import { unreadable } from '../../../repository/index.js';
 import { readOnnxModelInfo, type OnnxElemType, type OnnxModelValueInfo } from './onnx-model.js';
 
 /** The protocol datatype of each ONNX element type berth can carry. */
@@ -74,11 +75,7 @@ export async function inspectOnnxFile(path: string): Promise<InspectedModel> {
   try {
     bytes = await readFile(path);
   } catch (error) {
-    throw new BerthError(
-      'BERTH_ERR_REPOSITORY_NOT_FOUND',
-      `${path}: cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
-      { cause: error },
-    );
+    throw unreadable(path, error);
   }
   let info;
   try {

@@ -29,5 +29,5 @@ export type FromWorker =
       readonly outputs: readonly WireTensor[];
       readonly computeSeconds: number;
     }
-  | { readonly type: 'run-failed'; readonly id: number; readonly message: string; readonly code: string }
+  | { readonly type: 'run-failed'; readonly id: number; readonly message: string }
   | { readonly type: 'disposed' };

@@ -1,6 +1,6 @@
 /** Worker thread entry: owns one ONNX Runtime session and runs requests from the main thread in order. */
 import { parentPort } from 'node:worker_threads';
-import { isBerthError, type NumericArray, type Tensor } from '../../../protocol/index.js';
+import type { NumericArray, Tensor } from '../../../protocol/index.js';
 import type { FromWorker, ToWorker } from './onnx-worker-protocol.js';
 import { OnnxSession } from './onnx-session.js';
 
@@ -55,7 +55,6 @@ async function handle(message: ToWorker): Promise<void> {
           type: 'run-failed',
           id: message.id,
           message: error instanceof Error ? error.message : String(error),
-          code: isBerthError(error) ? error.code : 'BERTH_ERR_RUNTIME_EXECUTION_FAILED',
         });
       }
       return;
