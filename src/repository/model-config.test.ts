@@ -53,7 +53,7 @@ describe('parseModelConfig', () => {
         '    dims: [-1, 30]',
         'outputs:',
         '  - name: score',
-        'threads: { intraOp: 2, interOp: 1 }',
+        'threads: { intraOp: 2, interOp: 1, spinning: true }',
         'execution: cuda',
         'defaultModelFilename: fraud.onnx',
       ].join('\n'),
@@ -75,7 +75,7 @@ describe('parseModelConfig', () => {
       instances: 2,
       inputs: [{ name: 'features', datatype: 'FP32', dims: [-1, 30] }],
       outputs: [{ name: 'score' }],
-      threads: { intraOp: 2, interOp: 1 },
+      threads: { intraOp: 2, interOp: 1, spinning: true },
       execution: 'cuda',
       defaultModelFilename: 'fraud.onnx',
     });
@@ -155,6 +155,7 @@ describe('parseModelConfig', () => {
     { yaml: 'inputs: [{ name: x, dims: [1.5] }]', path: 'inputs.0.dims.0' },
     { yaml: 'threads: { intraOp: -1 }', path: 'threads.intraOp' },
     { yaml: 'threads: { cores: 2 }', path: 'threads' },
+    { yaml: 'threads: { spinning: yes-please }', path: 'threads.spinning' },
     { yaml: 'defaultModelFilename: ../escape.onnx', path: 'defaultModelFilename' },
     { yaml: 'defaultModelFilename: sub/model.onnx', path: 'defaultModelFilename' },
   ])('refuses $yaml, naming $path', ({ yaml, path }) => {

@@ -55,6 +55,8 @@ export const modelConfigSchema = z
       .object({
         intraOp: z.number().int().min(0).max(1024).optional(),
         interOp: z.number().int().min(0).max(1024).optional(),
+        /** Let idle runtime threads busy-wait (lower latency alone, less CPU for serving). */
+        spinning: z.boolean().optional(),
       })
       .strict()
       .optional(),

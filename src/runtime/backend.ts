@@ -11,6 +11,12 @@ export interface LoadOptions {
   readonly intraOpThreads: number;
   /** Threads across independent operators; 0 lets the runtime choose. */
   readonly interOpThreads: number;
+  /**
+   * Whether idle runtime threads busy-wait for the next operator. Off by default: spinning
+   * threads take the cores the server's event loop needs (per request, about twice the CPU on
+   * a small model; docs/adr/0003).
+   */
+  readonly spinning: boolean;
   readonly execution: 'cpu' | 'cuda';
 }
 

@@ -17,7 +17,7 @@ const logger = createLogger({ level: 'silent', format: 'json' });
 function createRegistry(onStateChange?: (version: ModelVersion) => void): ModelRegistry {
   return new ModelRegistry({
     backends: [createOnnxBackend()],
-    load: { intraOpThreads: 1, interOpThreads: 1, execution: 'cpu' },
+    load: { intraOpThreads: 1, interOpThreads: 1, spinning: false, execution: 'cpu' },
     logger,
     ...(onStateChange === undefined ? {} : { onStateChange }),
   });
@@ -249,7 +249,7 @@ describe('ModelRegistry versions and config', () => {
   it('leaves every version UNAVAILABLE when no backend serves the platform', async () => {
     const registry = new ModelRegistry({
       backends: [],
-      load: { intraOpThreads: 1, interOpThreads: 1, execution: 'cpu' },
+      load: { intraOpThreads: 1, interOpThreads: 1, spinning: false, execution: 'cpu' },
       logger,
     });
     await registry.loadAll([modelFromBytes('m', doubleModel())]);

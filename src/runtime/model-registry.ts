@@ -128,6 +128,7 @@ export class ModelRegistry {
       const options = {
         intraOpThreads: config.threads?.intraOp ?? this.options.load.intraOpThreads,
         interOpThreads: config.threads?.interOp ?? this.options.load.interOpThreads,
+        spinning: config.threads?.spinning ?? this.options.load.spinning,
         execution: config.execution,
       };
       const results = await Promise.allSettled(

@@ -56,6 +56,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     load: {
       intraOpThreads: options.intraOpThreads,
       interOpThreads: options.interOpThreads,
+      spinning: false,
       execution: 'cpu',
     },
     logger: options.logger,

@@ -3,7 +3,6 @@
  * (kserve/open-inference-protocol specification/protocol/inference_rest.md, with Triton's binary
  * tensor data extension). Handlers translate HTTP to the inference service and back; nothing else.
  */
-import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import Fastify, {
   LogController,
@@ -12,16 +11,11 @@ import Fastify, {
   type FastifyReply,
 } from 'fastify';
 import {
-  decodeRawInferRequest,
-  decodeRestInferRequest,
-  encodeRestInferResponse,
   INFERENCE_HEADER_CONTENT_LENGTH,
   isObject,
-  parseHeaderLength,
   splitRestBody,
   BerthError,
   type DecodeLimits,
-  type OutputEncoding,
   type ServerMetadata,
 } from '../../protocol/index.js';
 import type { Logger, ServerMetrics } from '../../observability/index.js';
@@ -30,6 +24,9 @@ import type { InferenceService } from '../inference-service.js';
 import { readBody, registerRawBodyParser } from './http-body.js';
 import { ClientGone } from './client-gone.js';
 import { handleClientError, sendError } from './http-errors.js';
+import { createInferFastPath } from './infer-fast-path.js';
+import { handleInfer } from './infer-handler.js';
+import { requestIdOf } from './request-id.js';
 
 export interface HttpAppOptions {
   readonly registry: ModelRegistry;
@@ -46,16 +43,9 @@ export interface HttpAppOptions {
   readonly requestTimeoutMs: number;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
 interface ModelParams {
   model: string;
   version?: string;
-}
-
-function splitBody(body: Uint8Array, headerLength: number | undefined): [unknown, Uint8Array] {
-  const { header, binary } = splitRestBody(body, headerLength);
-  return [header, binary];
 }
 
 function json(reply: FastifyReply, status: number, body: unknown): FastifyReply {
@@ -69,6 +59,12 @@ function json(reply: FastifyReply, status: number, body: unknown): FastifyReply 
  */
 export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   const { registry, service, limits } = options;
+  const fastPath = createInferFastPath({
+    service,
+    limits,
+    logger: options.logger,
+    isDraining: options.isDraining,
+  });
   const app = Fastify({
     // pino's Logger and fastify's logger type differ only in declaration; one instance type
     // for the app keeps plugins like the body parser typed against fastify's defaults.
@@ -85,17 +81,16 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
           headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
           connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
         },
-        handler,
+        (request, response) => {
+          if (!fastPath(request, response)) handler(request, response);
+        },
       ),
     clientErrorHandler: handleClientError,
     // Draining answers are berth's own (below), with the error code and connection: close.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
     requestIdHeader: false,
-    genReqId: (request) => {
-      const given = request.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    },
+    genReqId: (request) => requestIdOf(request.headers['x-request-id']),
     routerOptions: { maxParamLength: 256 },
   });
   registerRawBodyParser(app, limits.maxBodyBytes);
@@ -153,43 +148,24 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', modelReady);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', modelReady);
 
+  // The common case never gets here: infer-fast-path.ts answers it on bare node:http. These
+  // routes serve what it passes on (compressed bodies, requests during a drain) the same way.
   const infer = async (
     request: { params: ModelParams; body: unknown; headers: Record<string, string | string[] | undefined> },
     reply: FastifyReply,
   ) => {
     const { model, version } = request.params;
-    let encoding: OutputEncoding = { binary: () => false };
     // A client that goes away while its request is queued gets it dropped rather than run.
-    const gone = new ClientGone(reply.raw);
-    const response = await service.infer(
-      model,
-      version,
-      async () => {
-        const body = await readBody(
-          request.body,
-          request.headers['content-encoding'] as string | undefined,
-          limits.maxBodyBytes,
-        );
-        const headerLength = parseHeaderLength(
-          request.headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
-          body.byteLength,
-        );
-        const decoded =
-          headerLength === 0
-            ? decodeRawInferRequest(service.singleInput(model, version), body, limits)
-            : decodeRestInferRequest(...splitBody(body, headerLength), limits);
-        encoding = decoded.encoding;
-        return decoded.request;
-      },
-      { signal: gone },
+    const result = await handleInfer(
+      { service, limits },
+      { model, version },
+      request.body,
+      request.headers,
+      new ClientGone(reply.raw),
     );
-    const encoded = encodeRestInferResponse(response, encoding);
-    if (encoded.chunks.length === 0) return reply.type('application/json').send(encoded.header);
-    const head = Buffer.from(encoded.header, 'utf8');
-    return reply
-      .header(INFERENCE_HEADER_CONTENT_LENGTH, head.byteLength)
-      .type('application/octet-stream')
-      .send(Buffer.concat([head, ...encoded.chunks], head.byteLength + encoded.binaryLength));
+    if (result.headerLength !== undefined)
+      void reply.header(INFERENCE_HEADER_CONTENT_LENGTH, result.headerLength);
+    return reply.type(result.contentType).send(result.payload);
   };
   app.post<{ Params: ModelParams }>('/v2/models/:model/infer', infer);
   app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', infer);

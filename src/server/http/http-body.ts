@@ -18,12 +18,16 @@ const inflateAsync = promisify(inflate);
 const ACCEPTED =
   /^(application\/json|application\/octet-stream|text\/plain|application\/x-www-form-urlencoded)\s*(;.*)?$/i;
 
+export function isAcceptedContentType(type: string): boolean {
+  return type === '' || ACCEPTED.test(type);
+}
+
 /** Replaces fastify's parsers with one that hands every accepted body over as a Buffer. */
 export function registerRawBodyParser(app: FastifyInstance, maxBodyBytes: number): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (request, body, done) => {
     const type = request.headers['content-type'];
-    if (type !== undefined && type !== '' && !ACCEPTED.test(type)) {
+    if (type !== undefined && !isAcceptedContentType(type)) {
       done(
         new BerthError(
           'BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE',

@@ -100,7 +100,7 @@ describe('draining', () => {
   it('refuses a request that still reaches the server while it drains with SHUTTING_DOWN', async () => {
     const registry = new ModelRegistry({
       backends: [],
-      load: { intraOpThreads: 1, interOpThreads: 1, execution: 'cpu' },
+      load: { intraOpThreads: 1, interOpThreads: 1, spinning: false, execution: 'cpu' },
       logger: silent,
     });
     const metrics = createServerMetrics({ processMetrics: false });

@@ -3,7 +3,7 @@
  * `{"error": "..."}` body (inference_rest.md error objects). The stable code travels in the
  * `berth-error-code` header; stack traces and internal details only go to the log.
  */
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError, httpStatusOf, toBerthError } from '../../protocol/index.js';
@@ -48,18 +48,52 @@ export function normaliseHttpError(error: unknown): BerthError {
   return toBerthError(error);
 }
 
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+/** What error logging needs of a logger: pino's and fastify's request loggers both fit. */
+export interface ErrorLog {
+  error(details: object, message: string): void;
+  debug(details: object, message: string): void;
+}
+
+export interface ErrorReply {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+/**
+ * The answer to an error, logged once: server faults at error level with their cause, the
+ * client's mistakes at debug.
+ */
+export function errorReply(error: unknown, log: ErrorLog): ErrorReply {
   const berth = normaliseHttpError(error);
   const status = httpStatusOf(berth);
-  if (status >= 500) request.log.error({ err: berth.cause ?? berth, code: berth.code }, berth.message);
-  else request.log.debug({ code: berth.code, status }, berth.message);
+  if (status >= 500) log.error({ err: berth.cause ?? berth, code: berth.code }, berth.message);
+  else log.debug({ code: berth.code, status }, berth.message);
+  const headers: Record<string, string> = {
+    [ERROR_CODE_HEADER]: berth.code,
+    'content-type': 'application/json; charset=utf-8',
+  };
   // A full queue is momentary: tell well-behaved clients when to come back.
-  if (berth.code === 'BERTH_ERR_SCHEDULER_QUEUE_FULL') void reply.header('retry-after', '1');
-  return reply
-    .code(status)
-    .header(ERROR_CODE_HEADER, berth.code)
-    .type('application/json; charset=utf-8')
-    .send(JSON.stringify({ error: berth.message }));
+  if (berth.code === 'BERTH_ERR_SCHEDULER_QUEUE_FULL') headers['retry-after'] = '1';
+  return { status, headers, body: JSON.stringify({ error: berth.message }) };
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const { status, headers, body } = errorReply(error, request.log);
+  return reply.code(status).headers(headers).send(body);
+}
+
+/** The same answer on a bare node:http response (the inference fast path). */
+export function writeError(
+  error: unknown,
+  response: ServerResponse,
+  log: ErrorLog,
+  extraHeaders: Readonly<Record<string, string>>,
+): void {
+  const { status, headers, body } = errorReply(error, log);
+  if (response.headersSent || response.destroyed) return;
+  response.writeHead(status, { ...headers, ...extraHeaders, 'content-length': Buffer.byteLength(body) });
+  response.end(body);
 }
 
 /**

@@ -85,6 +85,12 @@ export class OnnxSession {
       interOpNumThreads: options.interOpThreads,
       executionProviders: options.execution === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
+      extra: {
+        session: {
+          intra_op: { allow_spinning: options.spinning ? '1' : '0' },
+          inter_op: { allow_spinning: options.spinning ? '1' : '0' },
+        },
+      },
     };
     let session: ort.InferenceSession;
     try {
