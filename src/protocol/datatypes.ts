@@ -78,6 +78,16 @@ export function allocateArray(datatype: FixedDatatype, length: number): NumericA
   return new ARRAY_OF[datatype](length);
 }
 
+/** A typed array of `length` elements over `buffer` from `byteOffset` (which must be aligned). */
+export function arrayOver(
+  datatype: FixedDatatype,
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+): NumericArray {
+  return new ARRAY_OF[datatype](buffer, byteOffset, length);
+}
+
 /**
  * A typed-array view over little-endian wire bytes without copying when the offset is aligned;
  * an aligned copy otherwise (typed arrays cannot start at an unaligned offset).

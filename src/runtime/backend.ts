@@ -3,7 +3,7 @@
  * LoadedModel that runs tensors in berth's representation (typed arrays), so transports and the
  * scheduler never see a runtime's own types. Every backend passes the shared backend suite.
  */
-import type { ModelSignature, Tensor } from '../protocol/index.js';
+import type { FixedDatatype, ModelSignature, NumericArray, Tensor } from '../protocol/index.js';
 import type { ModelArtifact } from '../repository/index.js';
 
 export interface LoadOptions {
@@ -20,6 +20,17 @@ export interface LoadOptions {
   readonly execution: 'cpu' | 'cuda';
 }
 
+export interface RunOptions {
+  /**
+   * The caller owns the input arrays and will not touch them again (a merged batch), so the
+   * backend may take their buffers instead of copying them.
+   */
+  readonly consumeInputs?: boolean;
+}
+
+/** Where a batch's merged inputs are written (see LoadedModel.inputAllocator). */
+export type TensorAllocator = (datatype: FixedDatatype, length: number) => NumericArray;
+
 export interface RunResult {
   readonly outputs: Tensor[];
   /** Time the runtime itself computed, excluding any wait for the model to be free. */
@@ -32,7 +43,13 @@ export interface LoadedModel {
   /** The signature the model file declares (before config overrides). */
   readonly signature: ModelSignature;
   /** Runs the model; `outputs` names the outputs to compute, in the order to return them. */
-  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<RunResult>;
+  run(inputs: readonly Tensor[], outputs: readonly string[], options?: RunOptions): Promise<RunResult>;
+  /**
+   * Optional: arrays for the inputs of one coming run (`bytes` in all, over `tensors` tensors)
+   * that the runtime can take without a copy, from buffers it reuses. Pass them to `run` with
+   * `consumeInputs`.
+   */
+  inputAllocator?(bytes: number, tensors: number): TensorAllocator;
   /** Frees native resources; the model cannot run afterwards. */
   dispose(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Runtimes: the Backend contract, the ONNX Runtime backend, and the registry of loaded models. */
-export type { Backend, LoadedModel, LoadOptions, RunResult } from './backend.js';
+export type { Backend, LoadedModel, LoadOptions, RunOptions, RunResult, TensorAllocator } from './backend.js';
 export { createOnnxBackend, ONNX_PLATFORM } from './backends/onnx/onnx-backend.js';
 export {
   DATATYPE_OF_ELEM,

@@ -9,6 +9,7 @@ import {
   elementCount,
   type BytesData,
   type Datatype,
+  type FixedDatatype,
   type NumericArray,
   type Tensor,
 } from '../protocol/index.js';
@@ -30,7 +31,16 @@ export function batchSizeOf(inputs: readonly Tensor[]): number {
   return inputs[0]?.shape[0] ?? 1;
 }
 
-function mergeOne(name: string, datatype: Datatype, parts: readonly Tensor[], total: number): Tensor {
+/** Where merged inputs are written: a new array by default, or one a runtime can take as is. */
+export type Allocate = (datatype: FixedDatatype, length: number) => NumericArray;
+
+function mergeOne(
+  name: string,
+  datatype: Datatype,
+  parts: readonly Tensor[],
+  total: number,
+  allocate: Allocate,
+): Tensor {
   const first = parts[0];
   if (first === undefined) throw new BerthError('BERTH_ERR_INTERNAL', 'empty batch');
   const shape = [total, ...first.shape.slice(1)];
@@ -39,7 +49,7 @@ function mergeOne(name: string, datatype: Datatype, parts: readonly Tensor[], to
     for (const p of parts) for (const e of p.data as BytesData) data.push(e);
     return { name, datatype, shape, data };
   }
-  const out = allocateArray(datatype, elementCount(shape));
+  const out = allocate(datatype, elementCount(shape));
   let offset = 0;
   for (const p of parts) {
     const data = p.data as NumericArray;
@@ -55,7 +65,10 @@ function mergeOne(name: string, datatype: Datatype, parts: readonly Tensor[], to
  * @example
  * const { inputs, sizes } = mergeBatch([requestA.inputs, requestB.inputs]);
  */
-export function mergeBatch(requests: readonly (readonly Tensor[])[]): { inputs: Tensor[]; sizes: number[] } {
+export function mergeBatch(
+  requests: readonly (readonly Tensor[])[],
+  allocate: Allocate = allocateArray,
+): { inputs: Tensor[]; sizes: number[] } {
   const sizes = requests.map(batchSizeOf);
   const first = requests[0];
   if (first === undefined) throw new BerthError('BERTH_ERR_INTERNAL', 'empty batch');
@@ -67,6 +80,7 @@ export function mergeBatch(requests: readonly (readonly Tensor[])[]): { inputs: 
       tensor.datatype,
       requests.map((r) => r.find((t) => t.name === tensor.name) ?? tensor),
       total,
+      allocate,
     ),
   );
   return { inputs, sizes };

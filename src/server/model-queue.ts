@@ -3,9 +3,12 @@
  * batch, runs it on a free model instance, and splits the outputs back per request.
  */
 import type { ServerMetrics } from '../observability/index.js';
-import type { Tensor } from '../protocol/index.js';
+import type { NumericArray, Tensor } from '../protocol/index.js';
 import type { LoadedModel, ReadyModel } from '../runtime/index.js';
 import { BatchScheduler, mergeBatch, splitBatch, systemClock, type BatchPolicy } from '../scheduler/index.js';
+
+const byteLengthOf = (tensor: Tensor): number =>
+  tensor.datatype === 'BYTES' ? 0 : (tensor.data as NumericArray).byteLength;
 
 export interface QueuedInference {
   readonly inputs: readonly Tensor[];
@@ -81,8 +84,15 @@ export function createModelQueue(
       }
       const wanted = new Set(batch.flatMap((r) => r.outputs));
       const names = allOutputs.filter((name) => wanted.has(name));
-      const { inputs, sizes } = mergeBatch(batch.map((r) => r.inputs));
-      const result = await instance.run(inputs, names);
+      let bytes = 0;
+      for (const request of batch) for (const input of request.inputs) bytes += byteLengthOf(input);
+      const allocate = instance.inputAllocator?.(bytes, batch[0]?.inputs.length ?? 0);
+      const { inputs, sizes } = mergeBatch(
+        batch.map((r) => r.inputs),
+        allocate,
+      );
+      // The merged arrays are fresh and ours alone: the runtime may take them without a copy.
+      const result = await instance.run(inputs, names, { consumeInputs: true });
       return splitBatch(result.outputs, sizes).map((outputs, i) => {
         const byName = new Map(outputs.map((o) => [o.name, o]));
         const requested = batch[i]?.outputs ?? [];

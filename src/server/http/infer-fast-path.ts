@@ -7,7 +7,7 @@
  * fastify unchanged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BerthError } from '../../protocol/index.js';
+import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH } from '../../protocol/index.js';
 import { ClientGone } from './client-gone.js';
 import { isAcceptedContentType } from './http-body.js';
 import { writeError, type ErrorLog } from './http-errors.js';
@@ -40,30 +40,59 @@ export function matchInferRoute(url: string): InferRoute | undefined {
 
 class ClientAborted extends Error {}
 
-/** The whole body, refused past `maxBytes` without reading further. One chunk is not copied. */
+/**
+ * Where the body should start in its buffer so that the binary section (after a JSON header of
+ * `headerLength` bytes) is 8-byte aligned: tensors there can then be typed-array views instead of
+ * copies, since a typed array cannot start at an unaligned offset.
+ */
+function alignmentPad(headerLength: string | string[] | undefined): number {
+  const length = typeof headerLength === 'string' ? Number(headerLength) : NaN;
+  return Number.isSafeInteger(length) && length > 0 ? (8 - (length % 8)) % 8 : 0;
+}
+
+/**
+ * The whole body, refused past `maxBytes` without reading further. A declared length is read
+ * straight into one buffer of that size; an undeclared one is gathered and joined (a single
+ * chunk that needs no alignment is used as it is).
+ */
 function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () =>
     new BerthError(
       'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE',
       'request body is larger than the limit (--max-body-size)',
     );
-  const declared = Number(request.headers['content-length']);
-  if (declared > maxBytes) return Promise.reject(tooLarge());
+  const declaredHeader = request.headers['content-length'];
+  const declared = declaredHeader === undefined ? undefined : Number(declaredHeader);
+  if (declared !== undefined && declared > maxBytes) return Promise.reject(tooLarge());
+  const pad = alignmentPad(request.headers[INFERENCE_HEADER_CONTENT_LENGTH]);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    // Node's parser delivers exactly Content-Length bytes before 'end'.
+    const target =
+      declared !== undefined && declared > 0 && Number.isSafeInteger(declared)
+        ? Buffer.allocUnsafeSlow(declared + pad).subarray(pad)
+        : undefined;
     const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
+      if (size + chunk.byteLength > maxBytes) {
         request.off('data', onData);
         reject(tooLarge());
         return;
       }
-      chunks.push(chunk);
+      if (target === undefined) chunks.push(chunk);
+      else chunk.copy(target, size);
+      size += chunk.byteLength;
     };
     request.on('data', onData);
     request.once('end', () => {
-      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
+      if (target !== undefined) resolve(target.subarray(0, size));
+      else if (chunks.length === 1 && pad === 0 && chunks[0] !== undefined) resolve(chunks[0]);
+      else {
+        const joined = Buffer.allocUnsafeSlow(size + pad).subarray(pad);
+        let offset = 0;
+        for (const chunk of chunks) offset += chunk.copy(joined, offset);
+        resolve(joined);
+      }
     });
     request.once('close', () => {
       if (!request.complete) reject(new ClientAborted('client closed the connection while sending'));

@@ -8,15 +8,25 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import {
+  allocateArray,
   BerthError,
   isArrayOf,
   toBerthError,
   type BytesData,
   type ModelSignature,
+  type NumericArray,
   type Tensor,
 } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
-import type { Backend, LoadedModel, LoadOptions, RunResult } from '../../backend.js';
+import type {
+  Backend,
+  LoadedModel,
+  LoadOptions,
+  RunOptions,
+  RunResult,
+  TensorAllocator,
+} from '../../backend.js';
+import { ArenaPool } from './input-arena.js';
 import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
 
 export const ONNX_PLATFORM = 'onnxruntime_onnx';
@@ -28,10 +38,6 @@ function workerUrl(): URL {
   return new URL('../../../../dist/runtime/backends/onnx/onnx-worker.js', import.meta.url);
 }
 
-/**
- * Inputs are copied once into buffers of their own so they can be transferred: request tensors are
- * often views into a shared or pooled body buffer, which must never be detached.
- */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
@@ -60,17 +66,50 @@ function checkStringElements(tensor: Tensor): void {
   }
 }
 
-function toWire(inputs: readonly Tensor[]): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
-  const transfer: ArrayBuffer[] = [];
+/** Whether a typed array spans the whole of a transferable buffer. */
+function ownsWholeBuffer(data: ArrayBufferView): boolean {
+  return (
+    data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
+  );
+}
+
+/**
+ * Inputs travel to the worker by transfer, never by structured clone, and come back with the
+ * result for reuse. Arrays from this model's input allocator, and arrays the caller consumes
+ * that span a whole buffer, go as they are; any other fixed-size input (a view into a request's
+ * body, which must never be detached) is copied once into a pooled arena first.
+ */
+function toWire(
+  inputs: readonly Tensor[],
+  consume: boolean,
+  isArena: (buffer: ArrayBufferLike) => boolean,
+  arenas: ArenaPool,
+): { tensors: WireTensor[]; transfer: ArrayBuffer[] } {
+  const transfer = new Set<ArrayBuffer>();
+  const goesAsIs = (data: NumericArray) =>
+    consume && data.buffer instanceof ArrayBuffer && (isArena(data.buffer) || ownsWholeBuffer(data));
+  let copyBytes = 0;
+  let copyTensors = 0;
+  for (const t of inputs) {
+    if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data) || goesAsIs(t.data)) continue;
+    copyBytes += t.data.byteLength;
+    copyTensors++;
+  }
+  const arena = copyTensors > 0 ? arenas.take(copyBytes, copyTensors) : undefined;
   const tensors = inputs.map((t) => {
     if (t.datatype === 'BYTES') checkStringElements(t);
     if (t.datatype === 'BYTES' || !isArrayOf(t.datatype, t.data))
       return { name: t.name, datatype: t.datatype, shape: t.shape, data: t.data };
-    const copy = t.data.slice();
-    transfer.push(copy.buffer);
-    return { name: t.name, datatype: t.datatype, shape: t.shape, data: copy };
+    let data = t.data;
+    if (!goesAsIs(data)) {
+      const copy = arena?.allocate(t.datatype, data.length) ?? data.slice();
+      (copy as Float32Array).set(data as Float32Array);
+      data = copy;
+    }
+    transfer.add(data.buffer as ArrayBuffer);
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data };
   });
-  return { tensors, transfer };
+  return { tensors, transfer: [...transfer] };
 }
 
 interface Pending {
@@ -81,6 +120,8 @@ interface Pending {
 class OnnxWorkerModel implements LoadedModel {
   readonly platform = ONNX_PLATFORM;
   private readonly pending = new Map<number, Pending>();
+  private readonly arenas = new ArenaPool();
+  private readonly arenaBuffers = new WeakSet<ArrayBufferLike>();
   private nextId = 1;
   private failure: Error | undefined;
   private closed = false;
@@ -90,6 +131,9 @@ class OnnxWorkerModel implements LoadedModel {
     readonly signature: ModelSignature,
   ) {
     worker.on('message', (message: FromWorker) => {
+      if (message.type === 'result' || message.type === 'run-failed') {
+        for (const buffer of message.inputBuffers) this.arenas.give(buffer);
+      }
       if (message.type === 'result')
         this.settle(message.id)?.resolve({
           outputs: message.outputs as Tensor[],
@@ -121,13 +165,13 @@ class OnnxWorkerModel implements LoadedModel {
     this.pending.clear();
   }
 
-  run(inputs: readonly Tensor[], outputs: readonly string[]): Promise<RunResult> {
+  run(inputs: readonly Tensor[], outputs: readonly string[], options: RunOptions = {}): Promise<RunResult> {
     if (this.failure !== undefined) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new BerthError('BERTH_ERR_MODEL_NOT_READY', 'model is unloading'));
     const id = this.nextId++;
     let wire: ReturnType<typeof toWire>;
     try {
-      wire = toWire(inputs);
+      wire = toWire(inputs, options.consumeInputs === true, (b) => this.arenaBuffers.has(b), this.arenas);
     } catch (error) {
       return Promise.reject(toBerthError(error));
     }
@@ -137,6 +181,12 @@ class OnnxWorkerModel implements LoadedModel {
       const message: ToWorker = { type: 'run', id, inputs: tensors, outputs };
       this.worker.postMessage(message, transfer);
     });
+  }
+
+  inputAllocator(bytes: number, tensors: number): TensorAllocator {
+    const arena = this.arenas.take(bytes, tensors);
+    this.arenaBuffers.add(arena.buffer);
+    return (datatype, length) => arena.allocate(datatype, length) ?? allocateArray(datatype, length);
   }
 
   /**

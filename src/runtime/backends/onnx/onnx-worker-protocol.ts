@@ -28,6 +28,13 @@ export type FromWorker =
       readonly id: number;
       readonly outputs: readonly WireTensor[];
       readonly computeSeconds: number;
+      /** The run's input buffers, transferred back for reuse. */
+      readonly inputBuffers: readonly ArrayBuffer[];
     }
-  | { readonly type: 'run-failed'; readonly id: number; readonly message: string }
+  | {
+      readonly type: 'run-failed';
+      readonly id: number;
+      readonly message: string;
+      readonly inputBuffers: readonly ArrayBuffer[];
+    }
   | { readonly type: 'disposed' };

@@ -13,6 +13,17 @@ function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
 
+/** The input buffers of a run, handed back to the main thread for reuse. */
+function inputBuffersOf(inputs: readonly Tensor[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const input of inputs) {
+    if (input.datatype === 'BYTES') continue;
+    const buffer = (input.data as NumericArray).buffer;
+    if (buffer instanceof ArrayBuffer) buffers.add(buffer);
+  }
+  return [...buffers];
+}
+
 /** Output buffers are handed over, not copied; ones that cannot be detached are cloned instead. */
 function transferables(outputs: readonly Tensor[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
@@ -39,23 +50,29 @@ async function handle(message: ToWorker): Promise<void> {
       }
       return;
     case 'run': {
+      const inputBuffers = inputBuffersOf(message.inputs);
       try {
         if (session === undefined) throw new Error('model not loaded');
         const started = performance.now();
         const outputs = await session.run(message.inputs, message.outputs);
         const computeSeconds = (performance.now() - started) / 1000;
-        const result: FromWorker = { type: 'result', id: message.id, outputs, computeSeconds };
+        const result: FromWorker = { type: 'result', id: message.id, outputs, computeSeconds, inputBuffers };
+        const outputBuffers = transferables(outputs).filter((b) => !inputBuffers.includes(b));
         try {
-          reply(result, transferables(outputs));
+          reply(result, [...outputBuffers, ...inputBuffers]);
         } catch {
-          reply(result);
+          reply({ ...result, inputBuffers: [] });
         }
       } catch (error) {
-        reply({
-          type: 'run-failed',
-          id: message.id,
-          message: error instanceof Error ? error.message : String(error),
-        });
+        reply(
+          {
+            type: 'run-failed',
+            id: message.id,
+            message: error instanceof Error ? error.message : String(error),
+            inputBuffers,
+          },
+          inputBuffers,
+        );
       }
       return;
     }
