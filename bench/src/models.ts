@@ -1,0 +1,126 @@
+/**
+ * Prepares the bench models under bench/models/ (git-ignored, made again when missing): the tiny
+ * MLP from TypeScript, mobilenet_v2 and resnet18 exported with random weights by
+ * python/export_models.py; a one-model berth repository per model and batching variant; and the
+ * request bodies every target is sent.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { BENCH_DIR, PYTHON } from './paths.js';
+import { MLP_INPUT, buildTinyMlp, seededFloats } from './tiny-mlp.js';
+
+export type ModelName = 'mlp' | 'mobilenet_v2' | 'resnet18';
+export type Format = 'json' | 'binary';
+export type BatchingVariant = 'batching' | 'no-batching';
+
+export interface RequestBody {
+  readonly path: string;
+  readonly contentType: string;
+  /** Inference-Header-Content-Length for binary bodies. */
+  readonly headerLength?: number;
+}
+
+export interface BenchModel {
+  readonly name: ModelName;
+  /** The model's folder: 1/model.onnx, and torch_state.pt for the torchvision models. */
+  readonly dir: string;
+  readonly onnxPath: string;
+  /** One request's input shape without the batch dimension. */
+  readonly itemShape: readonly number[];
+  readonly maxBatchSize: number;
+  readonly bodies: Readonly<Record<Format, RequestBody>>;
+  /** A one-model berth repository per batching variant. */
+  readonly repos: Readonly<Record<BatchingVariant, string>>;
+}
+
+export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'mobilenet_v2', 'resnet18'];
+
+const MODELS_DIR = join(BENCH_DIR, 'models');
+
+const SPECS: Record<ModelName, { itemShape: number[]; maxBatchSize: number }> = {
+  mlp: { itemShape: [MLP_INPUT], maxBatchSize: 64 },
+  mobilenet_v2: { itemShape: [3, 224, 224], maxBatchSize: 32 },
+  resnet18: { itemShape: [3, 224, 224], maxBatchSize: 32 },
+};
+
+function exportTorchvision(name: ModelName): void {
+  console.error(`bench: exporting ${name} with random weights (python3-torch, one time)`);
+  execFileSync(PYTHON, [join(BENCH_DIR, 'python', 'export_models.py'), MODELS_DIR, name], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+function writeBodies(name: ModelName, itemShape: readonly number[]): Record<Format, RequestBody> {
+  const dir = join(MODELS_DIR, 'bodies');
+  mkdirSync(dir, { recursive: true });
+  const shape = [1, ...itemShape];
+  const data = seededFloats(
+    shape.reduce((a, b) => a * b, 1),
+    7,
+  );
+  const json = JSON.stringify({
+    inputs: [{ name: 'input', shape, datatype: 'FP32', data: Array.from(data) }],
+  });
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: data.byteLength } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const jsonPath = join(dir, `${name}.json`);
+  const binaryPath = join(dir, `${name}.bin`);
+  writeFileSync(jsonPath, json);
+  writeFileSync(binaryPath, Buffer.concat([header, Buffer.from(data.buffer)]));
+  return {
+    json: { path: jsonPath, contentType: 'application/json' },
+    binary: { path: binaryPath, contentType: 'application/octet-stream', headerLength: header.length },
+  };
+}
+
+function writeRepo(
+  name: ModelName,
+  variant: BatchingVariant,
+  onnxPath: string,
+  maxBatchSize: number,
+): string {
+  const repo = join(MODELS_DIR, 'repos', `${name}.${variant}`);
+  rmSync(repo, { recursive: true, force: true });
+  mkdirSync(join(repo, name, '1'), { recursive: true });
+  linkSync(onnxPath, join(repo, name, '1', 'model.onnx'));
+  const config =
+    variant === 'batching'
+      ? `# Dynamic batching: whatever queued while the instance was busy runs as one batch.\n` +
+        `maxBatchSize: ${maxBatchSize}\nbatching:\n  maxQueueDelayMs: 0\n  maxQueueSize: 4096\n`
+      : `# No batch dimension: one request per execution.\nmaxBatchSize: 0\n`;
+  writeFileSync(join(repo, name, 'config.yaml'), config);
+  return repo;
+}
+
+/** Makes (or reuses) the named models and everything the targets need to serve them. */
+export function prepareModels(names: readonly ModelName[]): BenchModel[] {
+  return names.map((name) => {
+    const { itemShape, maxBatchSize } = SPECS[name];
+    const dir = join(MODELS_DIR, name);
+    const onnxPath = join(dir, '1', 'model.onnx');
+    if (name === 'mlp') {
+      mkdirSync(join(dir, '1'), { recursive: true });
+      writeFileSync(onnxPath, buildTinyMlp());
+    } else if (!existsSync(onnxPath) || !existsSync(join(dir, 'torch_state.pt'))) {
+      exportTorchvision(name);
+    }
+    return {
+      name,
+      dir,
+      onnxPath,
+      itemShape,
+      maxBatchSize,
+      bodies: writeBodies(name, itemShape),
+      repos: {
+        batching: writeRepo(name, 'batching', onnxPath, maxBatchSize),
+        'no-batching': writeRepo(name, 'no-batching', onnxPath, maxBatchSize),
+      },
+    };
+  });
+}

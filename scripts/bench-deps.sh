@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what `npm run bench` needs beyond npm, through Debian's apt. Idempotent.
+#   wrk: the load generator for every target.
+#   python3-torch, python3-torchvision, python3-onnx: export mobilenet_v2/resnet18 (random weights).
+#   python3-fastapi, python3-uvicorn, python3-flask, gunicorn: the torch peers.
+set -euo pipefail
+
+PYTHON=/usr/bin/python3
+need=()
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+for pkg in torch:python3-torch torchvision:python3-torchvision onnx:python3-onnx numpy:python3-numpy \
+  fastapi:python3-fastapi uvicorn:python3-uvicorn flask:python3-flask gunicorn:gunicorn; do
+  module=${pkg%%:*}
+  [ -x "$PYTHON" ] && "$PYTHON" -c "import $module" >/dev/null 2>&1 || need+=("${pkg#*:}")
+done
+
+if [ ${#need[@]} -eq 0 ]; then
+  echo "bench-deps: all present"
+  exit 0
+fi
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "bench-deps: installing ${need[*]} (python3-torch is large: about 1 GB with its libraries)"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+echo "bench-deps: done"
