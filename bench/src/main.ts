@@ -101,7 +101,7 @@ function versions(needsPython: boolean): Record<string, string> {
     node: process.version,
     berth: `${pkg(join(ROOT_DIR, 'package.json'))} (${execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT_DIR, encoding: 'utf8' }).trim()})`,
     'onnxruntime-node': pkg(join(ROOT_DIR, 'node_modules', 'onnxruntime-node', 'package.json')),
-    wrk: /wrk ([\d.]+)/.exec(spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout)?.[1] ?? '?',
+    wrk: /wrk (?:debian\/)?([\d.]+)/.exec(spawnSync('wrk', ['-v'], { encoding: 'utf8' }).stdout)?.[1] ?? '?',
   };
   if (needsPython) {
     const script =
