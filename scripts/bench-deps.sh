@@ -14,14 +14,5 @@ for pkg in torch:python3-torch torchvision:python3-torchvision onnx:python3-onnx
   [ -x "$PYTHON" ] && "$PYTHON" -c "import $module" >/dev/null 2>&1 || need+=("${pkg#*:}")
 done
 
-if [ ${#need[@]} -eq 0 ]; then
-  echo "bench-deps: all present"
-  exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "bench-deps: installing ${need[*]} (python3-torch is large: about 1 GB with its libraries)"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-echo "bench-deps: done"
+# python3-torch is large: about 1 GB with its libraries.
+bash "$(dirname "$0")/apt-install.sh" bench-deps ${need[@]+"${need[@]}"}

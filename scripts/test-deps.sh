@@ -7,15 +7,5 @@ set -euo pipefail
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 
-if [ ${#need[@]} -eq 0 ]; then
-  echo "test-deps: all present"
-  exit 0
-fi
-
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
-echo "test-deps: installing ${need[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
-echo "test-deps: done"

@@ -10,15 +10,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH } from '../../protocol/index.js';
 import { ClientGone } from './client-gone.js';
 import { isAcceptedContentType } from './http-body.js';
-import { writeError, type ErrorLog } from './http-errors.js';
+import type { Logger } from '../../observability/index.js';
+import { writeError } from './http-errors.js';
 import { handleInfer, type InferContext, type InferRoute } from './infer-handler.js';
 import { requestIdOf } from './request-id.js';
 
 export interface FastPathOptions extends InferContext {
-  readonly logger: ErrorLog & {
-    isLevelEnabled(level: string): boolean;
-    debug(details: object, message: string): void;
-  };
+  readonly logger: Logger;
   readonly isDraining: () => boolean;
 }
 
@@ -160,7 +158,10 @@ async function serve(
       return;
     }
     // The rest of an oversized body is never read: the connection cannot be reused.
-    writeError(error, response, withRequestId(options.logger, requestId), { ...common, connection: 'close' });
+    writeError(error, response, options.logger.child({ reqId: requestId }), {
+      ...common,
+      connection: 'close',
+    });
     return;
   }
   try {
@@ -171,20 +172,13 @@ async function serve(
       'content-type': reply.contentType,
       'content-length': reply.payload.byteLength,
     };
-    if (reply.headerLength !== undefined) headers['inference-header-content-length'] = reply.headerLength;
+    if (reply.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = reply.headerLength;
     // A keep-alive connection would otherwise outlive its last response and hold a drain open.
     if (options.isDraining()) headers.connection = 'close';
     response.writeHead(200, headers);
     response.end(reply.payload);
   } catch (error) {
     const extra = options.isDraining() ? { ...common, connection: 'close' } : common;
-    writeError(error, response, withRequestId(options.logger, requestId), extra);
+    writeError(error, response, options.logger.child({ reqId: requestId }), extra);
   }
-}
-
-function withRequestId(logger: ErrorLog, reqId: string): ErrorLog {
-  return {
-    error: (details, message) => logger.error({ ...details, reqId }, message),
-    debug: (details, message) => logger.debug({ ...details, reqId }, message),
-  };
 }

@@ -13,23 +13,15 @@ function reply(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   port?.postMessage(message, transfer);
 }
 
-/** The input buffers of a run, handed back to the main thread for reuse. */
-function inputBuffersOf(inputs: readonly Tensor[]): ArrayBuffer[] {
+/**
+ * The transferable buffers behind fixed-size tensors, each once. Outputs are handed over this way
+ * rather than copied; a run's input buffers go back to the main thread for reuse.
+ */
+function arrayBuffersOf(tensors: readonly Tensor[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const input of inputs) {
-    if (input.datatype === 'BYTES') continue;
-    const buffer = (input.data as NumericArray).buffer;
-    if (buffer instanceof ArrayBuffer) buffers.add(buffer);
-  }
-  return [...buffers];
-}
-
-/** Output buffers are handed over, not copied; ones that cannot be detached are cloned instead. */
-function transferables(outputs: readonly Tensor[]): ArrayBuffer[] {
-  const buffers = new Set<ArrayBuffer>();
-  for (const o of outputs) {
-    if (o.datatype === 'BYTES') continue;
-    const buffer = (o.data as NumericArray).buffer;
+  for (const t of tensors) {
+    if (t.datatype === 'BYTES') continue;
+    const buffer = (t.data as NumericArray).buffer;
     if (buffer instanceof ArrayBuffer) buffers.add(buffer);
   }
   return [...buffers];
@@ -50,14 +42,14 @@ async function handle(message: ToWorker): Promise<void> {
       }
       return;
     case 'run': {
-      const inputBuffers = inputBuffersOf(message.inputs);
+      const inputBuffers = arrayBuffersOf(message.inputs);
       try {
         if (session === undefined) throw new Error('model not loaded');
         const started = performance.now();
         const outputs = await session.run(message.inputs, message.outputs);
         const computeSeconds = (performance.now() - started) / 1000;
         const result: FromWorker = { type: 'result', id: message.id, outputs, computeSeconds, inputBuffers };
-        const outputBuffers = transferables(outputs).filter((b) => !inputBuffers.includes(b));
+        const outputBuffers = arrayBuffersOf(outputs).filter((b) => !inputBuffers.includes(b));
         try {
           reply(result, [...outputBuffers, ...inputBuffers]);
         } catch {
