@@ -144,3 +144,51 @@ describe('the fast path over a socket', () => {
     expect(sockets.size).toBe(1);
   });
 });
+
+describe('the fast path with bodies large enough to be pooled', () => {
+  let server: TestServer;
+  beforeAll(async () => {
+    server = await startTestServer({ double: doubleModel('FLOAT', ['batch', 'n']) });
+  });
+  afterAll(() => server.stop());
+
+  /** One binary request of `n` FP32 values all equal to `value`, answered as binary. */
+  async function inferFilled(n: number, value: number): Promise<Float32Array> {
+    const header = Buffer.from(
+      JSON.stringify({
+        inputs: [
+          { name: 'INPUT0', shape: [1, n], datatype: 'FP32', parameters: { binary_data_size: n * 4 } },
+        ],
+        outputs: [{ name: 'OUTPUT0', parameters: { binary_data: true } }],
+      }),
+    );
+    const data = Buffer.from(new Float32Array(n).fill(value).buffer);
+    const response = await fetch(`http://127.0.0.1:${server.port}/v2/models/double/infer`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'inference-header-content-length': String(header.byteLength),
+      },
+      body: Buffer.concat([header, data]),
+    });
+    expect(response.status).toBe(200);
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const headerLength = Number(response.headers.get('inference-header-content-length'));
+    return new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + headerLength, bytes.byteOffset + bytes.byteLength),
+    );
+  }
+
+  it("never lets one request see another request's body when buffers are reused", async () => {
+    // 40,000 values = 160 KB per body: over the pooling threshold, in the same size class.
+    for (let round = 0; round < 3; round++) {
+      const values = Array.from({ length: 12 }, (_, i) => round * 100 + i);
+      const answers = await Promise.all(values.map((v) => inferFilled(40_000, v)));
+      answers.forEach((answer, i) => {
+        expect(answer.length).toBe(40_000);
+        const expected = 2 * (values[i] ?? 0);
+        expect(answer.every((x) => x === expected)).toBe(true);
+      });
+    }
+  });
+});

@@ -8,11 +8,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH } from '../../protocol/index.js';
+import { BodyPool } from './body-pool.js';
 import { ClientGone } from './client-gone.js';
 import { isAcceptedContentType } from './http-body.js';
 import type { Logger } from '../../observability/index.js';
 import { writeError } from './http-errors.js';
-import { handleInfer, type InferContext, type InferRoute } from './infer-handler.js';
+import { handleInfer, type InferContext, type InferReply, type InferRoute } from './infer-handler.js';
 import { requestIdOf } from './request-id.js';
 
 export interface FastPathOptions extends InferContext {
@@ -48,12 +49,18 @@ function alignmentPad(headerLength: string | string[] | undefined): number {
   return Number.isSafeInteger(length) && length > 0 ? (8 - (length % 8)) % 8 : 0;
 }
 
+interface ReadBody {
+  readonly body: Buffer;
+  /** The pooled buffer under `body`, to give back once the request no longer needs it. */
+  readonly pooled: Buffer | undefined;
+}
+
 /**
  * The whole body, refused past `maxBytes` without reading further. A declared length is read
- * straight into one buffer of that size; an undeclared one is gathered and joined (a single
- * chunk that needs no alignment is used as it is).
+ * straight into one (pooled, when large) buffer of that size; an undeclared one is gathered and
+ * joined (a single chunk that needs no alignment is used as it is).
  */
-function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+function readRequestBody(request: IncomingMessage, maxBytes: number, pool: BodyPool): Promise<ReadBody> {
   const tooLarge = () =>
     new BerthError(
       'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE',
@@ -67,10 +74,11 @@ function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Bu
     const chunks: Buffer[] = [];
     let size = 0;
     // Node's parser delivers exactly Content-Length bytes before 'end'.
-    const target =
+    const pooled =
       declared !== undefined && declared > 0 && Number.isSafeInteger(declared)
-        ? Buffer.allocUnsafeSlow(declared + pad).subarray(pad)
+        ? pool.take(declared + pad)
         : undefined;
+    const target = pooled?.subarray(pad, pad + (declared ?? 0));
     const onData = (chunk: Buffer) => {
       if (size + chunk.byteLength > maxBytes) {
         request.off('data', onData);
@@ -83,13 +91,14 @@ function readRequestBody(request: IncomingMessage, maxBytes: number): Promise<Bu
     };
     request.on('data', onData);
     request.once('end', () => {
-      if (target !== undefined) resolve(target.subarray(0, size));
-      else if (chunks.length === 1 && pad === 0 && chunks[0] !== undefined) resolve(chunks[0]);
-      else {
+      if (target !== undefined) resolve({ body: target.subarray(0, size), pooled });
+      else if (chunks.length === 1 && pad === 0 && chunks[0] !== undefined) {
+        resolve({ body: chunks[0], pooled: undefined });
+      } else {
         const joined = Buffer.allocUnsafeSlow(size + pad).subarray(pad);
         let offset = 0;
         for (const chunk of chunks) offset += chunk.copy(joined, offset);
-        resolve(joined);
+        resolve({ body: joined, pooled: undefined });
       }
     });
     request.once('close', () => {
@@ -109,6 +118,8 @@ export function createInferFastPath(
   options: FastPathOptions,
 ): (request: IncomingMessage, response: ServerResponse) => boolean {
   const { logger } = options;
+  // Idle bodies kept for reuse: enough for 64 requests of one 224x224x3 float image each.
+  const pool = new BodyPool({ maxIdleBytes: 64 * 1024 * 1024 });
   return (request, response) => {
     if (request.method !== 'POST' || request.url === undefined) return false;
     const route = matchInferRoute(request.url);
@@ -118,7 +129,7 @@ export function createInferFastPath(
     const type = request.headers['content-type'];
     if (type !== undefined && !isAcceptedContentType(type)) return false;
     const requestId = requestIdOf(request.headers['x-request-id']);
-    void serve(options, route, request, response, requestId).catch((error: unknown) => {
+    void serve(options, pool, route, request, response, requestId).catch((error: unknown) => {
       logger.error({ err: error, reqId: requestId }, 'inference fast path failed');
       response.destroy();
     });
@@ -143,15 +154,16 @@ export function createInferFastPath(
 
 async function serve(
   options: FastPathOptions,
+  pool: BodyPool,
   route: InferRoute,
   request: IncomingMessage,
   response: ServerResponse,
   requestId: string,
 ): Promise<void> {
   const common: Record<string, string> = { 'x-request-id': requestId };
-  let body: Buffer;
+  let read: ReadBody;
   try {
-    body = await readRequestBody(request, options.limits.maxBodyBytes);
+    read = await readRequestBody(request, options.limits.maxBodyBytes, pool);
   } catch (error) {
     if (error instanceof ClientAborted) {
       response.destroy();
@@ -165,7 +177,13 @@ async function serve(
     return;
   }
   try {
-    const reply = await handleInfer(options, route, body, request.headers, new ClientGone(response));
+    let reply: InferReply;
+    try {
+      reply = await handleInfer(options, route, read.body, request.headers, new ClientGone(response));
+    } finally {
+      // Settled: the request has left the queue, and its inputs were copied when its run began.
+      if (read.pooled !== undefined) pool.give(read.pooled);
+    }
     if (response.destroyed) return;
     const headers: Record<string, string | number> = {
       ...common,
