@@ -1,5 +1,6 @@
 // The compute limit: onnxruntime-node in-process, no HTTP, with onnxruntime's own default session
-// options (its threads spin while waiting, which berth's do not by default), one input tensor reused, each batch size run back to back for a fixed time.
+// options (its threads spin while waiting, which berth's do not by default), one input tensor
+// reused, each batch size run back to back for a fixed time.
 // Usage: node compute-limit.mjs MODEL.onnx ITEM_SHAPE_JSON BATCHES_JSON SECONDS
 // Prints one JSON line: { "results": [{ "batch": 8, "itemsPerSecond": 173.0 }, ...] }
 import * as ort from 'onnxruntime-node';
