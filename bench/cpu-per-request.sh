@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
 repo=$1 model=$2 format=$3 connections=$4 seconds=$5
 shift 5
 port=$((20000 + RANDOM % 10000))
-node ../bin/berth.js serve "$repo" --port "$port" --log-level warn "$@" &
+node ../bin/berth.js serve "$repo" --port "$port" --grpc-port 0 --log-level warn "$@" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 200); do curl -sf "localhost:$port/v2/health/ready" >/dev/null && break; sleep 0.05; done

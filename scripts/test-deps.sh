@@ -2,10 +2,17 @@
 # Installs the system tools the test-suite uses, through Debian's apt (the only package source
 # besides npm that CI reaches). Idempotent: tools already present are not reinstalled.
 #   promtool (package prometheus): lints the /metrics exposition.
+#   protoc and Python's grpcio (protobuf-compiler, python3-grpcio, python3-protobuf): a third-party
+#   gRPC client (test/e2e/tritonclient-grpc.test.ts).
 set -euo pipefail
 
 need=()
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
+/usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
+/usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 
 bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
+command -v protoc >/dev/null
+/usr/bin/python3 -c 'import grpc, google.protobuf'

@@ -53,7 +53,7 @@ export async function coldStart(model: BenchModel, tries: number): Promise<ColdS
     const server = await startProcess(
       'berth',
       process.execPath,
-      [BERTH_BIN, 'serve', model.repos.batching, '--port', String(port)],
+      [BERTH_BIN, 'serve', model.repos.batching, '--port', String(port), '--grpc-port', '0'],
       {
         port,
       },

@@ -40,7 +40,7 @@ const berth = (variant: 'batching' | 'no-batching') => (model: BenchModel, port:
   startProcess(
     `berth (${variant})`,
     process.execPath,
-    [BERTH_BIN, 'serve', model.repos[variant], '--port', String(port)],
+    [BERTH_BIN, 'serve', model.repos[variant], '--port', String(port), '--grpc-port', '0'],
     {
       port,
     },

@@ -1,24 +1,11 @@
 /** `berth inspect`: a model's signature, opsets and metadata, for people or (--json) scripts. */
 import { Command } from 'commander';
 import { inspectOnnxFile, type InspectedModel, type InspectedTensor } from '../runtime/index.js';
+import { table } from './table.js';
 
 function formatDims(t: InspectedTensor): string {
   if (t.dims === null) return 'unknown';
   return `[${t.dims.map((d) => (typeof d === 'number' ? String(d) : d === '?' ? '-1' : `-1 (${d})`)).join(', ')}]`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map(
-      (r) =>
-        '  ' +
-        r
-          .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-          .join('  ')
-          .trimEnd(),
-    )
-    .join('\n');
 }
 
 function tensors(list: InspectedTensor[]): string {

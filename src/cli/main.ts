@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { isBerthError } from '../protocol/index.js';
 import { inspectCommand } from './inspect-command.js';
+import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
@@ -12,7 +13,7 @@ const program = new Command('berth')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 // Sub-commands built elsewhere do not inherit settings, so apply them to each.
-for (const command of [serveCommand(), inspectCommand()]) {
+for (const command of [serveCommand(), inspectCommand(), modelsCommand()]) {
   program.addCommand(command.showHelpAfterError('(run with --help for usage)').exitOverride());
 }
 

@@ -57,3 +57,11 @@ export function parseChoice<T extends string>(option: string, value: string, cho
   if (found === undefined) throw invalid(option, `one of ${choices.join(', ')}`, value);
   return found;
 }
+
+/** Seconds, fractional allowed, from `min` to `max`, to milliseconds. */
+export function parseSeconds(option: string, value: string, min: number, max: number): number {
+  const seconds = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(seconds >= min && seconds <= max))
+    throw invalid(option, `a number of seconds from ${min} to ${max}`, value);
+  return Math.round(seconds * 1000);
+}

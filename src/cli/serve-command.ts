@@ -2,15 +2,18 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_DECODE_LIMITS } from '../protocol/index.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/index.js';
-import { modelFromBytes, resolveModelSources, type ModelDescriptor } from '../repository/index.js';
+import { createModelCatalog, modelFromBytes, type ModelDescriptor } from '../repository/index.js';
 import { buildIrisModel } from '../runtime/index.js';
-import { startServer } from '../server/index.js';
-import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
+import { MODEL_CONTROL_MODES, startServer } from '../server/index.js';
+import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
 
 interface ServeFlags {
   host: string;
   port: string;
+  grpc: boolean;
+  grpcPort: string;
+  grpcMaxMessageSize: string;
   intraOpThreads: string;
   interOpThreads: string;
   logLevel: string;
@@ -20,6 +23,9 @@ interface ServeFlags {
   drainTimeout: string;
   requestTimeout: string;
   strictReadiness: boolean;
+  modelControlMode: string;
+  loadModel: string[];
+  repositoryPollSecs: string;
 }
 
 export const EXAMPLE_MODEL_NAME = 'iris';
@@ -30,10 +36,12 @@ function exampleModels(): ModelDescriptor[] {
 
 export function serveCommand(): Command {
   return new Command('serve')
-    .summary('serve ONNX models over the Open Inference Protocol (REST)')
+    .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
     .description(
       [
-        'Serve ONNX models over the Open Inference Protocol v2 REST API, with Triton binary tensors.',
+        'Serve ONNX models over the Open Inference Protocol v2: REST (with Triton binary tensors) on',
+        '--port, and gRPC (inference.GRPCInferenceService, grpc.health.v1, server reflection) on',
+        '--grpc-port.',
         '',
         'MODEL is a .onnx file (served as a model named after the file, version 1) or a model',
         'repository folder in the Triton layout: REPO/<model>/<version>/model.onnx with an optional',
@@ -46,6 +54,9 @@ export function serveCommand(): Command {
     .argument('[models...]', '.onnx files and/or model repository folders')
     .option('--host <host>', 'address to listen on (0.0.0.0 for all interfaces)', '127.0.0.1')
     .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '8000')
+    .option('--grpc-port <port>', 'gRPC port (0 picks a free one)', '8001')
+    .option('--no-grpc', 'serve REST only')
+    .option('--grpc-max-message-size <size>', 'largest gRPC request message accepted', '64MiB')
     .option('--intra-op-threads <n>', 'threads inside one operator per model (0: one per core)', '0')
     .option('--inter-op-threads <n>', 'threads across operators per model (0: runtime default)', '0')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
@@ -63,6 +74,25 @@ export function serveCommand(): Command {
     .option('--drain-timeout <duration>', 'longest wait for in-flight requests at shutdown', '30s')
     .option('--request-timeout <duration>', 'longest time to receive one request', '60s')
     .option('--no-strict-readiness', 'report ready once any model is ready, not only when all are')
+    .addOption(
+      new Option(
+        '--model-control-mode <mode>',
+        'none: load every model at start; explicit: load and unload through the repository API; poll: follow repository changes',
+      )
+        .choices(MODEL_CONTROL_MODES)
+        .default('none'),
+    )
+    .option(
+      '--load-model <name>',
+      'explicit mode: a model to load at start (repeatable; * for all)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      '--repository-poll-secs <seconds>',
+      'poll mode: seconds between two reads of the repository',
+      '15',
+    )
     .addHelpText(
       'after',
       [
@@ -71,6 +101,10 @@ export function serveCommand(): Command {
         '  berth serve                         # the built-in iris classifier on :8000',
         '  berth serve model.onnx --port 9000  # one model, named "model"',
         '  berth serve ./models --host 0.0.0.0 # a Triton-style repository',
+        '  berth serve --port 0 --grpc-port 0  # free ports (see the "listening" log line)',
+        '  grpcurl -plaintext localhost:8001 list',
+        '  berth serve ./models --model-control-mode explicit --load-model fraud',
+        '  berth serve ./models --model-control-mode poll --repository-poll-secs 5',
       ].join('\n'),
     )
     .action(async (paths: string[], flags: ServeFlags) => {
@@ -84,6 +118,14 @@ export function serveCommand(): Command {
       const options = {
         host: flags.host,
         port: parseInteger('--port', flags.port, 0, 65535),
+        ...(flags.grpc
+          ? {
+              grpc: {
+                port: parseInteger('--grpc-port', flags.grpcPort, 0, 65535),
+                maxMessageBytes: parseSize('--grpc-max-message-size', flags.grpcMaxMessageSize),
+              },
+            }
+          : {}),
         intraOpThreads: parseInteger('--intra-op-threads', flags.intraOpThreads, 0, 1024),
         interOpThreads: parseInteger('--inter-op-threads', flags.interOpThreads, 0, 1024),
         limits: {
@@ -93,12 +135,19 @@ export function serveCommand(): Command {
         drainTimeoutMs: parseDuration('--drain-timeout', flags.drainTimeout),
         requestTimeoutMs: parseDuration('--request-timeout', flags.requestTimeout),
         strictReadiness: flags.strictReadiness,
+        modelControl: {
+          mode: parseChoice('--model-control-mode', flags.modelControlMode, MODEL_CONTROL_MODES),
+          startupModels: flags.loadModel,
+          pollIntervalMs: parseSeconds('--repository-poll-secs', flags.repositoryPollSecs, 0.1, 3600),
+        },
       };
-      const models = paths.length === 0 ? exampleModels() : await resolveModelSources(paths);
-      const server = await startServer({ ...options, models, logger, version: VERSION });
+      const catalog = await createModelCatalog(paths, paths.length === 0 ? exampleModels() : []);
+      const models = await catalog.names();
+      const server = await startServer({ ...options, catalog, logger, version: VERSION });
+      const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
       logger.info(
-        { url: server.url, models: models.map((m) => m.name), version: VERSION },
-        `berth listening on ${server.url}`,
+        { url: server.url, grpc: grpcAddress, models, version: VERSION },
+        `berth listening on ${server.url}${grpcAddress === undefined ? '' : ` and grpc://${grpcAddress}`}`,
       );
 
       let signals = 0;

@@ -12,45 +12,25 @@ import {
   isObject,
   parseHeaderLength,
   splitRestBody,
-  type Datatype,
   type ErrorCode,
   type InferResponse,
   type ModelIndexEntry,
   type ModelMetadata,
-  type Parameters,
   type ServerMetadata,
   type Tensor,
 } from '../protocol/index.js';
-import { toTensorData, type TensorValues } from './tensor-input.js';
+import type { ModelStatsJson } from '../observability/index.js';
+import { OipGrpcClient } from './grpc-client.js';
+import type { InferInputInit, InferOptions, OipClient } from './oip-client.js';
+import { toTensorData } from './tensor-input.js';
 
 export interface ClientOptions {
-  /** Base URL of the server, e.g. http://127.0.0.1:8000. */
+  /** Base URL of the server, e.g. http://127.0.0.1:8000, or grpc://127.0.0.1:8001 for gRPC. */
   readonly url: string;
   /** Per-request timeout in milliseconds (default 60 000). */
   readonly timeoutMs?: number;
   /** Headers added to every request (for example an API key). */
   readonly headers?: Readonly<Record<string, string>>;
-}
-
-export interface InferInputInit {
-  readonly name: string;
-  readonly datatype: Datatype;
-  readonly shape: readonly number[];
-  readonly data: TensorValues;
-  readonly parameters?: Parameters;
-}
-
-export interface InferOptions {
-  readonly version?: string;
-  readonly id?: string;
-  /** Outputs to return (default: all). */
-  readonly outputs?: readonly string[];
-  /** Send inputs as binary tensors (default true). */
-  readonly binaryInputs?: boolean;
-  /** Ask for outputs as binary tensors (default true). */
-  readonly binaryOutputs?: boolean;
-  readonly parameters?: Parameters;
-  readonly signal?: AbortSignal;
 }
 
 const NO_LIMITS = { maxTensorElements: Number.MAX_SAFE_INTEGER };
@@ -59,7 +39,7 @@ function isErrorCode(value: string | null): value is ErrorCode {
   return value !== null && Object.hasOwn(ERROR_CODES, value);
 }
 
-export class OipRestClient {
+export class OipRestClient implements OipClient {
   private readonly base: string;
   private readonly timeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
@@ -208,6 +188,38 @@ export class OipRestClient {
     const { header: parsed, binary } = splitRestBody(bytes, headerLength);
     return decodeRestInferResponse(parsed, binary, NO_LIMITS);
   }
+
+  async loadModel(model: string, options: { config?: string } = {}): Promise<void> {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/load`;
+    const body = options.config === undefined ? {} : { parameters: { config: options.config } };
+    const response = await this.send(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (!response.ok) return this.fail(response, path);
+    await response.arrayBuffer();
+  }
+
+  async unloadModel(model: string): Promise<void> {
+    const path = `/v2/repository/models/${encodeURIComponent(model)}/unload`;
+    const response = await this.send(path, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    if (!response.ok) return this.fail(response, path);
+    await response.arrayBuffer();
+  }
+
+  async modelStatistics(model?: string, version?: string): Promise<ModelStatsJson[]> {
+    const path = model === undefined ? '/v2/models/stats' : `${this.modelPath(model, version)}/stats`;
+    return (await this.getJson<{ model_stats: ModelStatsJson[] }>(path)).model_stats;
+  }
+
+  close(): void {
+    // fetch keeps no connection of ours open.
+  }
 }
 
 /** The output of a response by name; throws when the response lacks it. */
@@ -223,10 +235,20 @@ export function outputOf(response: InferResponse, name: string): Tensor {
 }
 
 /**
+ * A REST client for http(s):// URLs, a gRPC client for grpc:// ones; both have the same methods.
+ *
  * @example
  * const client = createClient({ url: 'http://127.0.0.1:8000' });
  * await client.ready();
+ * const grpc = createClient({ url: 'grpc://127.0.0.1:8001' });
  */
-export function createClient(options: ClientOptions): OipRestClient {
+export function createClient(options: ClientOptions): OipClient {
+  if (options.url.startsWith('grpc://')) {
+    return new OipGrpcClient({
+      address: options.url,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+      ...(options.headers === undefined ? {} : { headers: options.headers }),
+    });
+  }
   return new OipRestClient(options);
 }

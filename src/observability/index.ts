@@ -9,3 +9,4 @@ export {
   type LogLevel,
 } from './logger.js';
 export { createServerMetrics, type ServerMetrics } from './metrics.js';
+export { ModelStats, type BatchStat, type DurationStat, type ModelStatsJson } from './model-stats.js';

@@ -5,6 +5,8 @@
  * objects. BOOL is stored as one byte per element (0 or 1), FP16 as its IEEE 754 half-precision
  * bit patterns in a Uint16Array, BYTES as a list of byte strings.
  */
+import { BerthError } from './errors.js';
+import { showValue } from './show-value.js';
 
 export const DATATYPES = [
   'BOOL',
@@ -63,6 +65,31 @@ const ARRAY_OF: Record<FixedDatatype, TypedArrayConstructorLike> = {
 };
 
 const DATATYPE_SET: ReadonlySet<string> = new Set(DATATYPES);
+
+/** The value range of the integer datatypes up to 32 bits (64-bit ones are bigints). */
+export const INTEGER_RANGE = {
+  INT8: [-128, 127],
+  INT16: [-32768, 32767],
+  INT32: [-2147483648, 2147483647],
+  UINT8: [0, 255],
+  UINT16: [0, 65535],
+  UINT32: [0, 4294967295],
+} as const satisfies Partial<Record<Datatype, readonly [number, number]>>;
+
+const DATATYPE_LIST = DATATYPES.join(', ');
+
+/**
+ * A datatype field of a request, checked.
+ *
+ * @throws BerthError (INVALID_DATATYPE) naming `what` and the datatypes there are.
+ */
+export function readDatatype(value: unknown, what: string): Datatype {
+  if (isDatatype(value)) return value;
+  throw new BerthError(
+    'BERTH_ERR_PROTOCOL_INVALID_DATATYPE',
+    `${what}: datatype must be one of ${DATATYPE_LIST}; got ${showValue(value)}`,
+  );
+}
 
 export function isDatatype(value: unknown): value is Datatype {
   return typeof value === 'string' && DATATYPE_SET.has(value);

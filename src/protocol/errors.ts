@@ -131,6 +131,11 @@ export const ERROR_CODES = {
     category: 'NOT_FOUND',
     description: 'A model folder has no numeric version folder holding a model file.',
   },
+  BERTH_ERR_REPOSITORY_CONTROL_DISABLED: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'A repository load or unload was asked of a server whose model control mode is not explicit.',
+  },
   BERTH_ERR_SCHEDULER_QUEUE_FULL: {
     category: 'RESOURCE_EXHAUSTED',
     httpStatus: 503,
@@ -157,6 +162,10 @@ export const ERROR_CODES = {
     category: 'DEADLINE_EXCEEDED',
     httpStatus: 408,
     description: 'The client took too long to send the request.',
+  },
+  BERTH_ERR_SERVER_LISTEN_FAILED: {
+    category: 'UNAVAILABLE',
+    description: 'The server could not listen on its HTTP or gRPC address (port in use, address not local).',
   },
   BERTH_ERR_CLI_INVALID_OPTION: {
     category: 'INVALID_ARGUMENT',

@@ -1,6 +1,7 @@
 /**
  * The Open Inference Protocol v2: types, tensor codecs (JSON and Triton binary), request
- * validation and the error model. Pure: no I/O, no dependencies.
+ * validation, the gRPC schema and message mapping, and the error model. Pure: no I/O; its one
+ * dependency is protobufjs, for the gRPC schema.
  */
 export * from './errors.js';
 export * from './error-status.js';
@@ -32,3 +33,32 @@ export {
 export { validateInferRequest, type ValidateOptions } from './infer-validate.js';
 export { classificationCount, classify } from './classification.js';
 export { isObject } from './rest-fields.js';
+export {
+  decodeGrpcInferRequest,
+  decodeGrpcInferResponse,
+  encodeGrpcInferRequest,
+  encodeGrpcInferResponse,
+  type GrpcInferRequestMessage,
+  type GrpcInferResponseMessage,
+  type GrpcTensorMessage,
+} from './grpc-infer.js';
+export {
+  bigIntOf,
+  parameterValueOf,
+  parametersOf,
+  safeIntegerOf,
+  type GrpcParameter,
+  type GrpcTensorContents,
+  type Int64Value,
+} from './grpc-values.js';
+export {
+  HEALTH_PROTO,
+  HEALTH_SERVICE,
+  healthMethods,
+  healthRoot,
+  INFERENCE_PROTO,
+  INFERENCE_SERVICE,
+  inferenceMethods,
+  inferenceRoot,
+  type GrpcMethod,
+} from './grpc-schema.js';

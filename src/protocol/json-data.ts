@@ -5,6 +5,7 @@
  */
 import {
   allocateArray,
+  INTEGER_RANGE,
   type BytesData,
   type Datatype,
   type NumericArray,
@@ -15,14 +16,6 @@ import { HALF_MAX, halfToNumber, numberToHalf } from './float16.js';
 import { showValue } from './show-value.js';
 
 const FP32_MAX = 3.4028234663852886e38;
-const INT_RANGE = {
-  INT8: [-128, 127],
-  INT16: [-32768, 32767],
-  INT32: [-2147483648, 2147483647],
-  UINT8: [0, 255],
-  UINT16: [0, 65535],
-  UINT32: [0, 4294967295],
-} as const;
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -53,7 +46,7 @@ function storeFor(datatype: Datatype, out: TensorData, what: string): Store {
     case 'UINT16':
     case 'UINT32': {
       const a = out as NumericArray as Int32Array;
-      const [min, max] = INT_RANGE[datatype];
+      const [min, max] = INTEGER_RANGE[datatype];
       return (v, i) => {
         if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
           throw invalid(what, i, `an integer in [${min}, ${max}] (${datatype})`, v);

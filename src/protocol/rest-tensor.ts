@@ -2,13 +2,12 @@
  * One tensor object of the REST protocol (`$request_input` / `$response_output`), whose data is
  * either JSON (`data`) or a slice of the binary section (`parameters.binary_data_size`).
  */
-import { isDatatype, type Datatype, type TensorData } from './datatypes.js';
+import { readDatatype, type Datatype, type TensorData } from './datatypes.js';
 import { BerthError } from './errors.js';
 import { decodeBinaryData } from './binary-data.js';
 import { decodeJsonData } from './json-data.js';
 import { invalidRequest, readObject, readParameters, readString } from './rest-fields.js';
 import { parseShape, type DecodeLimits } from './shape.js';
-import { showValue } from './show-value.js';
 import type { Parameters } from './types.js';
 
 /** The binary section after the JSON header, consumed in tensor order. */
@@ -60,13 +59,7 @@ export function decodeRestTensor(
   const object = readObject(value, what);
   const name = readString(object.name, `${what}.name`);
   const label = `${what} "${name}"`;
-  const datatype = object.datatype;
-  if (!isDatatype(datatype)) {
-    throw new BerthError(
-      'BERTH_ERR_PROTOCOL_INVALID_DATATYPE',
-      `${label}: datatype must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES; got ${showValue(datatype)}`,
-    );
-  }
+  const datatype = readDatatype(object.datatype, label);
   const { shape, count } = parseShape(object.shape, label, limits);
   const parameters = readParameters(object.parameters, `${label}.parameters`);
   for (const key of UNSUPPORTED_PARAMETERS) {

@@ -3,20 +3,26 @@ export {
   DEFAULT_MODEL_CONFIG,
   modelConfigSchema,
   parseModelConfig,
+  toModelConfig,
   selectVersions,
   type BatchingConfig,
   type ModelConfig,
   type TensorOverride,
   type VersionPolicy,
+  type WarmupSample,
 } from './model-config.js';
 export { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
 export {
   modelFromBytes,
   modelFromFile,
-  resolveModelSources,
+  scanModel,
   scanRepository,
   unreadable,
   type ModelArtifact,
   type ModelDescriptor,
   type ModelVersionSource,
 } from './model-source.js';
+export { createModelCatalog, resolveModelSources, type ModelCatalog } from './model-catalog.js';
+export { parseConfigOverride } from './config-override.js';
+export { parseTritonConfig, mapTritonConfig } from './triton-config.js';
+export { parsePbtxt, type PbtxtMessage, type PbtxtValue } from './pbtxt.js';

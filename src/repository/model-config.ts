@@ -12,6 +12,11 @@ const tensorOverride = z
     datatype: z.enum(DATATYPES).optional(),
     /** Full shape without the batch dimension when maxBatchSize > 0 (as in Triton); -1 is variable. */
     dims: z.array(z.number().int().min(-1)).optional(),
+    /**
+     * The shape the model itself has (without the batch dimension), when clients see `dims`
+     * instead: Triton's reshape. Same element count; the tensor is only relabelled.
+     */
+    reshape: z.array(z.number().int().min(-1)).optional(),
   })
   .strict();
 
@@ -26,6 +31,42 @@ const batching = z
     timeoutMs: z.number().min(0).max(3_600_000).default(0),
     priorityLevels: z.number().int().min(0).max(100).default(0),
     defaultPriority: z.number().int().min(1).max(100).default(1),
+  })
+  .strict();
+
+/** One input of a warm-up sample: its data, and its dims when the declared ones vary. */
+const warmupInput = z
+  .object({
+    /** Shape without the batch dimension (when maxBatchSize > 0); default: declared, -1 as 1. */
+    dims: z.array(z.number().int().min(0)).optional(),
+    zeroData: z.literal(true).optional(),
+    randomData: z.literal(true).optional(),
+    /** Raw little-endian data (binary tensor layout) in the model's warmup/ folder. */
+    dataFile: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a plain file name inside the warmup/ folder')
+      .optional(),
+  })
+  .strict()
+  .refine(
+    (input) => [input.zeroData, input.randomData, input.dataFile].filter((x) => x !== undefined).length <= 1,
+    'set at most one of zeroData, randomData, dataFile',
+  );
+
+/** A request run on every instance before a version takes traffic (Triton's model_warmup). */
+const warmupSample = z
+  .object({
+    name: z.string().max(128).optional(),
+    /** Rows of the sample when maxBatchSize > 0. */
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .default(1),
+    count: z.number().int().min(1).max(1000).default(1),
+    /** Inputs not listed get zeros of their declared shape. */
+    inputs: z.record(z.string(), warmupInput).default({}),
   })
   .strict();
 
@@ -61,6 +102,11 @@ export const modelConfigSchema = z
       .strict()
       .optional(),
     execution: z.enum(['cpu', 'cuda']).default('cpu'),
+    /**
+     * Warm-up samples, run before a version is READY; a failing one fails the load. Absent: one
+     * sample of zeros whose failure is only logged. `[]`: none.
+     */
+    warmup: z.array(warmupSample).max(64).optional(),
     defaultModelFilename: z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a plain file name')
@@ -72,6 +118,7 @@ export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type VersionPolicy = ModelConfig['versions'];
 export type TensorOverride = z.output<typeof tensorOverride>;
 export type BatchingConfig = z.output<typeof batching>;
+export type WarmupSample = z.output<typeof warmupSample>;
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = modelConfigSchema.parse({});
 
@@ -101,6 +148,11 @@ export function parseModelConfig(text: string, where: string): ModelConfig {
       { cause: error },
     );
   }
+  return toModelConfig(raw, where);
+}
+
+/** Validates config keys (from config.yaml, a mapped config.pbtxt, or an API override). */
+export function toModelConfig(raw: unknown, where: string): ModelConfig {
   const result = modelConfigSchema.safeParse(raw);
   if (!result.success) {
     throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${where}: ${formatIssues(result.error)}`);

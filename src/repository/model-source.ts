@@ -6,7 +6,14 @@
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
 import { BerthError, toBerthError } from '../protocol/index.js';
-import { DEFAULT_MODEL_CONFIG, parseModelConfig, selectVersions, type ModelConfig } from './model-config.js';
+import {
+  DEFAULT_MODEL_CONFIG,
+  parseModelConfig,
+  selectVersions,
+  toModelConfig,
+  type ModelConfig,
+} from './model-config.js';
+import { parseTritonConfig } from './triton-config.js';
 import { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
 
 export type ModelArtifact =
@@ -26,9 +33,14 @@ export interface ModelDescriptor {
   readonly error?: BerthError;
   /** The folder the model's paths start with; hidden from clients in state reasons. */
   readonly location?: string;
+  /** The model's own folder in a repository (for warm-up data files). */
+  readonly modelDir?: string;
+  /** What the server should log about the model's config (fields of a config.pbtxt it ignored). */
+  readonly notes?: readonly string[];
 }
 
 const CONFIG_FILE = 'config.yaml';
+const TRITON_CONFIG_FILE = 'config.pbtxt';
 const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** A file or folder that cannot be read, with the system's reason (ENOENT, EACCES...). */
@@ -54,15 +66,15 @@ async function resolveInside(root: string, path: string): Promise<string> {
   return real;
 }
 
-async function readConfig(root: string, dir: string): Promise<ModelConfig> {
-  const path = join(dir, CONFIG_FILE);
+/** A config file's text, or undefined when there is none. */
+async function readConfigText(root: string, path: string): Promise<string | undefined> {
   let info;
   try {
     info = await stat(path);
   } catch {
-    return DEFAULT_MODEL_CONFIG;
+    return undefined;
   }
-  // Like model files, config.yaml must not be a symlink out of the repository (YAML errors quote it).
+  // Like model files, a config must not be a symlink out of the repository (errors quote it).
   await resolveInside(root, path);
   if (!info.isFile()) {
     throw new BerthError('BERTH_ERR_REPOSITORY_INVALID_CONFIG', `${path}: is not a regular file`);
@@ -73,20 +85,52 @@ async function readConfig(root: string, dir: string): Promise<ModelConfig> {
       `${path}: larger than ${MAX_CONFIG_BYTES} bytes`,
     );
   }
-  return parseModelConfig(await readFile(path, 'utf8'), path);
+  return readFile(path, 'utf8');
 }
 
-async function scanModel(root: string, name: string): Promise<ModelDescriptor> {
+/** The model's config.yaml, or its Triton config.pbtxt, or the defaults; with what was ignored. */
+async function readConfig(root: string, dir: string): Promise<{ config: ModelConfig; notes: string[] }> {
+  const yamlPath = join(dir, CONFIG_FILE);
+  const pbtxtPath = join(dir, TRITON_CONFIG_FILE);
+  const yaml = await readConfigText(root, yamlPath);
+  const pbtxt = await readConfigText(root, pbtxtPath);
+  if (yaml !== undefined && pbtxt !== undefined) {
+    throw new BerthError(
+      'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+      `${dir}: has both ${CONFIG_FILE} and ${TRITON_CONFIG_FILE}; keep one`,
+    );
+  }
+  if (yaml !== undefined) return { config: parseModelConfig(yaml, yamlPath), notes: [] };
+  if (pbtxt !== undefined) {
+    const { config, ignored } = parseTritonConfig(pbtxt, pbtxtPath);
+    return {
+      config: toModelConfig(config, pbtxtPath),
+      notes: ignored.map((field) => `${TRITON_CONFIG_FILE}: ignored ${field}`),
+    };
+  }
+  return { config: DEFAULT_MODEL_CONFIG, notes: [] };
+}
+
+/**
+ * Scans one model folder of a repository. `override` replaces its config file (the repository
+ * API's load with a config).
+ */
+export async function scanModel(
+  root: string,
+  name: string,
+  override?: ModelConfig,
+): Promise<ModelDescriptor> {
   const dir = join(root, name);
-  let config = DEFAULT_MODEL_CONFIG;
+  let config = override ?? DEFAULT_MODEL_CONFIG;
+  let notes: string[] = [];
   try {
     checkModelName(name, root);
     await resolveInside(root, dir);
-    config = await readConfig(root, dir);
-    if (config.name !== undefined && config.name !== name) {
+    if (override === undefined) ({ config, notes } = await readConfig(root, dir));
+    if (config.name !== undefined && config.name !== '' && config.name !== name) {
       throw new BerthError(
         'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
-        `${join(dir, CONFIG_FILE)}: name "${config.name}" differs from its folder name "${name}"`,
+        `${dir}: config name "${config.name}" differs from its folder name "${name}"`,
       );
     }
     const available = new Map<number, string>();
@@ -114,6 +158,8 @@ async function scanModel(root: string, name: string): Promise<ModelDescriptor> {
       name,
       config,
       location: root,
+      modelDir: dir,
+      notes,
       versions: selected.map((version) => ({
         version,
         artifact: { kind: 'file', path: available.get(version) ?? '' },
@@ -178,33 +224,4 @@ export function modelFromBytes(
     config: { ...DEFAULT_MODEL_CONFIG, ...config },
     versions: [{ version: 1, artifact: { kind: 'bytes', bytes } }],
   };
-}
-
-/**
- * Resolves what `berth serve` was given: folders are repositories, files are single models.
- * Two models of the same name are an error, since requests could not tell them apart.
- */
-export async function resolveModelSources(paths: readonly string[]): Promise<ModelDescriptor[]> {
-  const models: ModelDescriptor[] = [];
-  for (const path of paths) {
-    let info;
-    try {
-      info = await stat(path);
-    } catch (error) {
-      throw unreadable(path, error);
-    }
-    if (info.isDirectory()) models.push(...(await scanRepository(path)));
-    else models.push(await modelFromFile(path));
-  }
-  const seen = new Set<string>();
-  for (const model of models) {
-    if (seen.has(model.name)) {
-      throw new BerthError(
-        'BERTH_ERR_REPOSITORY_INVALID_NAME',
-        `two models are named "${model.name}"; names must be unique`,
-      );
-    }
-    seen.add(model.name);
-  }
-  return models;
 }

@@ -24,4 +24,5 @@ export {
   type ModelVersion,
   type ReadyModel,
 } from './model-registry.js';
-export { effectiveSignature } from './model-signature.js';
+export { effectiveSignature, relabelShape, reshapePlanOf, type ReshapePlan } from './model-signature.js';
+export { warmUp, type WarmUpOptions } from './warmup.js';

@@ -318,3 +318,121 @@ describe('ModelRegistry readiness and unloading', () => {
     expect(states).toHaveLength(2);
   });
 });
+
+describe('ModelRegistry lifecycle: reload and unload without failing requests', () => {
+  /** A repository folder and the descriptor of its model `m` as it is now. */
+  async function describeM(dir: string): Promise<ModelDescriptor> {
+    const [descriptor] = (await scanRepository(dir)).filter((d) => d.name === 'm');
+    if (descriptor === undefined) throw new Error('no model m');
+    return descriptor;
+  }
+
+  it('keeps a version that is in use until its requests are released, then frees it', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'berth-registry-')));
+    dirs.push(dir);
+    writeModel(dir, 'm', doubleModel(), 1);
+    const registry = await loaded([await describeM(dir)]);
+    const held = registry.acquire('m');
+    expect(held.inflight).toBe(1);
+
+    // Version 2 appears; the policy (latest 1) makes it replace version 1.
+    writeModel(dir, 'm', doubleModel(), 2);
+    await registry.load(await describeM(dir)).then(() => undefined);
+    expect(registry.resolve('m').version).toBe(2);
+    // Version 1 left the served set but waits for the request still holding it.
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(held.state).toBe('UNLOADING');
+    expect(held.instances).toBeDefined();
+    const result = await held.instances[0]?.run(
+      [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) }],
+      ['OUTPUT0'],
+    );
+    expect(Array.from(result?.outputs[0]?.data as Float32Array)).toEqual([2, 4, 6, 8]);
+    registry.release(held);
+    for (let i = 0; i < 100 && held.state !== 'UNAVAILABLE'; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(held.state).toBe('UNAVAILABLE');
+    expect(held.reason).toBe('unloaded');
+    expect(held.instances).toBeUndefined();
+    expect(registry.index()).toEqual([{ name: 'm', version: '2', state: 'READY', reason: '' }]);
+  });
+
+  it('keeps serving the old version when a reload of the same version fails', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'berth-registry-')));
+    dirs.push(dir);
+    writeModel(dir, 'm', doubleModel(), 1);
+    const registry = await loaded([await describeM(dir)]);
+    const before = registry.resolve('m');
+    writeFileSync(join(dir, 'm', '1', 'model.onnx'), garbage);
+    const error = await registry.load(await describeM(dir)).then(
+      () => undefined,
+      (e: unknown) => e as BerthError,
+    );
+    expect(error?.code).toBe('BERTH_ERR_RUNTIME_LOAD_FAILED');
+    expect(error?.message).toMatch(/model "m" failed to load/);
+    expect(registry.resolve('m')).toBe(before);
+    expect(registry.allReady()).toBe(true);
+  });
+
+  it('keeps serving when the reloaded config is broken, and reports why', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'berth-registry-')));
+    dirs.push(dir);
+    writeModel(dir, 'm', doubleModel(), 1);
+    const registry = await loaded([await describeM(dir)]);
+    writeFileSync(join(dir, 'm', 'config.yaml'), 'maxBatchSize: lots\n');
+    await expect(registry.load(await describeM(dir))).rejects.toThrow(/maxBatchSize/);
+    expect(registry.resolve('m').version).toBe(1);
+  });
+
+  it('unloads on request: refuses new requests at once, lists the model as unloaded, loads again', async () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'berth-registry-')));
+    dirs.push(dir);
+    writeModel(dir, 'm', doubleModel(), 1);
+    writeModel(dir, 'other', doubleModel(), 1);
+    const registry = await loaded(await scanRepository(dir));
+    await registry.unload('m');
+    expect(thrownBy(() => registry.resolve('m')).code).toBe('BERTH_ERR_MODEL_NOT_READY');
+    expect(registry.index()).toContainEqual({
+      name: 'm',
+      version: '1',
+      state: 'UNAVAILABLE',
+      reason: 'unloaded',
+    });
+    // An unloaded model does not make the server unready (as Triton).
+    expect(registry.allReady()).toBe(true);
+    await registry.load(await describeM(dir));
+    expect(registry.resolve('m').state).toBe('READY');
+    expect(thrownBy(() => registry.acquire('nope')).code).toBe('BERTH_ERR_MODEL_NOT_FOUND');
+    await expect(registry.unload('nope')).rejects.toThrow(/unknown model/);
+  });
+
+  it('keeps statistics per version', async () => {
+    const registry = await loaded([modelFromBytes('d', doubleModel())]);
+    const model = registry.resolve('d');
+    model.stats.success(2);
+    model.stats.queued(1);
+    model.stats.execution(4, 2, 0.5, 1, 0.25);
+    const [stats] = registry.stats('d');
+    expect(stats).toMatchObject({
+      name: 'd',
+      version: '1',
+      inference_count: 4,
+      execution_count: 1,
+      inference_stats: {
+        success: { count: 1, ns: 2_000_000 },
+        queue: { count: 1, ns: 1_000_000 },
+        compute_infer: { count: 2, ns: 2_000_000 },
+        fail: { count: 0, ns: 0 },
+      },
+      batch_stats: [
+        {
+          batch_size: 4,
+          compute_input: { count: 1, ns: 500_000 },
+          compute_infer: { count: 1, ns: 1_000_000 },
+        },
+      ],
+    });
+    expect(stats?.last_inference).toBeGreaterThan(Date.now() - 10_000);
+    expect(registry.stats()).toHaveLength(1);
+    expect(thrownBy(() => registry.stats('d', '9')).code).toBe('BERTH_ERR_MODEL_VERSION_NOT_FOUND');
+  });
+});

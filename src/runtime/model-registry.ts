@@ -2,6 +2,11 @@
  * The models a server holds, per version, with Triton's states (LOADING, READY, UNLOADING,
  * UNAVAILABLE) and the reason when one is not ready. Requests resolve here: an unknown model or
  * version is NOT_FOUND, a known one that is not ready is UNAVAILABLE.
+ *
+ * Models are loaded, reloaded and unloaded while requests flow, without failing any: a new version
+ * (or a version under a changed config) is loaded and warmed up beside the old one and only then
+ * takes traffic; a version that leaves is first taken out of resolution, then finishes every
+ * request already given to it (running and queued: see acquire/release), and only then is freed.
  */
 import {
   BerthError,
@@ -12,9 +17,10 @@ import {
   type ModelState,
 } from '../protocol/index.js';
 import type { ModelConfig, ModelDescriptor, ModelVersionSource } from '../repository/index.js';
-import type { Logger } from '../observability/index.js';
+import { ModelStats, type Logger, type ModelStatsJson } from '../observability/index.js';
 import type { Backend, LoadedModel, LoadOptions } from './backend.js';
 import { effectiveSignature } from './model-signature.js';
+import { warmUp } from './warmup.js';
 
 export interface ModelVersion {
   readonly name: string;
@@ -26,6 +32,12 @@ export interface ModelVersion {
   platform?: string;
   /** Every instance (config `instances`), each able to run one batch at a time. */
   instances?: readonly LoadedModel[];
+  /** Requests acquired and not yet released: queued or running. */
+  inflight: number;
+  /** Triton statistics of this version since it loaded. */
+  readonly stats: ModelStats;
+  /** Called when inflight drops to 0 while the version is being retired. */
+  onIdle?: () => void;
 }
 
 /** A model version that is ready to run. */
@@ -51,7 +63,12 @@ function descriptorReason(descriptor: ModelDescriptor): string | undefined {
 
 interface ModelEntry {
   readonly descriptor: ModelDescriptor;
+  /** The versions requests resolve to, highest first. */
   readonly versions: ModelVersion[];
+  /** Versions of a reload still loading beside `versions` (shown in the index, not served). */
+  next?: ModelVersion[];
+  /** Unloaded by request: listed, but not counted against readiness. */
+  unloaded?: boolean;
 }
 
 export interface ModelRegistryOptions {
@@ -65,6 +82,10 @@ export interface ModelRegistryOptions {
 
 export class ModelRegistry {
   private readonly models = new Map<string, ModelEntry>();
+  /** The last load or unload of each model: the next one waits for it. */
+  private readonly busy = new Map<string, Promise<unknown>>();
+  /** Old versions finishing their requests after a reload. */
+  private readonly retiring = new Set<Promise<void>>();
   private loading = 0;
   private loadedOnce = false;
 
@@ -74,45 +95,142 @@ export class ModelRegistry {
   async loadAll(descriptors: readonly ModelDescriptor[]): Promise<void> {
     this.loading++;
     try {
-      await Promise.all(descriptors.map((d) => this.loadModel(d)));
+      await Promise.all(descriptors.map((d) => this.load(d).catch(() => undefined)));
     } finally {
       this.loading--;
       this.loadedOnce = true;
     }
   }
 
-  private async loadModel(descriptor: ModelDescriptor): Promise<void> {
-    const entry: ModelEntry = {
-      descriptor,
-      versions: descriptor.versions.map((source) => ({
-        name: descriptor.name,
-        version: source.version,
-        config: descriptor.config,
-        state: 'LOADING',
-        reason: '',
-      })),
-    };
-    this.models.set(descriptor.name, entry);
+  /** Runs `task` after every earlier load or unload of the same model has finished. */
+  private serial<T>(name: string, task: () => Promise<T>): Promise<T> {
+    const previous = this.busy.get(name) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(task);
+    this.busy.set(name, next);
+    void next
+      .catch(() => undefined)
+      .then(() => {
+        if (this.busy.get(name) === next) this.busy.delete(name);
+      });
+    return next;
+  }
+
+  /**
+   * Loads a model, or reloads it when it is already here. Its old versions keep serving until the
+   * new ones are ready (a new version that fails to load leaves the old one of the same number
+   * serving); old versions that are not kept finish their requests and are then freed.
+   *
+   * @throws BerthError when the model's folder is broken or no version of it could load (the
+   * model keeps whatever it served before).
+   */
+  load(descriptor: ModelDescriptor): Promise<void> {
+    return this.serial(descriptor.name, () => this.loadNow(descriptor));
+  }
+
+  private async loadNow(descriptor: ModelDescriptor): Promise<void> {
+    const old = this.models.get(descriptor.name);
+    const served = old?.unloaded === true ? undefined : old;
+    const fresh: ModelVersion[] = descriptor.versions.map((source) => ({
+      name: descriptor.name,
+      version: source.version,
+      config: descriptor.config,
+      state: 'LOADING',
+      reason: '',
+      inflight: 0,
+      stats: new ModelStats(),
+    }));
+    for (const note of descriptor.notes ?? []) this.options.logger.warn({ model: descriptor.name }, note);
     if (descriptor.error !== undefined) {
       this.options.logger.error(
         { model: descriptor.name, code: descriptor.error.code },
         descriptor.error.message,
       );
+      // A broken folder never replaces a model that serves; it only shows when nothing does.
+      if (served === undefined || !served.versions.some((v) => v.state === 'READY')) {
+        this.replace(descriptor, [], old);
+      }
+      throw new BerthError(descriptor.error.code, publicReason(descriptor, descriptor.error.message), {
+        cause: descriptor.error,
+      });
+    }
+    if (served === undefined) this.models.set(descriptor.name, { descriptor, versions: fresh });
+    else served.next = fresh;
+    await Promise.all(descriptor.versions.map((source, i) => this.loadVersion(descriptor, source, fresh[i])));
+    // Per version number: the new one when it loaded, else the old one if it still serves.
+    const kept = fresh.map((v) => {
+      if (v.state === 'READY') return v;
+      const previous = served?.versions.find((o) => o.version === v.version && o.state === 'READY');
+      return previous ?? v;
+    });
+    this.replace(descriptor, kept, old);
+    const failed = fresh.filter((v) => v.state !== 'READY');
+    if (failed.length > 0) {
+      const reasons = [...new Set(failed.map((v) => `version ${v.version}: ${v.reason}`))].join('; ');
+      const serving = kept.some((v) => v.state === 'READY')
+        ? ' (the versions already loaded keep serving)'
+        : '';
+      throw new BerthError(
+        'BERTH_ERR_RUNTIME_LOAD_FAILED',
+        `model "${descriptor.name}" failed to load: ${reasons}${serving}`,
+      );
+    }
+  }
+
+  /**
+   * Makes `versions` the model's served set. Old versions not among them are retired in the
+   * background: the load is done once the new set serves, while the old one finishes its requests.
+   */
+  private replace(descriptor: ModelDescriptor, versions: ModelVersion[], old: ModelEntry | undefined): void {
+    this.models.set(descriptor.name, { descriptor, versions });
+    for (const version of (old?.versions ?? []).filter((v) => !versions.includes(v))) {
+      const retiring = this.retire(version, 'unloaded').catch((error: unknown) =>
+        this.options.logger.error(
+          { err: error, model: version.name, version: version.version },
+          'unload failed',
+        ),
+      );
+      this.retiring.add(retiring);
+      void retiring.finally(() => this.retiring.delete(retiring));
+    }
+  }
+
+  /**
+   * Unloads every version of a model: new requests are refused at once (UNAVAILABLE), requests
+   * already accepted finish, then the runtime sessions are freed. The model stays in the index as
+   * UNAVAILABLE with reason "unloaded".
+   */
+  async unload(name: string): Promise<void> {
+    this.entry(name);
+    await this.serial(name, async () => {
+      const entry = this.entry(name);
+      entry.unloaded = true;
+      await Promise.all(entry.versions.map((v) => this.retire(v, 'unloaded')));
+    });
+  }
+
+  /** Takes a version out of service, waits for its requests, and frees its sessions. */
+  private async retire(version: ModelVersion, reason: string): Promise<void> {
+    const instances = version.instances;
+    if (instances === undefined) {
+      if (version.state !== 'UNAVAILABLE' || version.reason === '')
+        this.changeState(version, 'UNAVAILABLE', reason);
       return;
     }
-    await Promise.all(
-      descriptor.versions.map(async (source, i) => {
-        const version = entry.versions[i];
-        if (version !== undefined) await this.loadVersion(descriptor, source, version);
-      }),
-    );
+    this.changeState(version, 'UNLOADING', '');
+    if (version.inflight > 0) await new Promise<void>((resolve) => (version.onIdle = resolve));
+    delete version.onIdle;
+    delete version.instances;
+    await Promise.all(instances.map((i) => i.dispose()));
+    this.changeState(version, 'UNAVAILABLE', reason);
+    this.options.logger.info({ model: version.name, version: version.version }, 'model version unloaded');
   }
 
   private async loadVersion(
     descriptor: ModelDescriptor,
     source: ModelVersionSource,
-    version: ModelVersion,
+    version: ModelVersion | undefined,
   ): Promise<void> {
+    if (version === undefined) return;
     const { config } = descriptor;
     const log = this.options.logger.child({ model: descriptor.name, version: source.version });
     const started = performance.now();
@@ -140,7 +258,9 @@ export class ModelRegistry {
       try {
         if (failed !== undefined) throw failed.reason;
         if (loaded === undefined) throw new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', 'no instance loaded');
-        version.signature = effectiveSignature(descriptor.name, loaded.signature, config);
+        const signature = effectiveSignature(descriptor.name, loaded.signature, config);
+        await warmUp({ instances, signature, config, modelDir: descriptor.modelDir, logger: log });
+        version.signature = signature;
       } catch (error) {
         await Promise.all(instances.map((i) => i.dispose()));
         throw error;
@@ -208,6 +328,22 @@ export class ModelRegistry {
     return found as ReadyModel;
   }
 
+  /**
+   * Resolves a ready version and counts a request against it until release(): a version being
+   * retired waits for every such request before it is freed.
+   */
+  acquire(name: string, version?: string): ReadyModel {
+    const model = this.resolve(name, version);
+    model.inflight++;
+    return model;
+  }
+
+  /** Ends a request counted by acquire(). */
+  release(model: ModelVersion): void {
+    model.inflight--;
+    if (model.inflight === 0) model.onIdle?.();
+  }
+
   /** Whether a model of that name is in the registry, whatever its state. */
   has(name: string): boolean {
     return this.models.has(name);
@@ -235,6 +371,23 @@ export class ModelRegistry {
     };
   }
 
+  /**
+   * Triton statistics of the served versions of every model (no name), of one model, or of one
+   * version of it; sorted by name then version.
+   */
+  stats(name?: string, version?: string): ModelStatsJson[] {
+    const names =
+      name === undefined || name === '' ? [...this.models.keys()].sort() : [this.entry(name).descriptor.name];
+    const out: ModelStatsJson[] = [];
+    for (const n of names) {
+      const entry = this.entry(n);
+      const versions = version === undefined || version === '' ? entry.versions : [this.version(n, version)];
+      for (const v of [...versions].sort((a, b) => a.version - b.version))
+        out.push(v.stats.toJSON(n, String(v.version)));
+    }
+    return out;
+  }
+
   /** Every model version with its state and reason, sorted by name then version. */
   index(): ModelIndexEntry[] {
     const out: ModelIndexEntry[] = [];
@@ -247,7 +400,8 @@ export class ModelRegistry {
           reason: descriptorReason(entry.descriptor) ?? 'no versions',
         });
       }
-      for (const v of [...entry.versions].sort((a, b) => a.version - b.version)) {
+      const loading = (entry.next ?? []).filter((n) => !entry.versions.some((v) => v.version === n.version));
+      for (const v of [...entry.versions, ...loading].sort((a, b) => a.version - b.version)) {
         out.push({ name, version: String(v.version), state: v.state, reason: v.reason });
       }
     }
@@ -258,7 +412,8 @@ export class ModelRegistry {
   allReady(): boolean {
     if (this.loading > 0 || !this.loadedOnce) return false;
     for (const entry of this.models.values()) {
-      if (entry.descriptor.error !== undefined) return false;
+      if (entry.unloaded === true) continue;
+      if (entry.versions.length === 0) return false;
       if (entry.versions.some((v) => v.state !== 'READY')) return false;
     }
     return true;
@@ -270,17 +425,9 @@ export class ModelRegistry {
     return [...this.models.values()].some((e) => e.versions.some((v) => v.state === 'READY'));
   }
 
+  /** Unloads everything (shutdown): each version finishes its accepted requests first. */
   async unloadAll(): Promise<void> {
-    const versions = [...this.models.values()].flatMap((e) => e.versions);
-    await Promise.all(
-      versions.map(async (v) => {
-        const instances = v.instances;
-        if (instances === undefined) return;
-        this.changeState(v, 'UNLOADING', '');
-        delete v.instances;
-        await Promise.all(instances.map((i) => i.dispose()));
-        this.changeState(v, 'UNAVAILABLE', 'unloaded');
-      }),
-    );
+    await Promise.all([...this.models.keys()].map((name) => this.unload(name)));
+    await Promise.all([...this.retiring]);
   }
 }

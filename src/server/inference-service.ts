@@ -1,7 +1,7 @@
 /**
  * The transport-independent inference path: resolve the model version, validate the request
- * against its signature, run it, and account for it in metrics. The HTTP adapter (and later gRPC)
- * only translate to and from this.
+ * against its signature, run it, and account for it in metrics. The HTTP and gRPC adapters only
+ * translate to and from this.
  */
 import {
   BerthError,
@@ -14,7 +14,13 @@ import {
   type TensorSpec,
 } from '../protocol/index.js';
 import type { ServerMetrics } from '../observability/index.js';
-import type { ModelRegistry, ReadyModel } from '../runtime/index.js';
+import {
+  relabelShape,
+  reshapePlanOf,
+  type ModelRegistry,
+  type ReadyModel,
+  type ReshapePlan,
+} from '../runtime/index.js';
 import { batchKey, batchSizeOf, type BatchScheduler, type CancelSignal } from '../scheduler/index.js';
 import { createModelQueue, type QueuedInference, type QueuedResult } from './model-queue.js';
 
@@ -44,8 +50,20 @@ function schedulingOf(request: InferRequest): { timeoutMs?: number; priority?: n
   return out;
 }
 
+export interface InferOptions {
+  /** Drops the request if its client goes away while it is queued. */
+  readonly signal?: CancelSignal;
+  /**
+   * Milliseconds left before the client stops waiting (a gRPC deadline): the request's queue
+   * timeout is cut to it, so a request nobody waits for any more is never run.
+   */
+  readonly deadlineMs?: number;
+}
+
 export class InferenceService {
   private readonly queues = new WeakMap<ReadyModel, BatchScheduler<QueuedInference, QueuedResult>>();
+  /** Config `reshape` per version (null: none), worked out once. */
+  private readonly reshapes = new WeakMap<ReadyModel, ReshapePlan | null>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -77,7 +95,7 @@ export class InferenceService {
   /**
    * Runs one inference request through the model's queue and batcher. The request may be given as
    * a decoder, so that a body that fails to decode is counted against the model like any other
-   * failed request. `signal` drops the request if its client goes away while it is queued.
+   * failed request.
    *
    * @example
    * const response = await service.infer('iris', undefined, request);
@@ -86,48 +104,23 @@ export class InferenceService {
     model: string,
     version: string | undefined,
     request: InferRequest | (() => InferRequest | Promise<InferRequest>),
-    options: { signal?: CancelSignal } = {},
+    options: InferOptions = {},
   ): Promise<InferResponse> {
     let labels = { model, version: version ?? '' };
     try {
-      const ready = this.registry.resolve(model, version);
-      labels = { model, version: String(ready.version) };
-      const decoded = typeof request === 'function' ? await request() : request;
-      validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
-      const classes = new Map<string, number>();
-      for (const output of decoded.outputs ?? []) {
-        const count = classificationCount(output);
-        if (count !== undefined) classes.set(output.name, count);
-      }
-      const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
-      const scheduling = schedulingOf(decoded);
-      this.metrics.pendingRequests.inc(labels);
+      // Counted against the version until it settles, so an unload or reload lets it finish.
+      const ready = this.registry.acquire(model, version);
       const started = performance.now();
       try {
-        const result = await this.queueOf(ready).submit({
-          payload: { inputs: decoded.inputs, outputs },
-          batchSize: ready.config.maxBatchSize > 0 ? batchSizeOf(decoded.inputs) : 1,
-          key: batchKey(decoded.inputs),
-          ...scheduling,
-          ...(options.signal === undefined ? {} : { signal: options.signal }),
-        });
-        this.metrics.requestSuccess.inc(labels);
-        this.metrics.computeDuration.observe(labels, result.computeSeconds);
-        this.metrics.requestDuration.observe(labels, (performance.now() - started) / 1000);
-        return {
-          modelName: model,
-          modelVersion: String(ready.version),
-          ...(decoded.id === undefined ? {} : { id: decoded.id }),
-          outputs:
-            classes.size === 0
-              ? result.outputs
-              : result.outputs.map((o) => {
-                  const count = classes.get(o.name);
-                  return count === undefined ? o : classify(o, count, ready.config.maxBatchSize > 0);
-                }),
-        };
+        labels = { model, version: String(ready.version) };
+        const response = await this.run(ready, labels, request, options);
+        ready.stats.success(performance.now() - started);
+        return response;
+      } catch (error) {
+        ready.stats.fail(performance.now() - started);
+        throw error;
       } finally {
-        this.metrics.pendingRequests.dec(labels);
+        this.registry.release(ready);
       }
     } catch (error) {
       const berth = toBerthError(error);
@@ -136,6 +129,85 @@ export class InferenceService {
         this.metrics.requestFailure.inc({ ...labels, reason: berth.category });
       }
       throw berth;
+    }
+  }
+
+  private async run(
+    ready: ReadyModel,
+    labels: { model: string; version: string },
+    request: InferRequest | (() => InferRequest | Promise<InferRequest>),
+    options: InferOptions,
+  ): Promise<InferResponse> {
+    const decoded = typeof request === 'function' ? await request() : request;
+    validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
+    const classes = new Map<string, number>();
+    for (const output of decoded.outputs ?? []) {
+      const count = classificationCount(output);
+      if (count !== undefined) classes.set(output.name, count);
+    }
+    const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
+    const scheduling = schedulingOf(decoded);
+    if (options.deadlineMs !== undefined) {
+      if (options.deadlineMs <= 0) {
+        throw new BerthError(
+          'BERTH_ERR_SCHEDULER_TIMEOUT',
+          'the request deadline passed before it was queued',
+        );
+      }
+      const own = scheduling.timeoutMs ?? (ready.config.batching.timeoutMs || Infinity);
+      scheduling.timeoutMs = Math.min(own, options.deadlineMs);
+    }
+    let plan = this.reshapes.get(ready);
+    if (plan === undefined) {
+      plan = reshapePlanOf(ready.config) ?? null;
+      this.reshapes.set(ready, plan);
+    }
+    const batched = ready.config.maxBatchSize > 0;
+    const inputs =
+      plan === null || plan.inputs.size === 0
+        ? decoded.inputs
+        : decoded.inputs.map((input) => {
+            const target = plan.inputs.get(input.name);
+            return target === undefined
+              ? input
+              : { ...input, shape: relabelShape(input.name, input.shape, target[1], batched) };
+          });
+    this.metrics.pendingRequests.inc(labels);
+    const started = performance.now();
+    try {
+      const result = await this.queueOf(ready).submit({
+        payload: { inputs, outputs },
+        batchSize: batched ? batchSizeOf(inputs) : 1,
+        key: batchKey(inputs),
+        ...scheduling,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+      let produced = result.outputs;
+      if (plan !== null && plan.outputs.size > 0) {
+        produced = produced.map((output) => {
+          const target = plan.outputs.get(output.name);
+          return target === undefined
+            ? output
+            : { ...output, shape: relabelShape(output.name, output.shape, target[0], batched) };
+        });
+      }
+      this.metrics.requestSuccess.inc(labels);
+      this.metrics.computeDuration.observe(labels, result.computeSeconds);
+      this.metrics.requestDuration.observe(labels, (performance.now() - started) / 1000);
+      return {
+        modelName: ready.name,
+        modelVersion: String(ready.version),
+        ...(decoded.id === undefined ? {} : { id: decoded.id }),
+        outputs:
+          classes.size === 0
+            ? produced
+            : produced.map((o) => {
+                const count = classes.get(o.name);
+                return count === undefined ? o : classify(o, count, ready.config.maxBatchSize > 0);
+              }),
+      };
+    } finally {
+      this.metrics.pendingRequests.dec(labels);
     }
   }
 }

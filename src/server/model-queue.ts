@@ -5,7 +5,14 @@
 import type { ServerMetrics } from '../observability/index.js';
 import type { NumericArray, Tensor } from '../protocol/index.js';
 import type { LoadedModel, ReadyModel } from '../runtime/index.js';
-import { BatchScheduler, mergeBatch, splitBatch, systemClock, type BatchPolicy } from '../scheduler/index.js';
+import {
+  BatchScheduler,
+  batchSizeOf,
+  mergeBatch,
+  splitBatch,
+  systemClock,
+  type BatchPolicy,
+} from '../scheduler/index.js';
 
 const byteLengthOf = (tensor: Tensor): number =>
   tensor.datatype === 'BYTES' ? 0 : (tensor.data as NumericArray).byteLength;
@@ -73,13 +80,18 @@ export function createModelQueue(
     return best;
   };
 
+  const batching = model.config.maxBatchSize > 0;
   const execute = async (batch: readonly QueuedInference[]): Promise<QueuedResult[]> => {
     const instance = leastBusy();
     inflight.set(instance, (inflight.get(instance) ?? 0) + 1);
+    const started = performance.now();
     try {
       const [only] = batch;
       if (batch.length === 1 && only !== undefined) {
         const result = await instance.run(only.inputs, only.outputs);
+        const inferMs = result.computeSeconds * 1000;
+        const size = batching ? batchSizeOf(only.inputs) : 1;
+        model.stats.execution(size, 1, 0, inferMs, performance.now() - started - inferMs);
         return [{ outputs: result.outputs, computeSeconds: result.computeSeconds }];
       }
       const wanted = new Set(batch.flatMap((r) => r.outputs));
@@ -91,9 +103,10 @@ export function createModelQueue(
         batch.map((r) => r.inputs),
         allocate,
       );
+      const merged = performance.now();
       // The merged arrays are fresh and ours alone: the runtime may take them without a copy.
       const result = await instance.run(inputs, names, { consumeInputs: true });
-      return splitBatch(result.outputs, sizes).map((outputs, i) => {
+      const split = splitBatch(result.outputs, sizes).map((outputs, i) => {
         const byName = new Map(outputs.map((o) => [o.name, o]));
         const requested = batch[i]?.outputs ?? [];
         return {
@@ -101,6 +114,16 @@ export function createModelQueue(
           computeSeconds: result.computeSeconds,
         };
       });
+      const inferMs = result.computeSeconds * 1000;
+      const size = batching ? sizes.reduce((a, b) => a + b, 0) : batch.length;
+      model.stats.execution(
+        size,
+        batch.length,
+        merged - started,
+        inferMs,
+        performance.now() - merged - inferMs,
+      );
+      return split;
     } finally {
       inflight.set(instance, (inflight.get(instance) ?? 1) - 1);
     }
@@ -114,7 +137,10 @@ export function createModelQueue(
       metrics.executionCount.inc(labels);
       metrics.inferenceCount.inc(labels, model.config.maxBatchSize > 0 ? stats.size : stats.requests);
       metrics.batchSize.observe(labels, stats.size);
-      for (const waited of stats.waitedMs) metrics.queueDuration.observe(labels, waited / 1000);
+      for (const waited of stats.waitedMs) {
+        metrics.queueDuration.observe(labels, waited / 1000);
+        model.stats.queued(waited);
+      }
     },
   );
 }

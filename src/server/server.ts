@@ -1,20 +1,33 @@
 /**
- * One inference server process: loads the models, serves the REST protocol, and drains on
- * shutdown. Listening starts before models load, so liveness answers at once and readiness turns
+ * One inference server process: loads the models, serves the REST and gRPC protocols, and drains
+ * on shutdown. Listening starts before models load, so liveness answers at once and readiness turns
  * true only when loading is done.
  */
 import type { AddressInfo } from 'node:net';
-import type { DecodeLimits } from '../protocol/index.js';
+import { BerthError, type DecodeLimits } from '../protocol/index.js';
 import { createServerMetrics, type Logger, type ServerMetrics } from '../observability/index.js';
-import type { ModelDescriptor } from '../repository/index.js';
+import { createModelCatalog, type ModelCatalog, type ModelDescriptor } from '../repository/index.js';
 import { createOnnxBackend, ModelRegistry, type Backend } from '../runtime/index.js';
+import type { RunningGrpcServer } from './grpc/grpc-server.js';
 import { createHttpApp } from './http/http-app.js';
 import { InferenceService } from './inference-service.js';
+import { ModelControl, type ModelControlMode } from './model-control.js';
 
 export const SERVER_EXTENSIONS = ['binary_tensor_data', 'classification'] as const;
 
 export interface ServeOptions {
-  readonly models: readonly ModelDescriptor[];
+  /** Models to serve when no catalog is given (held in memory: they cannot be re-read). */
+  readonly models?: readonly ModelDescriptor[];
+  /** Where models come from; re-read by model control (load API, poll). */
+  readonly catalog?: ModelCatalog;
+  /** Model control mode; default `none`: everything loads at start. */
+  readonly modelControl?: {
+    readonly mode: ModelControlMode;
+    /** explicit: models to load at start (`*` for all). */
+    readonly startupModels?: readonly string[];
+    /** poll: time between repository reads. */
+    readonly pollIntervalMs?: number;
+  };
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
@@ -28,6 +41,13 @@ export interface ServeOptions {
   /** Ready only when every model is ready (true, as Triton) or when any one is (false). */
   readonly strictReadiness: boolean;
   readonly requestTimeoutMs: number;
+  /** The gRPC endpoint, on the same host; absent for none. */
+  readonly grpc?: {
+    /** 0 picks a free port. */
+    readonly port: number;
+    /** Largest request message accepted. */
+    readonly maxMessageBytes: number;
+  };
   readonly backends?: readonly Backend[];
 }
 
@@ -35,7 +55,10 @@ export interface RunningServer {
   /** Base URL, e.g. http://127.0.0.1:8000. */
   readonly url: string;
   readonly port: number;
+  /** The gRPC port, when gRPC is served. */
+  readonly grpcPort: number | undefined;
   readonly registry: ModelRegistry;
+  readonly control: ModelControl;
   readonly metrics: ServerMetrics;
   /** Settles when every model has finished loading (READY or UNAVAILABLE). */
   readonly loaded: Promise<void>;
@@ -60,31 +83,79 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       execution: 'cpu',
     },
     logger: options.logger,
-    onStateChange: (v) =>
-      metrics.modelReady.set({ model: v.name, version: String(v.version) }, v.state === 'READY' ? 1 : 0),
+    onStateChange: (v) => {
+      metrics.modelReady.set({ model: v.name, version: String(v.version) }, v.state === 'READY' ? 1 : 0);
+      refreshHealth();
+    },
   });
   const service = new InferenceService(registry, metrics);
+  const control = new ModelControl({
+    mode: options.modelControl?.mode ?? 'none',
+    startupModels: options.modelControl?.startupModels ?? [],
+    pollIntervalMs: options.modelControl?.pollIntervalMs ?? 15_000,
+    catalog: options.catalog ?? (await createModelCatalog([], options.models ?? [])),
+    registry,
+    logger: options.logger,
+  });
   let draining = false;
-  const app = createHttpApp({
+  let grpc: RunningGrpcServer | undefined;
+  const isReady = () => !draining && (options.strictReadiness ? registry.allReady() : registry.anyReady());
+  function refreshHealth(): void {
+    grpc?.setServing(isReady());
+  }
+  const common = {
     registry,
     service,
-    metrics,
+    control,
     logger: options.logger,
     server: { name: 'berth', version: options.version, extensions: SERVER_EXTENSIONS },
     limits: options.limits,
-    requestTimeoutMs: options.requestTimeoutMs,
-    isReady: () => !draining && (options.strictReadiness ? registry.allReady() : registry.anyReady()),
+    isReady,
     isDraining: () => draining,
-  });
-  await app.listen({ host: options.host, port: options.port });
+  };
+  const app = createHttpApp({ ...common, metrics, requestTimeoutMs: options.requestTimeoutMs });
+  try {
+    await app.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    throw new BerthError(
+      'BERTH_ERR_SERVER_LISTEN_FAILED',
+      `cannot listen for HTTP on ${options.host}:${options.port}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  // Models load in their worker threads while the main thread loads and starts gRPC, whose
+  // modules take a few hundred milliseconds to import: neither waits for the other.
+  let loadsBegun: () => void = () => undefined;
+  const begun = new Promise<void>((resolve) => (loadsBegun = resolve));
+  const loaded = control
+    .start(loadsBegun)
+    .finally(refreshHealth)
+    .then(() => grpc?.enableReflection());
+  if (options.grpc !== undefined) {
+    try {
+      await Promise.race([begun, loaded.catch(() => undefined)]);
+      const { startGrpcServer } = await import('./grpc/grpc-server.js');
+      grpc = await startGrpcServer({ ...common, host: options.host, ...options.grpc });
+      refreshHealth();
+    } catch (error) {
+      draining = true;
+      await app.close();
+      await loaded.catch(() => undefined);
+      await control.stop();
+      await registry.unloadAll();
+      throw error;
+    }
+  }
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const loaded = registry.loadAll(options.models);
 
   let closing: Promise<{ drained: boolean }> | undefined;
   const close = async (): Promise<{ drained: boolean }> => {
     draining = true;
+    refreshHealth();
     await loaded.catch(() => undefined);
+    await control.stop();
+    const grpcClosing = grpc?.close(options.drainTimeoutMs);
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), options.drainTimeoutMs);
@@ -100,14 +171,17 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app.server.closeAllConnections();
       await closed;
     }
+    const grpcClosed = await grpcClosing;
     // A model execution cannot be interrupted, so unloading waits for any still running.
     await registry.unloadAll();
-    return { drained: outcome === 'closed' };
+    return { drained: outcome === 'closed' && grpcClosed?.drained !== false };
   };
   return {
     url: `http://${host}:${address.port}`,
     port: address.port,
+    grpcPort: grpc?.port,
     registry,
+    control,
     metrics,
     loaded,
     close: () => (closing ??= close()),

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { slowBatchModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { metric, waitForMetric } from '../helpers/metrics.js';
 
 const running: ServeProcess[] = [];
 afterEach(async () => {
@@ -39,20 +40,7 @@ function post(url: string, body: string): Promise<{ status: number; headers: Inc
   });
 }
 
-async function metric(url: string, pattern: RegExp): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  return Number(pattern.exec(text)?.[1] ?? NaN);
-}
-
 const PENDING = /berth_inference_pending_requests\{model="slow",version="1"\} (\d+)/;
-
-async function waitFor(url: string, pattern: RegExp, value: number): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if ((await metric(url, pattern)) === value) return;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  throw new Error(`metric ${String(pattern)} never reached ${value}`);
-}
 
 /** A berth process serving a slow batching model (512 rows take a few hundred ms), whose instance
  * is then occupied by one full batch so that the next request has to wait in the queue. */
@@ -64,7 +52,7 @@ async function saturated(config: string): Promise<{ url: string; filler: Promise
   running.push(p);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   const filler = post(`${p.url}/v2/models/slow/infer`, fullBatch);
-  await waitFor(p.url, PENDING, 1);
+  await waitForMetric(p.url, PENDING, 1);
   return { url: p.url, filler };
 }
 
@@ -72,7 +60,7 @@ describe('request queue', () => {
   it('refuses requests beyond maxQueueSize at once with 503 and Retry-After', async () => {
     const { url, filler } = await saturated('batching: { maxQueueSize: 1 }\n');
     const queued = post(`${url}/v2/models/slow/infer`, oneRow);
-    await waitFor(url, PENDING, 2);
+    await waitForMetric(url, PENDING, 2);
     const refused = await post(`${url}/v2/models/slow/infer`, oneRow);
     expect(refused.status).toBe(503);
     expect(refused.headers['retry-after']).toBe('1');
@@ -99,9 +87,9 @@ describe('request queue', () => {
     socket.write(
       `POST /v2/models/slow/infer HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${oneRow.length}\r\n\r\n${oneRow}`,
     );
-    await waitFor(url, PENDING, 2);
+    await waitForMetric(url, PENDING, 2);
     socket.destroy();
-    await waitFor(
+    await waitForMetric(
       url,
       /berth_inference_request_failure_total\{model="slow",version="1",reason="UNAVAILABLE"\} (\d+)/,
       1,

@@ -111,6 +111,9 @@ describe('berth serve', () => {
     for (const option of [
       '--host',
       '--port',
+      '--grpc-port',
+      '--no-grpc',
+      '--grpc-max-message-size',
       '--intra-op-threads',
       '--inter-op-threads',
       '--log-level',

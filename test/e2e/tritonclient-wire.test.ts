@@ -1358,19 +1358,32 @@ describe('tritonclient.http against berth, byte for byte', () => {
     expect(error.msg).not.toMatch(/exception occurred in the client/);
   });
 
-  it('Triton endpoints berth does not serve fail as a clean InferenceServerException', async () => {
+  it('get_model_config and get_inference_statistics read Triton-shaped answers', async () => {
     const client = await tritonClient();
-    for (const call of [
-      () => client.getModelConfig('simple'),
-      () => client.getInferenceStatistics('simple'),
-      () => client.getInferenceStatistics(),
-      () => client.getSystemSharedMemoryStatus(),
-      () => client.loadModel('simple'),
-    ]) {
-      const error = await catchTriton(call());
-      expect(error.status).toBe('404');
-      expect(error.msg).not.toMatch(/exception occurred in the client/);
-    }
+    expect(await client.getModelConfig('simple')).toMatchObject({
+      name: 'simple',
+      platform: 'onnxruntime_onnx',
+      backend: 'onnxruntime',
+      input: [
+        { name: 'INPUT0', data_type: 'TYPE_INT32', dims: [-1, 16] },
+        { name: 'INPUT1', data_type: 'TYPE_INT32', dims: [-1, 16] },
+      ],
+    });
+    const one = (await client.getInferenceStatistics('simple')) as { model_stats: { name: string }[] };
+    expect(one.model_stats.map((m) => m.name)).toEqual(['simple']);
+    const all = (await client.getInferenceStatistics()) as { model_stats: unknown[] };
+    expect(all.model_stats.length).toBeGreaterThan(1);
+  });
+
+  it('endpoints berth does not serve or does not allow fail as a clean InferenceServerException', async () => {
+    const client = await tritonClient();
+    const shm = await catchTriton(client.getSystemSharedMemoryStatus());
+    expect(shm.status).toBe('404');
+    // This server runs with --model-control-mode none, as Triton's default.
+    const load = await catchTriton(client.loadModel('simple'));
+    expect(load.status).toBe('400');
+    expect(load.msg).toMatch(/--model-control-mode none/);
+    for (const error of [shm, load]) expect(error.msg).not.toMatch(/exception occurred in the client/);
   });
 
   it('class_count (image_client.py): classification is answered as BYTES or refused, never as raw scores', async () => {

@@ -21,6 +21,8 @@ export function runCli(args: readonly string[], options: { timeoutMs?: number } 
 
 export interface ServeProcess {
   readonly url: string;
+  /** host:port of the gRPC endpoint, when it serves one. */
+  readonly grpcAddress: string | undefined;
   readonly process: ChildProcess;
   /** Log lines (parsed JSON) seen so far on standard error. */
   readonly logs: Record<string, unknown>[];
@@ -34,11 +36,11 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `berth serve ARGS --port 0 --log-format json` and waits until it listens. */
+/** Starts `berth serve ARGS --port 0 --grpc-port 0 --log-format json` and waits until it listens. */
 export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [BERTH_BIN, 'serve', '--port', '0', '--log-format', 'json', ...args],
+    [BERTH_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -100,6 +102,7 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
   );
   return {
     url: String(listening.url),
+    grpcAddress: typeof listening.grpc === 'string' ? listening.grpc : undefined,
     process: child,
     logs,
     exited,

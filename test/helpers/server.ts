@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../src/observability/index.js';
-import { resolveModelSources } from '../../src/repository/index.js';
+import { createModelCatalog } from '../../src/repository/index.js';
 import { startServer, type RunningServer, type ServeOptions } from '../../src/server/index.js';
 import { writeModel } from '../fixtures/models.js';
 
@@ -34,7 +34,7 @@ export async function startTestServer(
   const repository = makeRepository(models);
   overrides.prepare?.(repository);
   const server = await startServer({
-    models: await resolveModelSources([repository]),
+    catalog: await createModelCatalog([repository], []),
     host: '127.0.0.1',
     port: 0,
     logger: createLogger({ level: 'silent', format: 'json' }),

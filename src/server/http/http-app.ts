@@ -21,6 +21,9 @@ import {
 import type { Logger, ServerMetrics } from '../../observability/index.js';
 import type { ModelRegistry } from '../../runtime/index.js';
 import type { InferenceService } from '../inference-service.js';
+import type { ModelControl } from '../model-control.js';
+import { loadModel, unloadModel, type RepositoryParameters } from '../repository-actions.js';
+import { tritonModelConfig } from '../triton-model-config.js';
 import { readBody, registerRawBodyParser } from './http-body.js';
 import { ClientGone } from './client-gone.js';
 import { handleClientError, sendError } from './http-errors.js';
@@ -31,6 +34,7 @@ import { requestIdOf } from './request-id.js';
 export interface HttpAppOptions {
   readonly registry: ModelRegistry;
   readonly service: InferenceService;
+  readonly control: ModelControl;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
   readonly server: ServerMetadata;
@@ -146,6 +150,16 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     return json(reply, ready ? 200 : 503, { name: request.params.model, ready });
   };
   app.get<{ Params: ModelParams }>('/v2/models/:model/ready', modelReady);
+  // Triton's model configuration and statistics extensions.
+  const modelConfig = async (request: { params: ModelParams }, reply: FastifyReply) =>
+    json(reply, 200, tritonModelConfig(registry.resolve(request.params.model, request.params.version)));
+  app.get<{ Params: ModelParams }>('/v2/models/:model/config', modelConfig);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/config', modelConfig);
+  const modelStats = async (request: { params: Partial<ModelParams> }, reply: FastifyReply) =>
+    json(reply, 200, { model_stats: registry.stats(request.params.model, request.params.version) });
+  app.get<{ Params: Partial<ModelParams> }>('/v2/models/stats', modelStats);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/stats', modelStats);
+  app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/stats', modelStats);
   app.get<{ Params: ModelParams }>('/v2/models/:model/versions/:version/ready', modelReady);
 
   // The common case never gets here: infer-fast-path.ts answers it on bare node:http. These
@@ -170,21 +184,56 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   app.post<{ Params: ModelParams }>('/v2/models/:model/infer', infer);
   app.post<{ Params: ModelParams }>('/v2/models/:model/versions/:version/infer', infer);
 
-  // Triton model repository extension, index only: each version's state and reason.
-  app.post('/v2/repository/index', async (request, reply) => {
-    const body = await readBody(request.body, request.headers['content-encoding'], limits.maxBodyBytes);
-    let readyOnly = false;
-    if (body.byteLength > 0) {
-      const parsed = splitRestBody(body, undefined).header;
-      if (!isObject(parsed))
-        throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'request body must be a JSON object');
-      if (parsed.ready !== undefined && typeof parsed.ready !== 'boolean') {
-        throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', '"ready" must be true or false');
-      }
-      readyOnly = parsed.ready === true;
+  /** A repository request's JSON body (optional), checked to be an object. */
+  const repositoryBody = async (request: {
+    body: unknown;
+    headers: Record<string, string | string[] | undefined>;
+  }): Promise<Record<string, unknown>> => {
+    const encoding = request.headers['content-encoding'];
+    const body = await readBody(
+      request.body,
+      typeof encoding === 'string' ? encoding : undefined,
+      limits.maxBodyBytes,
+    );
+    if (body.byteLength === 0) return {};
+    const parsed = splitRestBody(body, undefined).header;
+    if (!isObject(parsed))
+      throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', 'request body must be a JSON object');
+    return parsed;
+  };
+  const parametersOf = (body: Record<string, unknown>): RepositoryParameters => {
+    if (body.parameters === undefined) return {};
+    if (!isObject(body.parameters)) {
+      throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', '"parameters" must be a JSON object');
     }
-    const index = registry.index().filter((entry) => !readyOnly || entry.state === 'READY');
-    return json(reply, 200, index);
+    for (const [key, value] of Object.entries(body.parameters)) {
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw new BerthError(
+          'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+          `parameters.${key} must be a string, number or boolean`,
+        );
+      }
+    }
+    return body.parameters as RepositoryParameters;
+  };
+
+  // Triton's model repository extension (extension_model_repository.md).
+  app.post('/v2/repository/index', async (request, reply) => {
+    const body = await repositoryBody(request);
+    if (body.ready !== undefined && typeof body.ready !== 'boolean') {
+      throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', '"ready" must be true or false');
+    }
+    return json(reply, 200, await options.control.index(body.ready === true));
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/load', async (request, reply) => {
+    const body = await repositoryBody(request);
+    await loadModel(options.control, options.logger, request.params.model, parametersOf(body));
+    return reply.code(200).send();
+  });
+  app.post<{ Params: { model: string } }>('/v2/repository/models/:model/unload', async (request, reply) => {
+    const body = await repositoryBody(request);
+    await unloadModel(options.control, request.params.model, parametersOf(body));
+    return reply.code(200).send();
   });
 
   return app;

@@ -6,7 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../client/index.js';
 import { createLogger, createServerMetrics } from '../../observability/index.js';
 import { ModelRegistry } from '../../runtime/index.js';
+import { createModelCatalog } from '../../repository/index.js';
 import { InferenceService } from '../inference-service.js';
+import { ModelControl } from '../model-control.js';
 import { createHttpApp } from './http-app.js';
 import { doubleModel } from '../../../test/fixtures/models.js';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.js';
@@ -104,8 +106,17 @@ describe('draining', () => {
       logger: silent,
     });
     const metrics = createServerMetrics({ processMetrics: false });
+    const control = new ModelControl({
+      mode: 'none',
+      startupModels: [],
+      pollIntervalMs: 1000,
+      catalog: await createModelCatalog([], []),
+      registry,
+      logger: silent,
+    });
     const app = createHttpApp({
       registry,
+      control,
       service: new InferenceService(registry, metrics),
       metrics,
       logger: silent,

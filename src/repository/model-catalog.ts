@@ -1,0 +1,151 @@
+/**
+ * Everything `berth serve` was given, as a catalog that can be read again at any time: repository
+ * folders (re-scanned on every look, so models added, changed or removed on disk are seen),
+ * single model files, and built-in models held in memory. Model control (load, unload, poll)
+ * works through this.
+ */
+import { readdir, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BerthError } from '../protocol/index.js';
+import type { ModelConfig } from './model-config.js';
+import { isValidModelName } from './model-names.js';
+import { modelFromFile, scanModel, unreadable, type ModelDescriptor } from './model-source.js';
+
+export interface ModelCatalog {
+  /** Names of every model the sources hold now, sorted. */
+  names(): Promise<string[]>;
+  /** A fresh descriptor of one model, or undefined when no source has it. */
+  describe(name: string, override?: ModelConfig): Promise<ModelDescriptor | undefined>;
+  /** A cheap summary of a model's files (names, sizes, times) that changes when they change. */
+  fingerprint(name: string): Promise<string | undefined>;
+}
+
+type Source =
+  | { readonly kind: 'repository'; readonly root: string }
+  | { readonly kind: 'file'; readonly name: string; readonly path: string }
+  | { readonly kind: 'memory'; readonly descriptor: ModelDescriptor };
+
+async function repositoryNames(root: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
+    .map((e) => e.name);
+}
+
+/** Entries of a folder, recursively to `depth`, as "path size mtime" lines. */
+async function listing(dir: string, depth: number, prefix = ''): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const lines: string[] = [];
+  for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, entry.name);
+    try {
+      const info = await stat(path);
+      lines.push(`${prefix}${entry.name} ${info.isDirectory() ? 'dir' : info.size} ${info.mtimeMs}`);
+      if (info.isDirectory() && depth > 0)
+        lines.push(...(await listing(path, depth - 1, `${prefix}${entry.name}/`)));
+    } catch {
+      lines.push(`${prefix}${entry.name} gone`);
+    }
+  }
+  return lines;
+}
+
+/**
+ * Resolves what `berth serve` was given, as it is now: folders are repositories, files are single
+ * models. Two models of the same name are an error, since requests could not tell them apart.
+ *
+ * @example
+ * const models = await resolveModelSources(['./models', 'extra.onnx']);
+ */
+export async function resolveModelSources(paths: readonly string[]): Promise<ModelDescriptor[]> {
+  const catalog = await createModelCatalog(paths, []);
+  const descriptors = await Promise.all((await catalog.names()).map((name) => catalog.describe(name)));
+  return descriptors.filter((d): d is ModelDescriptor => d !== undefined);
+}
+
+/**
+ * @example
+ * const catalog = await createModelCatalog(['./models', 'extra.onnx'], []);
+ * for (const name of await catalog.names()) console.log(await catalog.describe(name));
+ */
+export async function createModelCatalog(
+  paths: readonly string[],
+  builtins: readonly ModelDescriptor[],
+): Promise<ModelCatalog> {
+  const sources: Source[] = builtins.map((descriptor) => ({ kind: 'memory', descriptor }));
+  for (const path of paths) {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw unreadable(path, error);
+    }
+    if (info.isDirectory()) sources.push({ kind: 'repository', root: await realpath(path) });
+    else {
+      const descriptor = await modelFromFile(path);
+      sources.push({ kind: 'file', name: descriptor.name, path });
+    }
+  }
+
+  /** The source of a model name: the first that has it. */
+  const sourceOf = async (name: string): Promise<Source | undefined> => {
+    if (!isValidModelName(name)) return undefined;
+    for (const source of sources) {
+      if (source.kind === 'memory' && source.descriptor.name === name) return source;
+      if (source.kind === 'file' && source.name === name) return source;
+      if (source.kind === 'repository' && (await repositoryNames(source.root)).includes(name)) return source;
+    }
+    return undefined;
+  };
+
+  const catalog: ModelCatalog = {
+    async names() {
+      const all: string[] = [];
+      for (const source of sources) {
+        if (source.kind === 'memory') all.push(source.descriptor.name);
+        else if (source.kind === 'file') all.push(source.name);
+        else all.push(...(await repositoryNames(source.root)));
+      }
+      const seen = new Set<string>();
+      for (const name of all) {
+        if (seen.has(name)) {
+          throw new BerthError(
+            'BERTH_ERR_REPOSITORY_INVALID_NAME',
+            `two models are named "${name}"; names must be unique`,
+          );
+        }
+        seen.add(name);
+      }
+      return all.sort();
+    },
+    async describe(name, override) {
+      const source = await sourceOf(name);
+      if (source === undefined) return undefined;
+      if (source.kind === 'repository') return scanModel(source.root, name, override);
+      const descriptor = source.kind === 'memory' ? source.descriptor : await modelFromFile(source.path);
+      return override === undefined ? descriptor : { ...descriptor, config: override };
+    },
+    async fingerprint(name) {
+      const source = await sourceOf(name);
+      if (source === undefined) return undefined;
+      if (source.kind === 'memory') return 'memory';
+      if (source.kind === 'file') {
+        const info = await stat(source.path).catch(() => undefined);
+        return info === undefined ? undefined : `${info.size} ${info.mtimeMs}`;
+      }
+      // The model folder, its version folders and the files in them.
+      return (await listing(join(source.root, name), 2)).join('\n');
+    },
+  };
+  return catalog;
+}

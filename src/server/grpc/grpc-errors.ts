@@ -1,0 +1,29 @@
+/**
+ * Errors at the gRPC boundary: anything thrown becomes a BerthError once, then the gRPC status of
+ * its category (protocol/error-status.ts, the same table HTTP uses) with its message as details.
+ * The stable code travels in the `berth-error-code` trailer; internals only go to the log.
+ */
+import { Metadata, type ServiceError } from '@grpc/grpc-js';
+import { grpcStatusOf, toBerthError } from '../../protocol/index.js';
+import type { Logger } from '../../observability/index.js';
+
+export const ERROR_CODE_TRAILER = 'berth-error-code';
+
+/** The status a failed call ends with. */
+export function toServiceError(error: unknown, logger: Logger, method: string): Partial<ServiceError> {
+  const berth = toBerthError(error);
+  if (berth.category === 'INTERNAL') {
+    logger.error({ err: berth.cause ?? berth, code: berth.code, method }, berth.message);
+  } else {
+    logger.debug({ code: berth.code, method }, berth.message);
+  }
+  const metadata = new Metadata();
+  metadata.set(ERROR_CODE_TRAILER, berth.code);
+  return {
+    // berth's one table of statuses (protocol/error-status.ts) holds the numbers of gRPC's enum.
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
+    code: grpcStatusOf(berth),
+    details: berth.message,
+    metadata,
+  };
+}

@@ -1,0 +1,312 @@
+/**
+ * The gRPC endpoint of a real `berth serve` process, through @grpc/grpc-js clients built the way
+ * third-party tools build theirs: the standard health check (what a Kubernetes gRPC probe
+ * sends), server reflection followed by a call made only from the reflected descriptors (what
+ * grpcurl does), and raw `inference.GRPCInferenceService` messages for what berth's own client
+ * never sends: typed contents mixed with raw ones, classification, streams, deadlines, limits.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  Client,
+  credentials,
+  loadPackageDefinition,
+  Metadata,
+  status,
+  type GrpcObject,
+  type ServiceClientConstructor,
+  type ServiceError,
+} from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import protobuf from 'protobufjs';
+import 'protobufjs/ext/descriptor.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
+import { doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
+import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { metric, waitForMetric } from '../helpers/metrics.js';
+
+let server: ServeProcess;
+let address: string;
+
+beforeAll(async () => {
+  const repo = mkdtempSync(join(tmpdir(), 'berth-grpc-'));
+  writeModel(repo, 'double', doubleModel());
+  writeModel(repo, 'slow', slowBatchModel(2000));
+  writeFileSync(join(repo, 'slow', 'config.yaml'), 'maxBatchSize: 512\n');
+  server = await startServe([repo, '--intra-op-threads', '1', '--grpc-max-message-size', '1MiB']);
+  address = server.grpcAddress ?? '';
+  await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+});
+afterAll(() => server.stop());
+
+/** One unary call of the inference service with berth's codecs; resolves with status and message. */
+function call(
+  name: string,
+  request: unknown,
+  options: { deadlineMs?: number } = {},
+): Promise<{ error: ServiceError | null; response: Record<string, unknown> | undefined }> {
+  const method = inferenceMethods()[name] as GrpcMethod;
+  const client = new Client(address, credentials.createInsecure());
+  return new Promise((resolve) => {
+    client.makeUnaryRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      new Metadata(),
+      options.deadlineMs === undefined ? {} : { deadline: Date.now() + options.deadlineMs },
+      (error, response) => {
+        client.close();
+        resolve({ error, response: response as Record<string, unknown> | undefined });
+      },
+    );
+  });
+}
+
+const floats = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
+
+describe('gRPC health (grpc.health.v1)', () => {
+  it('answers SERVING for the server and for the inference service', async () => {
+    const definition = loadSync(healthProtoPath, { keepCase: true, enums: String });
+    const health = (loadPackageDefinition(definition).grpc as GrpcObject).health as GrpcObject;
+    const Health = (health.v1 as GrpcObject).Health as ServiceClientConstructor;
+    const client = new Health(address, credentials.createInsecure()) as unknown as {
+      Check(request: object, callback: (error: Error | null, response: unknown) => void): void;
+      close(): void;
+    };
+    const check = (service: string) =>
+      new Promise<unknown>((resolve, reject) => {
+        client.Check({ service }, (error, response) => (error ? reject(error) : resolve(response)));
+      });
+    expect(await check('')).toEqual({ status: 'SERVING' });
+    expect(await check('inference.GRPCInferenceService')).toEqual({ status: 'SERVING' });
+    await expect(check('no.such.Service')).rejects.toMatchObject({ code: status.NOT_FOUND });
+    client.close();
+  });
+});
+
+describe('gRPC server reflection', () => {
+  it('lists the services and describes them well enough to call one, as grpcurl does', async () => {
+    const reflectionProto = protobuf.parse(
+      `
+      syntax = "proto3";
+      package grpc.reflection.v1;
+      message ServerReflectionRequest {
+        string host = 1;
+        oneof message_request { string file_containing_symbol = 4; string list_services = 7; }
+      }
+      message ServerReflectionResponse {
+        oneof message_response {
+          FileDescriptorResponse file_descriptor_response = 4;
+          ListServiceResponse list_services_response = 6;
+          ErrorResponse error_response = 7;
+        }
+      }
+      message ErrorResponse { int32 error_code = 1; string error_message = 2; }
+      message FileDescriptorResponse { repeated bytes file_descriptor_proto = 1; }
+      message ListServiceResponse { repeated ServiceResponse service = 1; }
+      message ServiceResponse { string name = 1; }
+    `,
+      { keepCase: true },
+    ).root;
+    const Request = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionRequest');
+    const Response = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionResponse');
+    const ask = (request: object) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        const client = new Client(address, credentials.createInsecure());
+        const stream = client.makeBidiStreamRequest(
+          '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+          (v: object) => Buffer.from(Request.encode(Request.fromObject(v)).finish()),
+          (b: Buffer) => Response.toObject(Response.decode(b)) as Record<string, unknown>,
+        );
+        stream.on('data', (response: Record<string, unknown>) => {
+          resolve(response);
+          stream.end();
+          client.close();
+        });
+        stream.on('error', reject);
+        stream.write(request);
+      });
+
+    const listing = await ask({ list_services: '*' });
+    expect(listing.error_response).toBeUndefined();
+    const listed = listing.list_services_response as {
+      service: { name: string }[];
+    };
+    expect(listed.service.map((s) => s.name)).toEqual(
+      expect.arrayContaining(['inference.GRPCInferenceService', 'grpc.health.v1.Health']),
+    );
+
+    const files = (await ask({ file_containing_symbol: 'inference.GRPCInferenceService' }))
+      .file_descriptor_response as { file_descriptor_proto: Uint8Array[] };
+    // A FileDescriptorSet is field 1 (repeated FileDescriptorProto) over the reflected files.
+    const set = protobuf.Writer.create();
+    for (const file of files.file_descriptor_proto) set.uint32(10).bytes(file);
+    const reflected = protobuf.Root.fromDescriptor(set.finish(), { keepCase: true });
+    const service = reflected.lookupService('inference.GRPCInferenceService');
+    expect(Object.keys(service.methods)).toEqual(
+      expect.arrayContaining(['ModelInfer', 'ModelStreamInfer', 'RepositoryIndex', 'ModelMetadata']),
+    );
+    const inferRequest = reflected.lookupType('inference.ModelInferRequest');
+    expect(inferRequest.fields.raw_input_contents?.id).toBe(7);
+
+    // A call built only from what reflection said, like `grpcurl -d '{"name":"double"}' ... ModelMetadata`.
+    const metadataRequest = reflected.lookupType('inference.ModelMetadataRequest');
+    const metadataResponse = reflected.lookupType('inference.ModelMetadataResponse');
+    const client = new Client(address, credentials.createInsecure());
+    const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      client.makeUnaryRequest(
+        '/inference.GRPCInferenceService/ModelMetadata',
+        (v: object) => Buffer.from(metadataRequest.encode(metadataRequest.fromObject(v)).finish()),
+        (b: Buffer) =>
+          metadataResponse.toObject(metadataResponse.decode(b), { longs: Number }) as Record<string, unknown>,
+        { name: 'double' },
+        (error, response) => (error ? reject(error) : resolve(response as Record<string, unknown>)),
+      );
+    });
+    client.close();
+    expect(answer).toMatchObject({ name: 'double', platform: 'onnxruntime_onnx' });
+    expect(answer.inputs).toEqual([{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }]);
+  });
+});
+
+describe('gRPC inference messages', () => {
+  it('takes typed contents and raw contents in one request, and answers raw outputs', async () => {
+    const { error, response } = await call('ModelInfer', {
+      model_name: 'double',
+      inputs: [
+        {
+          name: 'INPUT0',
+          datatype: 'FP32',
+          shape: [2, 4],
+          contents: { fp32_contents: [1, 2, 3, 4, 5, 6, 7, 8] },
+        },
+      ],
+    });
+    expect(error).toBeNull();
+    const raw = (response?.raw_output_contents as Buffer[])[0] as Buffer;
+    expect(
+      Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))),
+    ).toEqual([2, 4, 6, 8, 10, 12, 14, 16]);
+    const outputs = response?.outputs as {
+      name: string;
+      datatype: string;
+      shape: { toNumber(): number }[];
+    }[];
+    expect(outputs[0]?.name).toBe('OUTPUT0');
+    expect(outputs[0]?.shape.map(Number)).toEqual([2, 4]);
+  });
+
+  it('names the field and expectation in INVALID_ARGUMENT errors, with the berth code in the trailer', async () => {
+    const wrongList = await call('ModelInfer', {
+      model_name: 'double',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], contents: { int_contents: [1, 2, 3, 4] } }],
+    });
+    expect(wrongList.error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(wrongList.error?.details).toMatch(
+      /inputs\[0\] "INPUT0": contents.int_contents does not match datatype FP32/,
+    );
+    expect(wrongList.error?.metadata.get('berth-error-code')).toEqual(['BERTH_ERR_PROTOCOL_INVALID_DATA']);
+
+    const extraRaw = await call('ModelInfer', {
+      model_name: 'double',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+      raw_input_contents: [floats([1, 2, 3, 4]), floats([1])],
+    });
+    expect(extraRaw.error?.code).toBe(status.INVALID_ARGUMENT);
+    expect(extraRaw.error?.details).toMatch(/raw_input_contents has 2 entries/);
+
+    const noName = await call('ModelInfer', { inputs: [] });
+    expect(noName.error?.details).toMatch(/model_name must be a non-empty string/);
+
+    const unknown = await call('ModelInfer', { model_name: 'nope' });
+    expect(unknown.error?.code).toBe(status.NOT_FOUND);
+  });
+
+  it('applies the classification parameter tritonclient sends on an output', async () => {
+    const { error, response } = await call('ModelInfer', {
+      model_name: 'double',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+      outputs: [{ name: 'OUTPUT0', parameters: { classification: { int64_param: 2 } } }],
+      raw_input_contents: [floats([1, 9, 3, 4])],
+    });
+    expect(error).toBeNull();
+    const outputs = response?.outputs as { datatype: string }[];
+    expect(outputs[0]?.datatype).toBe('BYTES');
+    const raw = (response?.raw_output_contents as Buffer[])[0] as Buffer;
+    // Two BYTES elements, each a 4-byte length and "value:index".
+    expect(raw.toString('latin1')).toContain('18.000000:1');
+  });
+
+  it('refuses a message over --grpc-max-message-size with RESOURCE_EXHAUSTED', async () => {
+    const { error } = await call('ModelInfer', {
+      model_name: 'double',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [100000, 4] }],
+      raw_input_contents: [Buffer.alloc(1_600_000)],
+    });
+    expect(error?.code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
+  it('answers each streamed request, keeps the stream open after a failed one, and ends', async () => {
+    const method = inferenceMethods().ModelStreamInfer as GrpcMethod;
+    const client = new Client(address, credentials.createInsecure());
+    const stream = client.makeBidiStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+    );
+    const replies: { error_message: string; infer_response?: { id: string } }[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (reply: (typeof replies)[number]) => replies.push(reply));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    for (const [id, values] of [
+      ['a', [1, 2, 3, 4]],
+      ['bad', [1, 2, 3]],
+      ['c', [5, 6, 7, 8]],
+    ] as const) {
+      stream.write({
+        model_name: 'double',
+        id,
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+        raw_input_contents: [floats([...values])],
+      });
+    }
+    stream.end();
+    await ended;
+    client.close();
+    expect(replies).toHaveLength(3);
+    const byId = new Map(replies.map((r) => [r.infer_response?.id, r]));
+    expect(byId.get('a')?.error_message).toBe('');
+    expect(byId.get('c')?.error_message).toBe('');
+    expect(byId.get('bad')?.error_message).toMatch(/binary data has 12 bytes/);
+  });
+
+  it('honours the call deadline: a request still queued when it passes is dropped, not run', async () => {
+    const rows = new Float32Array(512 * 256).fill(1);
+    const filler = call('ModelInfer', {
+      model_name: 'slow',
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [512, 256] }],
+      raw_input_contents: [Buffer.from(rows.buffer)],
+    });
+    const pending = /berth_inference_pending_requests\{model="slow",version="1"\} (\d+)/;
+    await waitForMetric(server.url, pending, 1);
+    const late = await call(
+      'ModelInfer',
+      {
+        model_name: 'slow',
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 256] }],
+        raw_input_contents: [Buffer.from(new Float32Array(256).buffer)],
+      },
+      { deadlineMs: 100 },
+    );
+    expect(late.error?.code).toBe(status.DEADLINE_EXCEEDED);
+    expect((await filler).error).toBeNull();
+    const executions = /berth_inference_exec_count_total\{model="slow",version="1"\} (\d+)/;
+    expect(await metric(server.url, executions)).toBe(1);
+  });
+});
