@@ -167,6 +167,10 @@ export const ERROR_CODES = {
     category: 'UNAVAILABLE',
     description: 'The server could not listen on its HTTP or gRPC address (port in use, address not local).',
   },
+  BERTH_ERR_PACKAGING_INVALID_IMAGE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A base image or image blob is missing, corrupt, or not for the platform being built.',
+  },
   BERTH_ERR_CLI_INVALID_OPTION: {
     category: 'INVALID_ARGUMENT',
     description: 'A command-line option has an invalid value.',

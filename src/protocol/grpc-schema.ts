@@ -311,6 +311,58 @@ service Health {
 }
 `;
 
+/**
+ * gRPC server reflection (grpc/grpc-proto, grpc/reflection/v1/reflection.proto), which grpcurl,
+ * Postman and Evans use to discover services; `v1alpha` has the same messages in another
+ * package, and older clients ask for it.
+ */
+export function reflectionProto(version: 'v1' | 'v1alpha'): string {
+  return `
+syntax = "proto3";
+package grpc.reflection.${version};
+
+message ServerReflectionRequest {
+  string host = 1;
+  oneof message_request {
+    string file_by_filename = 3;
+    string file_containing_symbol = 4;
+    ExtensionRequest file_containing_extension = 5;
+    string all_extension_numbers_of_type = 6;
+    string list_services = 7;
+  }
+}
+message ExtensionRequest {
+  string containing_type = 1;
+  int32 extension_number = 2;
+}
+message ServerReflectionResponse {
+  string valid_host = 1;
+  ServerReflectionRequest original_request = 2;
+  oneof message_response {
+    FileDescriptorResponse file_descriptor_response = 4;
+    ExtensionNumberResponse all_extension_numbers_response = 5;
+    ListServiceResponse list_services_response = 6;
+    ErrorResponse error_response = 7;
+  }
+}
+message FileDescriptorResponse { repeated bytes file_descriptor_proto = 1; }
+message ExtensionNumberResponse {
+  string base_type_name = 1;
+  repeated int32 extension_number = 2;
+}
+message ListServiceResponse { repeated ServiceResponse service = 1; }
+message ServiceResponse { string name = 1; }
+message ErrorResponse {
+  int32 error_code = 1;
+  string error_message = 2;
+}
+
+service ServerReflection {
+  rpc ServerReflectionInfo(stream ServerReflectionRequest) returns (stream ServerReflectionResponse);
+}
+`;
+}
+
 /** The parsed schema; field names as in the .proto (snake_case), int64 as Long on decode. */
 export const inferenceRoot: protobuf.Root = protobuf.parse(INFERENCE_PROTO, { keepCase: true }).root;
 export const healthRoot: protobuf.Root = protobuf.parse(HEALTH_PROTO, { keepCase: true }).root;
@@ -346,7 +398,18 @@ export function healthMethods(): Record<string, GrpcMethod> {
   return methodsOf(healthRoot, HEALTH_SERVICE);
 }
 
-function methodsOf(root: protobuf.Root, name: string): Record<string, GrpcMethod> {
+/** The schema and methods of one reflection service version. */
+export function reflectionService(version: 'v1' | 'v1alpha'): {
+  root: protobuf.Root;
+  name: string;
+  methods: Record<string, GrpcMethod>;
+} {
+  const root = protobuf.parse(reflectionProto(version), { keepCase: true }).root;
+  const name = `grpc.reflection.${version}.ServerReflection`;
+  return { root, name, methods: methodsOf(root, name) };
+}
+
+export function methodsOf(root: protobuf.Root, name: string): Record<string, GrpcMethod> {
   const service = root.lookupService(name);
   const methods: Record<string, GrpcMethod> = {};
   for (const method of service.methodsArray) {

@@ -60,5 +60,8 @@ export {
   INFERENCE_SERVICE,
   inferenceMethods,
   inferenceRoot,
+  methodsOf,
+  reflectionProto,
+  reflectionService,
   type GrpcMethod,
 } from './grpc-schema.js';

@@ -1,6 +1,6 @@
 /**
  * One inference server process: loads the models, serves the REST and gRPC protocols, and drains
- * on shutdown. Listening starts before models load, so liveness answers at once and readiness turns
+ * on shutdown. Listening starts while models load, so liveness answers at once and readiness turns
  * true only when loading is done.
  */
 import type { AddressInfo } from 'node:net';
@@ -113,36 +113,37 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     isReady,
     isDraining: () => draining,
   };
+  // Models load in their worker threads while the main thread sets up HTTP and gRPC (whose
+  // modules take a while to import): the loads begin first, and nothing waits for them.
+  let loadsBegun: () => void = () => undefined;
+  const begun = new Promise<void>((resolve) => (loadsBegun = resolve));
+  const loaded = control.start(loadsBegun).finally(refreshHealth);
+  await Promise.race([begun, loaded.catch(() => undefined)]);
   const app = createHttpApp({ ...common, metrics, requestTimeoutMs: options.requestTimeoutMs });
+  const abandon = async () => {
+    draining = true;
+    await loaded.catch(() => undefined);
+    await control.stop();
+    await registry.unloadAll();
+  };
   try {
     await app.listen({ host: options.host, port: options.port });
   } catch (error) {
+    await abandon();
     throw new BerthError(
       'BERTH_ERR_SERVER_LISTEN_FAILED',
       `cannot listen for HTTP on ${options.host}:${options.port}: ${(error as Error).message}`,
       { cause: error },
     );
   }
-  // Models load in their worker threads while the main thread loads and starts gRPC, whose
-  // modules take a few hundred milliseconds to import: neither waits for the other.
-  let loadsBegun: () => void = () => undefined;
-  const begun = new Promise<void>((resolve) => (loadsBegun = resolve));
-  const loaded = control
-    .start(loadsBegun)
-    .finally(refreshHealth)
-    .then(() => grpc?.enableReflection());
   if (options.grpc !== undefined) {
     try {
-      await Promise.race([begun, loaded.catch(() => undefined)]);
       const { startGrpcServer } = await import('./grpc/grpc-server.js');
       grpc = await startGrpcServer({ ...common, host: options.host, ...options.grpc });
       refreshHealth();
     } catch (error) {
-      draining = true;
       await app.close();
-      await loaded.catch(() => undefined);
-      await control.stop();
-      await registry.unloadAll();
+      await abandon();
       throw error;
     }
   }

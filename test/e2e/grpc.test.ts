@@ -24,7 +24,7 @@ import protobuf from 'protobufjs';
 import 'protobufjs/ext/descriptor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
-import { doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
+import { addSubModel, doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
 
@@ -34,6 +34,7 @@ let address: string;
 beforeAll(async () => {
   const repo = mkdtempSync(join(tmpdir(), 'berth-grpc-'));
   writeModel(repo, 'double', doubleModel());
+  writeModel(repo, 'pair', addSubModel());
   writeModel(repo, 'slow', slowBatchModel(2000));
   writeFileSync(join(repo, 'slow', 'config.yaml'), 'maxBatchSize: 512\n');
   server = await startServe([repo, '--intra-op-threads', '1', '--grpc-max-message-size', '1MiB']);
@@ -114,11 +115,11 @@ describe('gRPC server reflection', () => {
     ).root;
     const Request = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionRequest');
     const Response = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionResponse');
-    const ask = (request: object) =>
+    const ask = (request: object, version = 'v1') =>
       new Promise<Record<string, unknown>>((resolve, reject) => {
         const client = new Client(address, credentials.createInsecure());
         const stream = client.makeBidiStreamRequest(
-          '/grpc.reflection.v1.ServerReflection/ServerReflectionInfo',
+          `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
           (v: object) => Buffer.from(Request.encode(Request.fromObject(v)).finish()),
           (b: Buffer) => Response.toObject(Response.decode(b)) as Record<string, unknown>,
         );
@@ -131,6 +132,9 @@ describe('gRPC server reflection', () => {
         stream.write(request);
       });
 
+    // Older grpcurl and Postman ask v1alpha; it answers the same.
+    const alpha = (await ask({ list_services: '' }, 'v1alpha')).list_services_response as { service: unknown[] };
+    expect(alpha.service).toContainEqual({ name: 'grpc.reflection.v1alpha.ServerReflection' });
     const listing = await ask({ list_services: '*' });
     expect(listing.error_response).toBeUndefined();
     const listed = listing.list_services_response as {
@@ -198,6 +202,31 @@ describe('gRPC inference messages', () => {
     }[];
     expect(outputs[0]?.name).toBe('OUTPUT0');
     expect(outputs[0]?.shape.map(Number)).toEqual([2, 4]);
+  });
+
+  it("takes KServe's mix: typed contents for one input, raw bytes with binary_data_size for another", async () => {
+    const { error, response } = await call('ModelInfer', {
+      model_name: 'pair',
+      inputs: [
+        {
+          name: 'INPUT0',
+          datatype: 'INT32',
+          shape: [1, 16],
+          contents: { int_contents: Array.from({ length: 16 }, (_, i) => i) },
+        },
+        {
+          name: 'INPUT1',
+          datatype: 'INT32',
+          shape: [1, 16],
+          parameters: { binary_data_size: { int64_param: 64 } },
+        },
+      ],
+      raw_input_contents: [Buffer.from(new Int32Array(16).fill(1).buffer)],
+    });
+    expect(error).toBeNull();
+    const raw = (response?.raw_output_contents as Buffer[])[0] as Buffer;
+    const sums = new Int32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
+    expect(Array.from(sums)).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
   it('names the field and expectation in INVALID_ARGUMENT errors, with the berth code in the trailer', async () => {

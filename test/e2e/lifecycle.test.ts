@@ -80,8 +80,15 @@ describe('explicit model control', () => {
     expect(list.status).toBe(0);
     expect(list.stdout).toMatch(/MODEL\s+VERSION\s+STATE\s+REASON/);
     expect(list.stdout).toMatch(/b\s+1\s+READY/);
+    const stats = runCli(['models', 'stats', 'b', '--url', p.url]);
+    expect(stats.status).toBe(0);
+    expect(stats.stdout).toMatch(/MODEL\s+VERSION\s+SUCCESS\s+FAIL\s+EXECUTIONS/);
+    expect(stats.stdout).toMatch(/b\s+1\s+0\s+0\s+0/);
     const unloadCli = runCli(['models', 'unload', 'b', '--url', p.url]);
     expect(unloadCli.stdout).toBe('unloaded b\n');
+    const help = runCli(['models', 'load', '--help']);
+    expect(help.stdout).toMatch(/--config <file-or-json>/);
+    expect(help.stdout).toMatch(/--url <url>/);
 
     const missing = runCli(['models', 'load', 'nope', '--url', p.url]);
     expect(missing.status).toBe(2);

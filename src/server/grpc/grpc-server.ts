@@ -1,15 +1,15 @@
 /**
  * The gRPC endpoint: `inference.GRPCInferenceService` (grpc-handlers.ts), the standard
  * `grpc.health.v1.Health` service (grpc-health.ts, for Kubernetes gRPC probes) and server
- * reflection (v1 and v1alpha, for grpcurl and friends), on @grpc/grpc-js.
+ * reflection (grpc-reflection.ts, v1 and v1alpha, for grpcurl and friends), on @grpc/grpc-js.
  *
- * Messages are decoded and encoded by protobufjs (protocol/grpc-schema.ts), without the object
- * conversion of @grpc/proto-loader, which is only used to describe the service to the reflection
- * service.
+ * Messages are decoded and encoded by protobufjs (protocol/grpc-schema.ts) straight from and to
+ * buffers, without an intermediate object conversion.
  */
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import {
   BerthError,
+  HEALTH_SERVICE,
   healthMethods,
   healthRoot,
   INFERENCE_SERVICE,
@@ -18,6 +18,7 @@ import {
 } from '../../protocol/index.js';
 import { createGrpcHandlers, type GrpcHandlerOptions } from './grpc-handlers.js';
 import { HealthService } from './grpc-health.js';
+import { addReflection } from './grpc-reflection.js';
 
 export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly host: string;
@@ -31,11 +32,7 @@ export interface RunningGrpcServer {
   readonly port: number;
   /** Tells the health service whether berth is ready (SERVING) or not (NOT_SERVING). */
   setServing(serving: boolean): void;
-  /**
-   * Adds server reflection. Its modules take a while to load, so berth adds it once the models
-   * have begun serving rather than on the way to readiness.
-   */
-  enableReflection(): Promise<void>;
+
   /** Refuses new calls, waits up to `graceMs` for running ones, then cuts the rest. */
   close(graceMs: number): Promise<{ drained: boolean }>;
 }
@@ -53,7 +50,14 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(inferenceMethods(), createGrpcHandlers(options));
   const health = new HealthService(['', INFERENCE_SERVICE], 'NOT_SERVING');
   server.addService(healthMethods(), health.handlers());
-  let reflection: Promise<void> | undefined;
+  addReflection(
+    server,
+    [
+      { file: 'inference/grpc_service.proto', root: inferenceRoot },
+      { file: 'grpc/health/v1/health.proto', root: healthRoot },
+    ],
+    [INFERENCE_SERVICE, HEALTH_SERVICE],
+  );
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
@@ -81,19 +85,6 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       health.set('', status);
       health.set(INFERENCE_SERVICE, status);
     },
-    enableReflection: () =>
-      (reflection ??= (async () => {
-        const [{ fromJSON }, { ReflectionService }] = await Promise.all([
-          import('@grpc/proto-loader'),
-          import('@grpc/reflection'),
-        ]);
-        // Describes the inference and health services (grpcurl list shows both).
-        const described = {
-          ...fromJSON(inferenceRoot.toJSON(), { keepCase: true }),
-          ...fromJSON(healthRoot.toJSON(), { keepCase: true }),
-        };
-        new ReflectionService(described).addToServer(server);
-      })()),
     close: async (graceMs) => {
       health.endWatches();
       let timer: NodeJS.Timeout | undefined;
