@@ -4,6 +4,7 @@
 #   promtool (package prometheus): lints the /metrics exposition.
 #   protoc and Python's grpcio (protobuf-compiler, python3-grpcio, python3-protobuf): a third-party
 #   gRPC client (test/e2e/tritonclient-grpc.test.ts).
+#   podman with runc: runs the images berth builds (test/e2e/container.test.ts).
 set -euo pipefail
 
 need=()
@@ -11,8 +12,12 @@ command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || need+=(python3-grpcio)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
+command -v podman >/dev/null 2>&1 || need+=(podman)
+command -v runc >/dev/null 2>&1 || need+=(runc)
 
 bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
 command -v protoc >/dev/null
 /usr/bin/python3 -c 'import grpc, google.protobuf'
+command -v podman >/dev/null
+command -v runc >/dev/null

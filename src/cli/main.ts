@@ -2,6 +2,8 @@
 /** The `berth` command line: argument parsing and output only; the work happens in the modules. */
 import { Command, CommanderError } from 'commander';
 import { isBerthError } from '../protocol/index.js';
+import { buildCommand } from './build-command.js';
+import { healthCommand } from './health-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { serveCommand } from './serve-command.js';
@@ -13,7 +15,7 @@ const program = new Command('berth')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 // Sub-commands built elsewhere do not inherit settings, so apply them to each.
-for (const command of [serveCommand(), inspectCommand(), modelsCommand()]) {
+for (const command of [serveCommand(), buildCommand(), inspectCommand(), modelsCommand(), healthCommand()]) {
   program.addCommand(command.showHelpAfterError('(run with --help for usage)').exitOverride());
 }
 

@@ -133,7 +133,9 @@ describe('gRPC server reflection', () => {
       });
 
     // Older grpcurl and Postman ask v1alpha; it answers the same.
-    const alpha = (await ask({ list_services: '' }, 'v1alpha')).list_services_response as { service: unknown[] };
+    const alpha = (await ask({ list_services: '' }, 'v1alpha')).list_services_response as {
+      service: unknown[];
+    };
     expect(alpha.service).toContainEqual({ name: 'grpc.reflection.v1alpha.ServerReflection' });
     const listing = await ask({ list_services: '*' });
     expect(listing.error_response).toBeUndefined();

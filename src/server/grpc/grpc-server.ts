@@ -6,7 +6,8 @@
  * Messages are decoded and encoded by protobufjs (protocol/grpc-schema.ts) straight from and to
  * buffers, without an intermediate object conversion.
  */
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import type { EventEmitter } from 'node:events';
+import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
   BerthError,
   HEALTH_SERVICE,
@@ -37,6 +38,49 @@ export interface RunningGrpcServer {
   close(graceMs: number): Promise<{ drained: boolean }>;
 }
 
+/** Counts the calls in progress, so a drain knows when every accepted call has its answer. */
+class CallTracker {
+  private active = 0;
+  private waiters: (() => void)[] = [];
+
+  private begin(): () => void {
+    this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      if (this.active === 0) for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** The same handlers, counted: unary ones until they answer, streams until they end. */
+  track(handlers: UntypedServiceImplementation): UntypedServiceImplementation {
+    const out: UntypedServiceImplementation = {};
+    for (const [name, handler] of Object.entries(handlers)) {
+      const fn = handler as (call: EventEmitter, callback?: (...args: unknown[]) => void) => void;
+      out[name] = ((call: EventEmitter, callback?: (...args: unknown[]) => void) => {
+        const end = this.begin();
+        if (callback === undefined) {
+          for (const event of ['finish', 'close', 'cancelled', 'error']) call.once(event, end);
+          fn(call);
+          return;
+        }
+        call.once('cancelled', end);
+        fn(call, (...args: unknown[]) => {
+          end();
+          callback(...args);
+        });
+      }) as UntypedServiceImplementation[string];
+    }
+    return out;
+  }
+}
+
 /**
  * @example
  * const grpc = await startGrpcServer({ ...handlerOptions, host: '127.0.0.1', port: 8001, maxMessageBytes: 64 << 20 });
@@ -47,7 +91,8 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': -1,
   });
-  server.addService(inferenceMethods(), createGrpcHandlers(options));
+  const calls = new CallTracker();
+  server.addService(inferenceMethods(), calls.track(createGrpcHandlers(options)));
   const health = new HealthService(['', INFERENCE_SERVICE], 'NOT_SERVING');
   server.addService(healthMethods(), health.handlers());
   addReflection(
@@ -91,14 +136,15 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
       const timedOut = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), graceMs);
       });
+      // New calls are refused from here; idle client connections would hold tryShutdown open
+      // forever, so the server is shut once the calls it has are answered.
       const closed = new Promise<'closed'>((resolve) => server.tryShutdown(() => resolve('closed')));
-      const outcome = await Promise.race([closed, timedOut]);
+      const outcome = await Promise.race([calls.idle().then(() => 'answered' as const), closed, timedOut]);
       clearTimeout(timer);
-      if (outcome === 'timeout') {
-        server.forceShutdown();
-        await closed;
-      }
-      return { drained: outcome === 'closed' };
+      // forceShutdown ends every session at once; tryShutdown's callback is not waited for after
+      // it, since a client's half-closed connection can keep that from ever firing.
+      if (outcome !== 'closed') server.forceShutdown();
+      return { drained: outcome !== 'timeout' };
     },
   };
 }

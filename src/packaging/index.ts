@@ -1,0 +1,23 @@
+/** Container images of model services: OCI layouts and archives written by berth itself. */
+export {
+  buildImage,
+  IMAGE_GRPC_PORT,
+  IMAGE_HTTP_PORT,
+  IMAGE_USER,
+  type BuildOptions,
+  type BuildProgress,
+  type BuildResult,
+  type BuiltImageLayer,
+  type ImageTarget,
+} from './image-builder.js';
+export { BlobStore } from './blob-store.js';
+export { sha256, type Digest } from './digest.js';
+export { buildLayer, completeEntries, type BuiltLayer, type LayerEntry } from './layer-builder.js';
+export { MEDIA_TYPE, type Descriptor } from './media-types.js';
+export {
+  loadLayoutImage,
+  writeLayoutIndex,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from './oci-layout.js';

@@ -1,0 +1,165 @@
+/**
+ * Deterministic image layers: a tar of the given entries, gzip-compressed, written to the blob
+ * store. The same entries always give the same bytes: entries sorted by path with every parent
+ * directory present, one fixed modification time (SOURCE_DATE_EPOCH), owners and modes set here
+ * rather than taken from the build machine, and a gzip header without time or OS (zlib's
+ * compressed bytes are fixed for a given Node.js version).
+ *
+ * The tar is hashed as it is written (its sha256 is the layer's diff_id) and hashed again after
+ * compression (the layer's digest); nothing is held in memory whole.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { posix } from 'node:path';
+import { PassThrough, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { BerthError } from '../protocol/index.js';
+import type { BlobStore } from './blob-store.js';
+import { meter, type Digest } from './digest.js';
+import { MEDIA_TYPE, type Descriptor } from './media-types.js';
+
+export type LayerEntry =
+  | {
+      readonly type: 'file';
+      /** Path inside the image, without a leading slash: `app/dist/index.js`. */
+      readonly path: string;
+      readonly mode: number;
+      /** A file on the build machine, or the bytes themselves. */
+      readonly source: string | Uint8Array;
+      readonly uid?: number;
+    }
+  | { readonly type: 'directory'; readonly path: string; readonly mode: number; readonly uid?: number }
+  | { readonly type: 'symlink'; readonly path: string; readonly target: string };
+
+export interface BuiltLayer {
+  readonly descriptor: Descriptor;
+  /** sha256 of the uncompressed tar: the config's rootfs.diff_ids entry. */
+  readonly diffId: Digest;
+  /** Bytes before compression. */
+  readonly uncompressedSize: number;
+}
+
+/** gzip's header bytes 4-7 hold a time and byte 9 the OS: fixed here so the output is portable. */
+function normaliseGzipHeader(): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (seen < 10) {
+        const copy = Buffer.from(chunk);
+        for (let i = seen; i < Math.min(10, seen + copy.byteLength); i++) {
+          if (i >= 4 && i <= 7) copy[i - seen] = 0;
+          if (i === 9) copy[i - seen] = 255; // "unknown" operating system
+        }
+        seen += copy.byteLength;
+        callback(null, copy);
+        return;
+      }
+      callback(null, chunk);
+    },
+  });
+}
+
+function checkPath(path: string): string {
+  const normal = posix.normalize(path);
+  if (path === '' || path.startsWith('/') || normal !== path.replace(/\/$/, '') || normal.startsWith('..')) {
+    throw new BerthError('BERTH_ERR_INTERNAL', `layer path "${path}" must be relative and normalised`);
+  }
+  return normal;
+}
+
+/** The entries with every parent directory added (0755, root) and sorted bytewise by path. */
+export function completeEntries(entries: readonly LayerEntry[]): LayerEntry[] {
+  const byPath = new Map<string, LayerEntry>();
+  for (const entry of entries) {
+    const path = checkPath(entry.path);
+    if (byPath.has(path)) throw new BerthError('BERTH_ERR_INTERNAL', `layer path "${path}" is given twice`);
+    byPath.set(path, { ...entry, path });
+  }
+  for (const path of [...byPath.keys()]) {
+    for (let dir = posix.dirname(path); dir !== '.'; dir = posix.dirname(dir)) {
+      if (!byPath.has(dir)) byPath.set(dir, { type: 'directory', path: dir, mode: 0o755 });
+    }
+  }
+  return [...byPath.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+}
+
+/**
+ * Writes one layer to the store.
+ *
+ * @example
+ * const layer = await buildLayer(store, [{ type: 'file', path: 'app/x.js', mode: 0o644, source: '/src/x.js' }], epoch);
+ */
+export async function buildLayer(
+  store: BlobStore,
+  entries: readonly LayerEntry[],
+  mtime: Date,
+): Promise<BuiltLayer> {
+  const pack = tar.pack();
+  const measure = meter();
+  const compressed = new PassThrough();
+  const stored = store.putStream(MEDIA_TYPE.layerGzip, compressed);
+  const written = pipeline(pack, measure.stream, createGzip({ level: 6 }), normaliseGzipHeader(), compressed);
+
+  const common = { mtime, uname: '', gname: '' };
+  for (const entry of completeEntries(entries)) {
+    if (entry.type === 'directory') {
+      pack.entry({
+        ...common,
+        name: `${entry.path}/`,
+        type: 'directory',
+        mode: entry.mode,
+        uid: entry.uid ?? 0,
+        gid: entry.uid ?? 0,
+      });
+    } else if (entry.type === 'symlink') {
+      pack.entry({
+        ...common,
+        name: entry.path,
+        type: 'symlink',
+        linkname: entry.target,
+        mode: 0o777,
+        uid: 0,
+        gid: 0,
+      });
+    } else if (typeof entry.source !== 'string') {
+      pack.entry(
+        { ...common, name: entry.path, mode: entry.mode, uid: entry.uid ?? 0, gid: entry.uid ?? 0 },
+        Buffer.from(entry.source),
+      );
+    } else {
+      const source = entry.source;
+      const { size } = await stat(source);
+      await new Promise<void>((resolve, reject) => {
+        const sink = pack.entry(
+          { ...common, name: entry.path, size, mode: entry.mode, uid: entry.uid ?? 0, gid: entry.uid ?? 0 },
+          (error?: Error | null) => (error ? reject(error) : resolve()),
+        );
+        let copied = 0;
+        const counted = new Transform({
+          transform(chunk: Buffer, _encoding, callback) {
+            copied += chunk.byteLength;
+            callback(null, chunk);
+          },
+          flush(callback) {
+            // tar-stream writes a corrupt tar if a file's bytes differ from its header's size.
+            callback(
+              copied === size
+                ? null
+                : new BerthError(
+                    'BERTH_ERR_PACKAGING_INVALID_IMAGE',
+                    `${source} changed while it was being packed`,
+                  ),
+            );
+          },
+        });
+        pipeline(createReadStream(source), counted, sink).catch(reject);
+      });
+    }
+  }
+  pack.finalize();
+  await written;
+  const descriptor = await stored;
+  return { descriptor, diffId: measure.digest(), uncompressedSize: measure.size() };
+}

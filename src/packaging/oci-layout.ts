@@ -1,0 +1,158 @@
+/**
+ * The OCI image layout on disk (opencontainers/image-spec image-layout.md): reading an image from
+ * one (a base image given as `oci:DIR[:REF]`) and writing one (`--output oci:DIR[:REF]`).
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BerthError } from '../protocol/index.js';
+import { BlobStore } from './blob-store.js';
+import { isDigest } from './digest.js';
+import { MEDIA_TYPE, type Descriptor } from './media-types.js';
+
+/** The annotation that names an image in a layout's index.json (its tag). */
+export const REF_NAME = 'org.opencontainers.image.ref.name';
+/** The full image name podman and containerd read when they load a layout or archive. */
+export const CONTAINERD_NAME = 'io.containerd.image.name';
+
+export interface ImageIndex {
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly manifests: readonly Descriptor[];
+}
+
+export interface ImageManifest {
+  readonly schemaVersion: 2;
+  readonly mediaType?: string;
+  readonly config: Descriptor;
+  readonly layers: readonly Descriptor[];
+  readonly annotations?: Readonly<Record<string, string>>;
+}
+
+/** The parts of an image config berth reads and writes (the rest is kept as it is). */
+export interface ImageConfig {
+  readonly created?: string;
+  readonly architecture: string;
+  readonly os: string;
+  readonly variant?: string;
+  readonly config?: Record<string, unknown>;
+  readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly string[] };
+  readonly history?: readonly Record<string, unknown>[];
+  readonly [key: string]: unknown;
+}
+
+export interface Platform {
+  readonly os: string;
+  readonly architecture: string;
+  readonly variant?: string;
+}
+
+/** One platform's image: its manifest, config and the store holding its blobs. */
+export interface LoadedImage {
+  readonly store: BlobStore;
+  readonly manifest: ImageManifest;
+  readonly manifestDescriptor: Descriptor;
+  readonly config: ImageConfig;
+}
+
+function invalid(message: string): BerthError {
+  return new BerthError('BERTH_ERR_PACKAGING_INVALID_IMAGE', message);
+}
+
+export function platformString(p: Platform): string {
+  return `${p.os}/${p.architecture}${p.variant === undefined ? '' : `/${p.variant}`}`;
+}
+
+async function readIndex(dir: string): Promise<ImageIndex> {
+  let text: string;
+  try {
+    text = await readFile(join(dir, 'index.json'), 'utf8');
+  } catch (error) {
+    throw new BerthError(
+      'BERTH_ERR_PACKAGING_INVALID_IMAGE',
+      `${dir} is not an OCI image layout: no index.json (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+      { cause: error },
+    );
+  }
+  const index = JSON.parse(text) as ImageIndex;
+  if (!Array.isArray(index.manifests)) throw invalid(`${dir}/index.json has no "manifests" list`);
+  return index;
+}
+
+/**
+ * Resolves an image in a layout to one platform's manifest: by `ref` (the ref.name annotation)
+ * or the only entry, then through image indexes by platform.
+ */
+export async function loadLayoutImage(
+  dir: string,
+  ref: string | undefined,
+  platform: Platform,
+): Promise<LoadedImage> {
+  const store = new BlobStore(dir);
+  const index = await readIndex(dir);
+  const candidates =
+    ref === undefined ? index.manifests : index.manifests.filter((m) => m.annotations?.[REF_NAME] === ref);
+  if (candidates.length !== 1) {
+    const names = index.manifests.map((m) => m.annotations?.[REF_NAME] ?? '(unnamed)').join(', ');
+    throw invalid(
+      ref === undefined
+        ? `${dir} holds ${index.manifests.length} images (${names}); name one: oci:${dir}:REF`
+        : `${dir} has no image "${ref}"; it has: ${names}`,
+    );
+  }
+  let descriptor = candidates[0] as Descriptor;
+  for (let depth = 0; depth < 4; depth++) {
+    if (!isDigest(descriptor.digest))
+      throw invalid(`descriptor digest ${String(descriptor.digest)} is not sha256`);
+    if (descriptor.mediaType === MEDIA_TYPE.index || descriptor.mediaType === MEDIA_TYPE.dockerList) {
+      const nested = await store.readJson<ImageIndex>(descriptor.digest);
+      const match = nested.manifests.find(
+        (m) =>
+          m.platform?.os === platform.os &&
+          m.platform.architecture === platform.architecture &&
+          (platform.variant === undefined || m.platform.variant === platform.variant),
+      );
+      if (match === undefined) {
+        const offered = nested.manifests.flatMap((m) =>
+          m.platform === undefined ? [] : [platformString(m.platform)],
+        );
+        throw invalid(
+          `the base image has no ${platformString(platform)} variant; it has ${offered.join(', ') || 'none'}`,
+        );
+      }
+      descriptor = match;
+      continue;
+    }
+    const manifest = await store.readJson<ImageManifest>(descriptor.digest);
+    if (!isDigest(manifest.config.digest)) throw invalid('the base manifest has no config digest');
+    const config = await store.readJson<ImageConfig>(manifest.config.digest);
+    if (config.os !== platform.os || config.architecture !== platform.architecture) {
+      throw invalid(
+        `the base image is ${config.os}/${config.architecture}, not ${platformString(platform)} (use --platform)`,
+      );
+    }
+    return { store, manifest, manifestDescriptor: descriptor, config };
+  }
+  throw invalid('image indexes nested too deeply');
+}
+
+/** Writes (or replaces) the layout's `oci-layout` and `index.json`, naming `manifest` by `ref`. */
+export async function writeLayoutIndex(
+  dir: string,
+  manifest: Descriptor,
+  ref: string,
+  fullName: string,
+): Promise<void> {
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  let manifests: Descriptor[] = [];
+  try {
+    manifests = (await readIndex(dir)).manifests.filter((m) => m.annotations?.[REF_NAME] !== ref);
+  } catch {
+    // a new layout
+  }
+  const index = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE.index,
+    manifests: [...manifests, { ...manifest, annotations: { [REF_NAME]: ref, [CONTAINERD_NAME]: fullName } }],
+  };
+  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
+}

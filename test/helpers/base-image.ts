@@ -1,0 +1,105 @@
+/**
+ * A distroless-like Node.js base image for tests, since no registry is reachable here: the host's
+ * node binary at /nodejs/bin/node (where distroless keeps it), the shared libraries `ldd` says it
+ * and onnxruntime's native binaries need (distroless's `cc` base carries all of glibc), /etc/passwd
+ * and /etc/group with the nonroot user 65532, and /tmp, written as an OCI image layout. Built once
+ * per process and reused.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, realpathSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../../src/packaging/runtime-files.js';
+import {
+  BlobStore,
+  buildLayer,
+  MEDIA_TYPE,
+  writeLayoutIndex,
+  type LayerEntry,
+} from '../../src/packaging/index.js';
+
+const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
+
+/** The libraries ldd lists for a binary, and its ELF interpreter: [path as ldd printed it, real file]. */
+function sharedLibraries(binary: string): [string, string][] {
+  const out = execFileSync('ldd', [binary], { encoding: 'utf8' });
+  const libraries: [string, string][] = [];
+  for (const line of out.split('\n')) {
+    const linked = /=>\s+(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (linked?.[1] !== undefined) libraries.push([linked[1], realpathSync(linked[1])]);
+  }
+  return libraries;
+}
+
+let cached: Promise<{ dir: string; ref: string }> | undefined;
+
+/** `oci:DIR:node` holding the base image; built on first use. */
+export function testBaseImage(): Promise<{ dir: string; ref: string }> {
+  cached ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-base-'));
+    const store = new BlobStore(dir);
+    await store.init();
+    const node = realpathSync(process.execPath);
+    const entries: LayerEntry[] = [
+      { type: 'file', path: 'nodejs/bin/node', mode: 0o755, source: node },
+      {
+        type: 'file',
+        path: 'etc/passwd',
+        mode: 0o644,
+        source: Buffer.from(
+          'root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n',
+        ),
+      },
+      { type: 'file', path: 'etc/group', mode: 0o644, source: Buffer.from('root:x:0:\nnonroot:x:65532:\n') },
+      { type: 'directory', path: 'tmp', mode: 0o1777 },
+      { type: 'directory', path: 'home/nonroot', mode: 0o755, uid: 65532 },
+    ];
+    const seen = new Set<string>();
+    const onnx = join(
+      PACKAGE_ROOT,
+      'node_modules',
+      'onnxruntime-node',
+      'bin',
+      'napi-v6',
+      'linux',
+      process.arch,
+    );
+    const natives = readdirSync(onnx)
+      .filter((f) => f.endsWith('.node') || f.includes('.so'))
+      .map((f) => join(onnx, f));
+    for (const [path, real] of [node, ...natives].flatMap(sharedLibraries)) {
+      if (path.startsWith(PACKAGE_ROOT)) continue;
+      const inImage = path.slice(1);
+      if (seen.has(inImage)) continue;
+      seen.add(inImage);
+      entries.push({ type: 'file', path: inImage, mode: 0o755, source: real });
+    }
+    const created = new Date(0);
+    const layer = await buildLayer(store, entries, created);
+    const architecture = ARCH[process.arch] ?? process.arch;
+    const config = await store.putJson(MEDIA_TYPE.config, {
+      created: created.toISOString(),
+      architecture,
+      os: 'linux',
+      config: {
+        Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        Entrypoint: ['/nodejs/bin/node'],
+        User: '65532',
+        WorkingDir: '/home/nonroot',
+      },
+      rootfs: { type: 'layers', diff_ids: [layer.diffId] },
+      history: [
+        { created: created.toISOString(), created_by: 'berth test base: host node and its libraries' },
+      ],
+    });
+    const manifest = await store.putJson(MEDIA_TYPE.manifest, {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE.manifest,
+      config,
+      layers: [layer.descriptor],
+    });
+    await writeLayoutIndex(dir, manifest, 'node', 'localhost/berth-test-base:node');
+    return { dir, ref: 'node' };
+  })();
+  return cached;
+}
