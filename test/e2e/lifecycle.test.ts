@@ -6,20 +6,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { BerthError } from '../../src/protocol/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
 
-const running: ServeProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startServe = startServeForEachTest();
 
 async function serve(args: string[]): Promise<ServeProcess> {
   const p = await startServe(args);
-  running.push(p);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   return p;
 }

@@ -4,15 +4,12 @@ import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { slowBatchModel, writeModel } from '../fixtures/models.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { startServeForEachTest } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
 
-const running: ServeProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startServe = startServeForEachTest();
 
 const ROWS = 512;
 const oneRow = JSON.stringify({
@@ -49,7 +46,6 @@ async function saturated(config: string): Promise<{ url: string; filler: Promise
   writeModel(repo, 'slow', slowBatchModel(2000));
   writeFileSync(join(repo, 'slow', 'config.yaml'), `maxBatchSize: ${ROWS}\n${config}`);
   const p = await startServe([repo, '--intra-op-threads', '1']);
-  running.push(p);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   const filler = post(`${p.url}/v2/models/slow/infer`, fullBatch);
   await waitForMetric(p.url, PENDING, 1);

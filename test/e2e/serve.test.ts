@@ -2,21 +2,12 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeForEachTest } from '../helpers/cli.js';
 
-const running: ServeProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-});
-
-async function serve(args: string[]): Promise<ServeProcess> {
-  const p = await startServe(args);
-  running.push(p);
-  return p;
-}
+const serve = startServeForEachTest();
 
 describe('berth serve', () => {
   it('serves the built-in iris example when given no model', async () => {

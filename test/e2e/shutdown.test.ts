@@ -2,22 +2,18 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { slowModel, writeModel } from '../fixtures/models.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
 
 const N = 1024;
-const running: ServeProcess[] = [];
-afterEach(async () => {
-  await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
-});
+const startServe = startServeForEachTest();
 
 async function serveSlow(rounds: number, extra: string[] = []): Promise<ServeProcess> {
   const repo = mkdtempSync(join(tmpdir(), 'berth-drain-'));
   writeModel(repo, 'slow', slowModel(rounds));
   const p = await startServe([repo, '--intra-op-threads', '1', ...extra]);
-  running.push(p);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   return p;
 }

@@ -1,6 +1,7 @@
 /** Runs the built `berth` CLI as a real child process, as a user or a container runtime would. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { afterEach } from 'vitest';
 
 export const BERTH_BIN = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
 
@@ -111,5 +112,24 @@ export async function startServe(args: readonly string[], timeoutMs = 20_000): P
       if (child.exitCode === null) child.kill(signal);
       return exited;
     },
+  };
+}
+
+/**
+ * A startServe whose processes are killed after each test. Call it at a test file's top level.
+ *
+ * @example
+ * const serve = startServeForEachTest();
+ * const p = await serve([repo]);
+ */
+export function startServeForEachTest(): (args: readonly string[]) => Promise<ServeProcess> {
+  const running: ServeProcess[] = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((p) => p.stop('SIGKILL')));
+  });
+  return async (args) => {
+    const p = await startServe(args);
+    running.push(p);
+    return p;
   };
 }
