@@ -5,6 +5,7 @@
  * with ports, a stop signal, a health check and labels. Deterministic: the same inputs and
  * SOURCE_DATE_EPOCH give the same digests (layer-builder.ts).
  */
+import { createReadStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,7 +122,6 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     // The base's blobs, copied as they are (verified against their digests).
     for (const layer of [...base.manifest.layers, base.manifest.config]) {
       if (!(await store.has(layer.digest))) {
-        const { createReadStream } = await import('node:fs');
         await store.putStream(layer.mediaType, createReadStream(base.store.path(layer.digest)), layer.digest);
       }
     }

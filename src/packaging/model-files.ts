@@ -10,7 +10,7 @@ import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../protocol/index.js';
-import { checkModelName, parseVersionName } from '../repository/index.js';
+import { checkModelName, checkUniqueNames, parseVersionName } from '../repository/index.js';
 import type { LayerEntry } from './layer-builder.js';
 
 export const MODELS_DIR = 'models';
@@ -104,15 +104,6 @@ export async function collectModels(paths: readonly string[]): Promise<ModelFile
       });
     }
   }
-  const seen = new Set<string>();
-  for (const model of models) {
-    if (seen.has(model.name)) {
-      throw new BerthError(
-        'BERTH_ERR_REPOSITORY_INVALID_NAME',
-        `two models are named "${model.name}"; names must be unique`,
-      );
-    }
-    seen.add(model.name);
-  }
+  checkUniqueNames(models.map((m) => m.name));
   return models.sort((a, b) => a.name.localeCompare(b.name));
 }

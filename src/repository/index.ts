@@ -11,7 +11,7 @@ export {
   type VersionPolicy,
   type WarmupSample,
 } from './model-config.js';
-export { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
+export { checkModelName, checkUniqueNames, isValidModelName, parseVersionName } from './model-names.js';
 export {
   modelFromBytes,
   modelFromFile,

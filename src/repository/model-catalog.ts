@@ -4,11 +4,10 @@
  * single model files, and built-in models held in memory. Model control (load, unload, poll)
  * works through this.
  */
-import { readdir, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../protocol/index.js';
 import type { ModelConfig } from './model-config.js';
-import { isValidModelName } from './model-names.js';
+import { checkUniqueNames, isValidModelName } from './model-names.js';
 import { modelFromFile, scanModel, unreadable, type ModelDescriptor } from './model-source.js';
 
 export interface ModelCatalog {
@@ -35,6 +34,12 @@ async function repositoryNames(root: string): Promise<string[]> {
   return entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
     .map((e) => e.name);
+}
+
+/** Whether a repository has a folder (or a link, as repositoryNames counts them) of that name. */
+async function hasModelFolder(root: string, name: string): Promise<boolean> {
+  const info = await lstat(join(root, name)).catch(() => undefined);
+  return info !== undefined && (info.isDirectory() || info.isSymbolicLink());
 }
 
 /** Entries of a folder, recursively to `depth`, as "path size mtime" lines. */
@@ -103,7 +108,7 @@ export async function createModelCatalog(
     for (const source of sources) {
       if (source.kind === 'memory' && source.descriptor.name === name) return source;
       if (source.kind === 'file' && source.name === name) return source;
-      if (source.kind === 'repository' && (await repositoryNames(source.root)).includes(name)) return source;
+      if (source.kind === 'repository' && (await hasModelFolder(source.root, name))) return source;
     }
     return undefined;
   };
@@ -116,16 +121,7 @@ export async function createModelCatalog(
         else if (source.kind === 'file') all.push(source.name);
         else all.push(...(await repositoryNames(source.root)));
       }
-      const seen = new Set<string>();
-      for (const name of all) {
-        if (seen.has(name)) {
-          throw new BerthError(
-            'BERTH_ERR_REPOSITORY_INVALID_NAME',
-            `two models are named "${name}"; names must be unique`,
-          );
-        }
-        seen.add(name);
-      }
+      checkUniqueNames(all);
       return all.sort();
     },
     async describe(name, override) {

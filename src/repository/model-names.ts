@@ -18,6 +18,20 @@ export function checkModelName(name: string, where: string): string {
   return name;
 }
 
+/** Refuses a list in which two models share a name: requests could not tell them apart. */
+export function checkUniqueNames(names: Iterable<string>): void {
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) {
+      throw new BerthError(
+        'BERTH_ERR_REPOSITORY_INVALID_NAME',
+        `two models are named "${name}"; names must be unique`,
+      );
+    }
+    seen.add(name);
+  }
+}
+
 /** Version folder names are positive integers without leading zeros (Triton ignores the rest). */
 export function parseVersionName(name: string): number | undefined {
   return VERSION.test(name) ? Number(name) : undefined;

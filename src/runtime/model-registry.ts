@@ -19,7 +19,7 @@ import {
 import type { ModelConfig, ModelDescriptor, ModelVersionSource } from '../repository/index.js';
 import { ModelStats, type Logger, type ModelStatsJson } from '../observability/index.js';
 import type { Backend, LoadedModel, LoadOptions } from './backend.js';
-import { effectiveSignature } from './model-signature.js';
+import { effectiveSignature, reshapePlanOf, type ReshapePlan } from './model-signature.js';
 import { warmUp } from './warmup.js';
 
 export interface ModelVersion {
@@ -29,6 +29,8 @@ export interface ModelVersion {
   state: ModelState;
   reason: string;
   signature?: ModelSignature;
+  /** Tensors relabelled between clients and the model (config `reshape`); absent when none. */
+  reshape?: ReshapePlan;
   platform?: string;
   /** Every instance (config `instances`), each able to run one batch at a time. */
   instances?: readonly LoadedModel[];
@@ -261,6 +263,8 @@ export class ModelRegistry {
         const signature = effectiveSignature(descriptor.name, loaded.signature, config);
         await warmUp({ instances, signature, config, modelDir: descriptor.modelDir, logger: log });
         version.signature = signature;
+        const reshape = reshapePlanOf(config);
+        if (reshape !== undefined) version.reshape = reshape;
       } catch (error) {
         await Promise.all(instances.map((i) => i.dispose()));
         throw error;

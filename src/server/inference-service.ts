@@ -14,13 +14,7 @@ import {
   type TensorSpec,
 } from '../protocol/index.js';
 import type { ServerMetrics } from '../observability/index.js';
-import {
-  relabelShape,
-  reshapePlanOf,
-  type ModelRegistry,
-  type ReadyModel,
-  type ReshapePlan,
-} from '../runtime/index.js';
+import { relabelShape, type ModelRegistry, type ReadyModel } from '../runtime/index.js';
 import { batchKey, batchSizeOf, type BatchScheduler, type CancelSignal } from '../scheduler/index.js';
 import { createModelQueue, type QueuedInference, type QueuedResult } from './model-queue.js';
 
@@ -62,8 +56,6 @@ export interface InferOptions {
 
 export class InferenceService {
   private readonly queues = new WeakMap<ReadyModel, BatchScheduler<QueuedInference, QueuedResult>>();
-  /** Config `reshape` per version (null: none), worked out once. */
-  private readonly reshapes = new WeakMap<ReadyModel, ReshapePlan | null>();
 
   constructor(
     private readonly registry: ModelRegistry,
@@ -157,14 +149,10 @@ export class InferenceService {
       const own = scheduling.timeoutMs ?? (ready.config.batching.timeoutMs || Infinity);
       scheduling.timeoutMs = Math.min(own, options.deadlineMs);
     }
-    let plan = this.reshapes.get(ready);
-    if (plan === undefined) {
-      plan = reshapePlanOf(ready.config) ?? null;
-      this.reshapes.set(ready, plan);
-    }
+    const plan = ready.reshape;
     const batched = ready.config.maxBatchSize > 0;
     const inputs =
-      plan === null || plan.inputs.size === 0
+      plan === undefined || plan.inputs.size === 0
         ? decoded.inputs
         : decoded.inputs.map((input) => {
             const target = plan.inputs.get(input.name);
@@ -183,7 +171,7 @@ export class InferenceService {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       let produced = result.outputs;
-      if (plan !== null && plan.outputs.size > 0) {
+      if (plan !== undefined && plan.outputs.size > 0) {
         produced = produced.map((output) => {
           const target = plan.outputs.get(output.name);
           return target === undefined
