@@ -14,7 +14,21 @@ import { BlobStore } from './blob-store.js';
 import type { Digest } from './digest.js';
 import { buildLayer, type BuiltLayer } from './layer-builder.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
-import { collectModels, MODELS_DIR } from './model-files.js';
+import {
+  DEFAULT_NODE_PATH,
+  HEALTHCHECK_TIMING,
+  healthCommand,
+  IMAGE_BERTH_BIN,
+  IMAGE_ENV,
+  IMAGE_GRPC_PORT,
+  IMAGE_HTTP_PORT,
+  IMAGE_STOP_SIGNAL,
+  IMAGE_USER,
+  IMAGE_WORKDIR,
+  imageLabels,
+  serveArguments,
+} from './image-contract.js';
+import { collectModels } from './model-files.js';
 import {
   loadLayoutImage,
   writeLayoutIndex,
@@ -23,7 +37,7 @@ import {
   type LoadedImage,
   type Platform,
 } from './oci-layout.js';
-import { APP_DIR, PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
+import { PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
 
 export type ImageTarget =
   | { readonly kind: 'oci'; readonly path: string; readonly ref?: string }
@@ -82,10 +96,6 @@ export interface BuildResult {
   readonly addedSize: number;
 }
 
-/** The user berth runs as: distroless's "nonroot". */
-export const IMAGE_USER = '65532:65532';
-export const IMAGE_HTTP_PORT = 8000;
-export const IMAGE_GRPC_PORT = 8001;
 const SECOND_NS = 1_000_000_000;
 
 function nodeOf(base: LoadedImage, override: string | undefined): string {
@@ -93,10 +103,10 @@ function nodeOf(base: LoadedImage, override: string | undefined): string {
   const entrypoint: unknown = base.config.config?.Entrypoint;
   const first: unknown = Array.isArray(entrypoint) ? entrypoint[0] : undefined;
   if (typeof first === 'string' && /\/node(js)?$/.test(first)) return first;
-  return '/nodejs/bin/node';
+  return DEFAULT_NODE_PATH;
 }
 
-function mergedEnv(base: unknown, ours: Record<string, string>): string[] {
+function mergedEnv(base: unknown, ours: Readonly<Record<string, string>>): string[] {
   const env = new Map<string, string>();
   for (const item of Array.isArray(base) ? base : []) {
     if (typeof item !== 'string') continue;
@@ -157,51 +167,35 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
     }
 
     const node = nodeOf(base, options.nodePath);
-    const berth = `/${APP_DIR}/bin/berth.js`;
     const created = options.created.toISOString();
-    const labels: Record<string, string> = {
-      'org.opencontainers.image.title': options.name.split('/').pop() ?? options.name,
-      'org.opencontainers.image.version': options.tag,
-      'org.opencontainers.image.created': created,
-      'org.opencontainers.image.source': options.source ?? 'https://github.com/berth/berth',
-      'org.opencontainers.image.revision': options.revision ?? '',
-      'berth.version': options.version,
-    };
-    for (const model of models) {
-      labels[`berth.model.${model.name}.version`] = String(model.version);
-      labels[`berth.model.${model.name}.sha256`] = model.sha256;
-    }
+    const labels = imageLabels({
+      name: options.name,
+      tag: options.tag,
+      created: options.created,
+      berthVersion: options.version,
+      models,
+      ...(options.revision === undefined ? {} : { revision: options.revision }),
+      ...(options.source === undefined ? {} : { source: options.source }),
+    });
     const baseConfig = base.config.config ?? {};
-    const serveArgs = [
-      'serve',
-      ...(models.length === 0 ? [] : [`/${MODELS_DIR}`]),
-      '--host',
-      '0.0.0.0',
-      '--port',
-      String(IMAGE_HTTP_PORT),
-      '--grpc-port',
-      String(IMAGE_GRPC_PORT),
-      '--log-format',
-      'json',
-    ];
     const config: ImageConfig = {
       ...base.config,
       created,
       config: {
         ...baseConfig,
         User: IMAGE_USER,
-        Env: mergedEnv(baseConfig.Env, { NODE_ENV: 'production', HOME: '/tmp' }),
-        Entrypoint: [node, berth],
-        Cmd: serveArgs,
-        WorkingDir: `/${APP_DIR}`,
+        Env: mergedEnv(baseConfig.Env, IMAGE_ENV),
+        Entrypoint: [node, IMAGE_BERTH_BIN],
+        Cmd: serveArguments(models.length > 0),
+        WorkingDir: IMAGE_WORKDIR,
         ExposedPorts: { [`${IMAGE_HTTP_PORT}/tcp`]: {}, [`${IMAGE_GRPC_PORT}/tcp`]: {} },
-        StopSignal: 'SIGTERM',
+        StopSignal: IMAGE_STOP_SIGNAL,
         Healthcheck: {
-          Test: ['CMD', node, berth, 'health', '--url', `http://127.0.0.1:${IMAGE_HTTP_PORT}`],
-          Interval: 10 * SECOND_NS,
-          Timeout: 3 * SECOND_NS,
-          StartPeriod: 60 * SECOND_NS,
-          Retries: 3,
+          Test: ['CMD', ...healthCommand(node)],
+          Interval: HEALTHCHECK_TIMING.interval * SECOND_NS,
+          Timeout: HEALTHCHECK_TIMING.timeout * SECOND_NS,
+          StartPeriod: HEALTHCHECK_TIMING.startPeriod * SECOND_NS,
+          Retries: HEALTHCHECK_TIMING.retries,
         },
         Labels: { ...(baseConfig.Labels as Record<string, string> | undefined), ...labels },
       },

@@ -1,9 +1,6 @@
 /** Container images of model services: OCI layouts and archives written by berth itself. */
 export {
   buildImage,
-  IMAGE_GRPC_PORT,
-  IMAGE_HTTP_PORT,
-  IMAGE_USER,
   type BuildOptions,
   type BuildProgress,
   type BuildResult,
@@ -11,6 +8,22 @@ export {
   type ImageTarget,
 } from './image-builder.js';
 export { BlobStore } from './blob-store.js';
+export {
+  DEFAULT_NODE_PATH,
+  HEALTHCHECK_TIMING,
+  healthCommand,
+  IMAGE_BERTH_BIN,
+  IMAGE_ENV,
+  IMAGE_GRPC_PORT,
+  IMAGE_HTTP_PORT,
+  IMAGE_MODELS_DIR,
+  IMAGE_STOP_SIGNAL,
+  IMAGE_USER,
+  IMAGE_WORKDIR,
+  imageLabels,
+  serveArguments,
+  type LabelInput,
+} from './image-contract.js';
 export { sha256, type Digest } from './digest.js';
 export { buildLayer, completeEntries, type BuiltLayer, type LayerEntry } from './layer-builder.js';
 export { MEDIA_TYPE, type Descriptor } from './media-types.js';
