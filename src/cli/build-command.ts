@@ -1,19 +1,27 @@
 /** `berth build`: an OCI image of a model service, written without a container daemon. */
 import { Command } from 'commander';
 import { BerthError } from '../protocol/index.js';
-import type { BuildProgress, ImageTarget } from '../packaging/index.js';
+import type { BaseSpec, BuildProgress, ImageTarget, Platform } from '../packaging/index.js';
+import { parseImageReference } from '../packaging/image-reference.js';
 import { VERSION } from './version.js';
 
 interface BuildFlags {
   base: string;
-  output: string;
+  output?: string;
+  push?: string;
   tag?: string;
   platform?: string;
   node?: string;
   revision?: string;
   source?: string;
+  insecureRegistry: string[];
+  cache: boolean;
+  sbom?: string;
   json?: boolean;
 }
+
+/** The base image when none is given: distroless Node.js 20, as the non-root user. */
+export const DEFAULT_BASE = 'gcr.io/distroless/nodejs20-debian12:nonroot';
 
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 
@@ -38,25 +46,32 @@ export function parseTarget(option: string, value: string): ImageTarget {
   throw invalid(option, `unknown transport "${kind}"; use oci:, oci-archive: or docker-archive:`);
 }
 
-function parseBase(value: string): { kind: 'oci'; path: string; ref?: string } {
-  const target = value.startsWith('oci:') ? parseTarget('--base', value) : undefined;
-  if (target?.kind === 'oci') return target;
-  throw invalid(
-    '--base',
-    `"${value}": berth builds on a base image in an OCI layout folder (oci:DIR[:REF]); pulling a base from a registry is not implemented yet (copy it first: skopeo copy docker://REF oci:DIR:TAG)`,
-  );
+/** A local transport, or a registry reference (`docker://REF` or plain `REGISTRY/REPO:TAG`). */
+export function parseBase(value: string): BaseSpec {
+  if (/^(oci|oci-archive|docker-archive):/.test(value)) {
+    const target = parseTarget('--base', value);
+    if (target.kind !== 'registry') return target;
+  }
+  return { kind: 'registry', reference: parseImageReference(value) };
 }
 
-function parsePlatform(value: string | undefined): { os: string; architecture: string } {
+/** `linux/amd64` or a comma-separated list of them. */
+export function parsePlatforms(value: string | undefined): Platform[] {
   if (value === undefined) {
     const architecture = ARCH[process.arch];
     if (architecture === undefined)
       throw invalid('--platform', `no default for this machine (${process.arch}); pass one`);
-    return { os: 'linux', architecture };
+    return [{ os: 'linux', architecture }];
   }
-  const match = /^linux\/(amd64|arm64)$/.exec(value);
-  if (match === null) throw invalid('--platform', `expected linux/amd64 or linux/arm64, got "${value}"`);
-  return { os: 'linux', architecture: match[1] as string };
+  const platforms: Platform[] = [];
+  for (const item of value.split(',').map((p) => p.trim())) {
+    const match = /^linux\/(amd64|arm64)$/.exec(item);
+    if (match === null) throw invalid('--platform', `expected linux/amd64 or linux/arm64, got "${item}"`);
+    if (platforms.some((p) => p.architecture === match[1]))
+      throw invalid('--platform', `${item} is given twice`);
+    platforms.push({ os: 'linux', architecture: match[1] as string });
+  }
+  return platforms;
 }
 
 function created(): Date {
@@ -77,61 +92,108 @@ export function buildCommand(): Command {
     .description(
       [
         'Build a container image that serves the given models (a .onnx file, a repository folder, or',
-        'none for the built-in example) with berth, on a base image that has Node.js. Layers: the',
-        "base's, one with berth, one per model. The image runs as user 65532, exposes 8000 (REST) and",
-        '8001 (gRPC), stops on SIGTERM and has a health check. The same inputs and SOURCE_DATE_EPOCH',
-        'give the same image digest.',
+        'none for the built-in example) with berth, on a base image that has Node.js (default: distroless',
+        "Node.js 20). Layers: the base's, one with berth, one per model, each with its part of the",
+        'CycloneDX SBOM. The image runs as user 65532, exposes 8000 (REST) and 8001 (gRPC), stops on',
+        'SIGTERM and has a health check. The same inputs and SOURCE_DATE_EPOCH give the same digest.',
+        'Pushing sends only the blobs the registry lacks and attaches the SBOM as an OCI referrer.',
       ].join('\n'),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
-    .requiredOption('--base <ref>', 'base image with Node.js: oci:DIR[:REF] (an OCI image layout)')
-    .requiredOption(
-      '-o, --output <target>',
-      'where the image goes: oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE',
+    .option(
+      '--base <ref>',
+      'base image with Node.js: a registry reference, oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE',
+      DEFAULT_BASE,
     )
-    .option('-t, --tag <name:tag>', 'image name and tag (default: berth-<first model>:<berth version>)')
-    .option('--platform <os/arch>', 'linux/amd64 or linux/arm64 (default: this machine)')
+    .option(
+      '-o, --output <target>',
+      'write the image to oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE',
+    )
+    .option('--push <ref>', 'push the image to a registry: [REGISTRY/]REPOSITORY[:TAG]')
+    .option(
+      '-t, --tag <name:tag>',
+      'image name and tag (default: the --push reference, else berth-<first model>:<berth version>)',
+    )
+    .option(
+      '--platform <os/arch,...>',
+      'linux/amd64, linux/arm64, or both comma-separated for an image index (default: this machine)',
+    )
     .option(
       '--node <path>',
       "node's path in the base image (default: the base's entrypoint, else /nodejs/bin/node)",
     )
     .option('--revision <rev>', 'org.opencontainers.image.revision label (e.g. a git commit)')
     .option('--source <url>', 'org.opencontainers.image.source label')
-    .option('--json', 'print a JSON summary (digest, layers) for scripts')
+    .option(
+      '--insecure-registry <host>',
+      'speak plain HTTP to this registry (host[:port]); repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--no-cache', 'compress every layer again (the cache is $BERTH_CACHE_DIR or ~/.cache/berth)')
+    .option('--sbom <file>', "also write the image's CycloneDX SBOM to this file")
+    .option('--json', 'print a JSON summary (digest, layers, platforms) for scripts')
     .addHelpText(
       'after',
       [
         '',
+        'Credentials for registries come from BERTH_REGISTRY_USERNAME/BERTH_REGISTRY_PASSWORD (for',
+        'BERTH_REGISTRY_HOST, else the --push registry), else from ~/.docker/config.json ($DOCKER_CONFIG)',
+        'or $REGISTRY_AUTH_FILE, including credential helpers.',
+        '',
         'Examples:',
+        '  berth build ./models --push ghcr.io/acme/fraud:1.0 --platform linux/amd64,linux/arm64',
         '  berth build ./models --base oci:./base:nodejs20 --output docker-archive:fraud.tar -t localhost/fraud:1.0',
         '  podman load -i fraud.tar && podman run -p 8000:8000 localhost/fraud:1.0',
-        '  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) berth build model.onnx --base oci:./base --output oci:./out --json',
+        '  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) berth build model.onnx --output oci:./out --json',
       ].join('\n'),
     )
     .action(async (models: string[], flags: BuildFlags) => {
-      const output = parseTarget('--output', flags.output);
+      if ((flags.output === undefined) === (flags.push === undefined)) {
+        throw invalid('--output', 'give exactly one of --output TARGET and --push REF');
+      }
+      const pushRef = flags.push === undefined ? undefined : parseImageReference(flags.push);
+      const output: ImageTarget =
+        pushRef === undefined
+          ? parseTarget('--output', flags.output ?? '')
+          : { kind: 'registry', reference: pushRef };
       const base = parseBase(flags.base);
-      const tag =
-        flags.tag ??
-        `berth-${
-          (models[0] ?? 'iris')
-            .split('/')
-            .filter(Boolean)
-            .pop()
-            ?.replace(/\.onnx$/, '') ?? 'model'
-        }:${VERSION}`;
+      const platforms = parsePlatforms(flags.platform);
+      const defaultTag =
+        pushRef === undefined
+          ? `berth-${
+              (models[0] ?? 'iris')
+                .split('/')
+                .filter(Boolean)
+                .pop()
+                ?.replace(/\.onnx$/, '') ?? 'model'
+            }:${VERSION}`
+          : `${pushRef.registry}/${pushRef.repository}:${pushRef.tag ?? VERSION}`;
+      const tag = flags.tag ?? defaultTag;
       const colon = tag.lastIndexOf(':');
       if (colon <= 0 || colon === tag.length - 1 || tag.slice(colon).includes('/')) {
         throw invalid('--tag', `expected NAME:TAG, got "${tag}"`);
       }
       const started = performance.now();
+      const log = (line: string) => {
+        if (flags.json !== true) process.stderr.write(`${line}\n`);
+      };
       const onProgress = (event: BuildProgress) => {
-        if (flags.json === true) return;
-        if (event.step === 'base') process.stderr.write(`base: ${event.layers} layers\n`);
-        if (event.step === 'layer') {
-          process.stderr.write(
-            `layer ${event.name}: ${formatSize(event.size)} ${event.digest.slice(0, 19)} (${event.ms} ms)\n`,
+        if (event.step === 'base') log(`base ${event.platform}: ${event.name} (${event.layers} layers)`);
+        else if (event.step === 'layer') {
+          log(
+            `layer ${event.name} ${event.platform}: ${formatSize(event.size)} ${event.digest.slice(0, 19)} (${event.cached ? 'cached' : `${event.ms} ms`})`,
           );
+        } else if (event.step === 'upload') {
+          log(
+            `  uploading ${event.digest.slice(0, 19)}: ${formatSize(event.sent)} of ${formatSize(event.size)}`,
+          );
+        } else if (event.step === 'blob') {
+          log(
+            `push ${event.digest.slice(0, 19)} ${formatSize(event.size)}: ${event.result} (${event.ms} ms)`,
+          );
+        } else if (event.step === 'manifest') {
+          log(`push manifest ${event.reference.slice(0, 19)}: ${event.digest.slice(0, 19)}`);
         }
       };
       // Imported here so that `berth serve` does not load the image writer.
@@ -142,20 +204,28 @@ export function buildCommand(): Command {
         output,
         name: tag.slice(0, colon).toLowerCase(),
         tag: tag.slice(colon + 1),
-        platform: parsePlatform(flags.platform),
+        platforms,
         created: created(),
         version: VERSION,
+        insecureRegistries: flags.insecureRegistry,
+        ...(flags.cache ? {} : { cacheDir: false as const }),
+        ...(flags.sbom === undefined ? {} : { sbomFile: flags.sbom }),
         ...(flags.revision === undefined ? {} : { revision: flags.revision }),
         ...(flags.source === undefined ? {} : { source: flags.source }),
         ...(flags.node === undefined ? {} : { nodePath: flags.node }),
         onProgress,
       });
       const ms = Math.round(performance.now() - started);
+      const where = flags.push ?? flags.output ?? '';
       if (flags.json === true) {
-        process.stdout.write(JSON.stringify({ ...result, output: flags.output, ms }, null, 2) + '\n');
+        process.stdout.write(JSON.stringify({ ...result, output: where, ms }, null, 2) + '\n');
       } else {
+        const referrer =
+          result.sbom.referrer === undefined
+            ? ''
+            : `\n  SBOM ${result.sbom.referrer.digest.slice(0, 19)} attached (${result.sbom.referrer.via === 'api' ? 'referrers API' : 'fallback tag'})`;
         process.stdout.write(
-          `${result.reference} ${result.digest}\n  ${result.layers.length} layers; berth added ${formatSize(result.addedSize)} compressed; ${ms} ms -> ${flags.output}\n`,
+          `${result.reference} ${result.digest}\n  ${result.images.length} platform(s), ${result.layers.length} layers; berth added ${formatSize(result.addedSize)} compressed; ${ms} ms -> ${where}${referrer}\n`,
         );
       }
     });

@@ -9,78 +9,85 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import type { BlobStore } from './blob-store.js';
 import { hexOf, type Digest } from './digest.js';
-import type { Descriptor } from './media-types.js';
-import { CONTAINERD_NAME, REF_NAME, type ImageManifest } from './oci-layout.js';
+import { MEDIA_TYPE, type Descriptor } from './media-types.js';
+import { CONTAINERD_NAME, REF_NAME } from './oci-layout.js';
 
-export interface ArchiveImage {
-  readonly manifestDescriptor: Descriptor;
-  readonly manifest: ImageManifest;
-  readonly configDescriptor: Descriptor;
+export interface ArchiveContent {
+  /** The tagged manifest (one image) or index (several platforms). */
+  readonly top: Descriptor;
+  /** Every blob the image needs, each once. */
+  readonly blobs: readonly Descriptor[];
+  /** Where a blob's bytes are. */
+  readonly file: (descriptor: Descriptor) => Promise<string>;
   /** name:tag */
   readonly reference: string;
+  /** For docker-archive: the one image's config and layers, in order. */
+  readonly image?: { readonly config: Descriptor; readonly layers: readonly Descriptor[] };
 }
 
 const EPOCH = new Date(0);
 
 /**
  * @example
- * await writeArchive('docker-archive', 'image.tar', store, image);
+ * await writeArchive('docker-archive', 'image.tar', content);
  */
 export async function writeArchive(
   kind: 'oci-archive' | 'docker-archive',
   path: string,
-  store: BlobStore,
-  image: ArchiveImage,
+  content: ArchiveContent,
 ): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, createWriteStream(path));
   const header = { mtime: EPOCH, uid: 0, gid: 0, uname: '', gname: '', mode: 0o644 };
-  const bytes = (name: string, content: string | Buffer) =>
+  const bytes = (name: string, text: string) =>
     new Promise<void>((resolve, reject) =>
-      pack.entry({ ...header, name }, Buffer.from(content), (error?: Error | null) =>
+      pack.entry({ ...header, name }, Buffer.from(text), (error?: Error | null) =>
         error ? reject(error) : resolve(),
       ),
     );
-  const blob = (name: string, descriptor: { digest: Digest; size: number }) =>
-    new Promise<void>((resolve, reject) => {
-      const sink = pack.entry({ ...header, name, size: descriptor.size }, (error?: Error | null) =>
-        error ? reject(error) : resolve(),
+  const blob = async (descriptor: Descriptor) => {
+    const file = await content.file(descriptor);
+    await new Promise<void>((resolve, reject) => {
+      const sink = pack.entry(
+        { ...header, name: blobPath(descriptor.digest), size: descriptor.size },
+        (error?: Error | null) => (error ? reject(error) : resolve()),
       );
-      createReadStream(store.path(descriptor.digest)).on('error', reject).pipe(sink);
+      createReadStream(file).on('error', reject).pipe(sink);
     });
+  };
   const blobPath = (digest: Digest) => `blobs/sha256/${hexOf(digest)}`;
-  const blobs = [image.manifestDescriptor, image.configDescriptor, ...image.manifest.layers];
 
   if (kind === 'oci-archive') {
     await bytes('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    const tag = image.reference.slice(image.reference.lastIndexOf(':') + 1);
+    const tag = content.reference.slice(content.reference.lastIndexOf(':') + 1);
     await bytes(
       'index.json',
       JSON.stringify({
         schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.index.v1+json',
+        mediaType: MEDIA_TYPE.index,
         manifests: [
-          {
-            ...image.manifestDescriptor,
-            annotations: { [REF_NAME]: tag, [CONTAINERD_NAME]: image.reference },
-          },
+          { ...content.top, annotations: { [REF_NAME]: tag, [CONTAINERD_NAME]: content.reference } },
         ],
       }),
     );
-    for (const descriptor of blobs) await blob(blobPath(descriptor.digest), descriptor);
+    for (const descriptor of content.blobs) await blob(descriptor);
   } else {
+    const image = content.image;
+    if (image === undefined) throw new Error('docker-archive needs the image config and layers');
     const manifest = [
       {
-        Config: blobPath(image.configDescriptor.digest),
-        RepoTags: [image.reference],
-        Layers: image.manifest.layers.map((l) => blobPath(l.digest)),
+        Config: blobPath(image.config.digest),
+        RepoTags: [content.reference],
+        Layers: image.layers.map((l) => blobPath(l.digest)),
       },
     ];
     await bytes('manifest.json', JSON.stringify(manifest));
-    for (const descriptor of [image.configDescriptor, ...image.manifest.layers]) {
-      await blob(blobPath(descriptor.digest), descriptor);
+    const seen = new Set<string>();
+    for (const descriptor of [image.config, ...image.layers]) {
+      if (seen.has(descriptor.digest)) continue;
+      seen.add(descriptor.digest);
+      await blob(descriptor);
     }
   }
   pack.finalize();

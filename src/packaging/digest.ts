@@ -38,3 +38,8 @@ export function meter(): Meter {
   });
   return { stream, digest: () => `sha256:${hash.digest('hex')}`, size: () => bytes };
 }
+
+/** Whether a parsed JSON value is a list (a boolean, so typed fields keep their element type). */
+export function isList(value: unknown): boolean {
+  return Array.isArray(value);
+}

@@ -2,18 +2,16 @@
  * `berth build`: an OCI image of a model service, written by berth itself (no daemon). On top of a
  * base image with Node.js: one layer with berth (runtime-files.ts), one layer per model
  * (model-files.ts), and a config that runs `berth serve` on the bundled models as a non-root user,
- * with ports, a stop signal, a health check and labels. Deterministic: the same inputs and
- * SOURCE_DATE_EPOCH give the same digests (layer-builder.ts).
+ * with ports, a stop signal, a health check and labels (image-contract.ts). Several platforms give
+ * one image each and an index over them. Each layer carries its own part of the CycloneDX SBOM
+ * under usr/share/sbom/; the whole SBOM is attached to a pushed image as a referrer.
+ * Deterministic: the same inputs and SOURCE_DATE_EPOCH give the same digests (layer-builder.ts).
  */
-import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeArchive } from './archive-writer.js';
 import { BlobStore } from './blob-store.js';
-import type { Digest } from './digest.js';
-import { buildLayer, type BuiltLayer } from './layer-builder.js';
-import { MEDIA_TYPE, type Descriptor } from './media-types.js';
+import { sha256, type Digest } from './digest.js';
 import {
   DEFAULT_NODE_PATH,
   HEALTHCHECK_TIMING,
@@ -28,31 +26,30 @@ import {
   imageLabels,
   serveArguments,
 } from './image-contract.js';
-import { collectModels } from './model-files.js';
-import {
-  loadLayoutImage,
-  writeLayoutIndex,
-  type ImageConfig,
-  type ImageManifest,
-  type LoadedImage,
-  type Platform,
-} from './oci-layout.js';
-import { PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
+import { writeImage, type ImageTarget, type WriteProgress } from './image-output.js';
+import { openBase, type BaseImage, type BaseSpec } from './image-source.js';
+import { buildLayer, type BuiltLayer, type LayerEntry } from './layer-builder.js';
+import { defaultCacheDir, LayerCache } from './layer-cache.js';
+import { MEDIA_TYPE, type Descriptor } from './media-types.js';
+import { collectModels, type ModelFiles } from './model-files.js';
+import { platformString, type ImageConfig, type ImageManifest, type Platform } from './oci-layout.js';
+import { RegistryClient } from './registry-client.js';
+import { findCredentials } from './registry-auth.js';
+import { PACKAGE_ROOT, productionPackages, runtimeEntries } from './runtime-files.js';
+import { cyclonedxBom, modelComponents, npmComponents, sbomBytes, type SbomComponent } from './sbom.js';
 
-export type ImageTarget =
-  | { readonly kind: 'oci'; readonly path: string; readonly ref?: string }
-  | { readonly kind: 'oci-archive' | 'docker-archive'; readonly path: string };
+export type { ImageTarget } from './image-output.js';
 
 export interface BuildOptions {
   /** .onnx files and repository folders; none: the built-in example model. */
   readonly models: readonly string[];
-  /** The base image: an OCI layout folder and optional ref. */
-  readonly base: { readonly kind: 'oci'; readonly path: string; readonly ref?: string };
+  readonly base: BaseSpec;
   readonly output: ImageTarget;
-  /** Image name and tag, e.g. `localhost/fraud:1.2.0`. */
+  /** Image name and tag, e.g. `localhost/fraud` and `1.2.0`. */
   readonly name: string;
   readonly tag: string;
-  readonly platform: Platform;
+  /** One image per platform; more than one gives an image index. */
+  readonly platforms: readonly Platform[];
   /** SOURCE_DATE_EPOCH: every timestamp in the image. */
   readonly created: Date;
   readonly version: string;
@@ -62,18 +59,28 @@ export interface BuildOptions {
   readonly nodePath?: string;
   /** berth's own files (default: this installation). */
   readonly packageRoot?: string;
+  /** The layer and base-blob cache (default: defaultCacheDir()); false: none. */
+  readonly cacheDir?: string | false;
+  /** Registries (host[:port]) spoken to over plain HTTP. */
+  readonly insecureRegistries?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+  /** Also write the whole SBOM here. */
+  readonly sbomFile?: string;
   readonly onProgress?: (event: BuildProgress) => void;
 }
 
 export type BuildProgress =
-  | { readonly step: 'base'; readonly layers: number }
+  | { readonly step: 'base'; readonly platform: string; readonly name: string; readonly layers: number }
   | {
       readonly step: 'layer';
+      readonly platform: string;
       readonly name: string;
       readonly digest: Digest;
       readonly size: number;
       readonly ms: number;
+      readonly cached: boolean;
     }
+  | WriteProgress
   | { readonly step: 'done'; readonly digest: Digest };
 
 export interface BuiltImageLayer {
@@ -83,22 +90,41 @@ export interface BuiltImageLayer {
   readonly diffId: string;
   readonly size: number;
   readonly uncompressedSize?: number;
+  readonly cached?: boolean;
 }
 
-export interface BuildResult {
-  /** The manifest digest: the image's identity in a registry. */
+export interface PlatformImage {
+  readonly platform: Platform;
   readonly digest: Digest;
   readonly configDigest: Digest;
-  readonly reference: string;
-  readonly platform: Platform;
   readonly layers: readonly BuiltImageLayer[];
   /** Compressed bytes of the layers berth added (not the base's). */
   readonly addedSize: number;
 }
 
-const SECOND_NS = 1_000_000_000;
+export interface BuildResult {
+  /** The tagged manifest's digest (the index's, for several platforms): the image's identity. */
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly reference: string;
+  /** The first platform's image, repeated here for single-platform scripts. */
+  readonly configDigest: Digest;
+  readonly platform: Platform;
+  readonly layers: readonly BuiltImageLayer[];
+  readonly addedSize: number;
+  readonly images: readonly PlatformImage[];
+  /** The whole SBOM's digest, and how it was attached when pushed. */
+  readonly sbom: {
+    readonly digest: Digest;
+    readonly referrer?: { readonly digest: Digest; readonly via: 'api' | 'tag' };
+  };
+}
 
-function nodeOf(base: LoadedImage, override: string | undefined): string {
+const SECOND_NS = 1_000_000_000;
+/** Where each layer's part of the SBOM goes. */
+const SBOM_DIR = 'usr/share/sbom';
+
+function nodeOf(base: BaseImage, override: string | undefined): string {
   if (override !== undefined) return override;
   const entrypoint: unknown = base.config.config?.Entrypoint;
   const first: unknown = Array.isArray(entrypoint) ? entrypoint[0] : undefined;
@@ -117,141 +143,324 @@ function mergedEnv(base: unknown, ours: Readonly<Record<string, string>>): strin
   return [...env].map(([k, v]) => `${k}=${v}`);
 }
 
+interface BuildContext {
+  readonly options: BuildOptions;
+  readonly store: BlobStore;
+  readonly cache: LayerCache | undefined;
+  readonly models: readonly ModelFiles[];
+  readonly npm: readonly SbomComponent[];
+  readonly progress: (event: BuildProgress) => void;
+  /** Model layers are the same on every platform: built once. */
+  readonly modelLayers: Map<string, BuiltImageLayer>;
+}
+
+/** One layer's part of the SBOM, describing that layer's content only (not the image's name). */
+function sbomEntry(
+  options: BuildOptions,
+  subject: { name: string; version: string; type: 'application' | 'machine-learning-model' },
+  components: readonly SbomComponent[],
+): LayerEntry {
+  const bom = cyclonedxBom({
+    image: { ...subject, created: options.created },
+    berthVersion: options.version,
+    components,
+  });
+  const file = subject.type === 'application' ? `${subject.name}.cdx.json` : `model-${subject.name}.cdx.json`;
+  return { type: 'file', path: `${SBOM_DIR}/${file}`, mode: 0o644, source: sbomBytes(bom) };
+}
+
+async function timedLayer(
+  context: BuildContext,
+  platform: Platform,
+  name: string,
+  build: () => Promise<BuiltLayer>,
+): Promise<BuiltImageLayer> {
+  const started = performance.now();
+  const built = await build();
+  const layer: BuiltImageLayer = {
+    name,
+    digest: built.descriptor.digest,
+    diffId: built.diffId,
+    size: built.descriptor.size,
+    uncompressedSize: built.uncompressedSize,
+    cached: built.cached,
+  };
+  context.progress({
+    step: 'layer',
+    platform: platformString(platform),
+    name,
+    digest: layer.digest,
+    size: layer.size,
+    ms: Math.round(performance.now() - started),
+    cached: built.cached,
+  });
+  return layer;
+}
+
+/** One platform's image: berth and model layers, config and manifest, written to the store. */
+async function buildPlatformImage(
+  context: BuildContext,
+  base: BaseImage,
+  platform: Platform,
+): Promise<{ image: PlatformImage; manifestDescriptor: Descriptor; manifest: ImageManifest }> {
+  const { options, store, models } = context;
+  const root = options.packageRoot ?? PACKAGE_ROOT;
+  const added: BuiltImageLayer[] = [];
+  added.push(
+    await timedLayer(context, platform, 'berth', async () =>
+      buildLayer(
+        store,
+        [
+          ...(await runtimeEntries(root, platform)),
+          sbomEntry(options, { name: 'berth', version: options.version, type: 'application' }, context.npm),
+        ],
+        options.created,
+        context.cache,
+      ),
+    ),
+  );
+  for (const model of models) {
+    const name = `model:${model.name}`;
+    let layer = context.modelLayers.get(name);
+    if (layer === undefined) {
+      layer = await timedLayer(context, platform, name, () =>
+        buildLayer(
+          store,
+          [
+            ...model.entries,
+            sbomEntry(
+              options,
+              { name: model.name, version: String(model.version), type: 'machine-learning-model' },
+              modelComponents([model]),
+            ),
+          ],
+          options.created,
+          context.cache,
+        ),
+      );
+      context.modelLayers.set(name, layer);
+    }
+    added.push(layer);
+  }
+
+  const node = nodeOf(base, options.nodePath);
+  const created = options.created.toISOString();
+  const labels = imageLabels({
+    name: options.name,
+    tag: options.tag,
+    created: options.created,
+    berthVersion: options.version,
+    models,
+    ...(options.revision === undefined ? {} : { revision: options.revision }),
+    ...(options.source === undefined ? {} : { source: options.source }),
+  });
+  const baseConfig = base.config.config ?? {};
+  const config: ImageConfig = {
+    ...base.config,
+    created,
+    config: {
+      ...baseConfig,
+      User: IMAGE_USER,
+      Env: mergedEnv(baseConfig.Env, IMAGE_ENV),
+      Entrypoint: [node, IMAGE_BERTH_BIN],
+      Cmd: serveArguments(models.length > 0),
+      WorkingDir: IMAGE_WORKDIR,
+      ExposedPorts: { [`${IMAGE_HTTP_PORT}/tcp`]: {}, [`${IMAGE_GRPC_PORT}/tcp`]: {} },
+      StopSignal: IMAGE_STOP_SIGNAL,
+      Healthcheck: {
+        Test: ['CMD', ...healthCommand(node)],
+        Interval: HEALTHCHECK_TIMING.interval * SECOND_NS,
+        Timeout: HEALTHCHECK_TIMING.timeout * SECOND_NS,
+        StartPeriod: HEALTHCHECK_TIMING.startPeriod * SECOND_NS,
+        Retries: HEALTHCHECK_TIMING.retries,
+      },
+      Labels: { ...(baseConfig.Labels as Record<string, string> | undefined), ...labels },
+    },
+    rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, ...added.map((l) => l.diffId)] },
+    history: [
+      ...(base.config.history ?? []),
+      ...added.map((l) => ({ created, created_by: `berth build ${options.version}: ${l.name}` })),
+    ],
+  };
+  const configDescriptor = await store.putJson(MEDIA_TYPE.config, config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MEDIA_TYPE.manifest,
+    config: configDescriptor,
+    layers: [
+      ...base.manifest.layers,
+      ...added.map((l) => ({ mediaType: MEDIA_TYPE.layerGzip, digest: l.digest, size: l.size })),
+    ],
+    annotations: {
+      'org.opencontainers.image.created': created,
+      'org.opencontainers.image.base.digest': base.manifestDescriptor.digest,
+      'org.opencontainers.image.base.name': base.name,
+    },
+  };
+  const manifestDescriptor = await store.putJson(MEDIA_TYPE.manifest, manifest);
+  const image: PlatformImage = {
+    platform,
+    digest: manifestDescriptor.digest,
+    configDigest: configDescriptor.digest,
+    layers: [
+      ...base.manifest.layers.map((l, i) => ({
+        name: 'base',
+        digest: l.digest,
+        diffId: base.config.rootfs.diff_ids[i] ?? '',
+        size: l.size,
+      })),
+      ...added,
+    ],
+    addedSize: added.reduce((total, l) => total + l.size, 0),
+  };
+  return { image, manifestDescriptor, manifest };
+}
+
+async function openCache(
+  dir: string | false | undefined,
+  env: NodeJS.ProcessEnv,
+): Promise<LayerCache | undefined> {
+  if (dir === false) return undefined;
+  const cache = new LayerCache(dir ?? defaultCacheDir(env));
+  try {
+    await cache.init();
+    return cache;
+  } catch {
+    return undefined; // a read-only home: build without a cache
+  }
+}
+
 /**
  * @example
  * const result = await buildImage({ models: ['./models'], base: { kind: 'oci', path: './base' }, ... });
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const progress = options.onProgress ?? (() => undefined);
-  const base = await loadLayoutImage(options.base.path, options.base.ref, options.platform);
-  progress({ step: 'base', layers: base.manifest.layers.length });
-  const staging = options.output.kind === 'oci' ? undefined : await mkdtemp(join(tmpdir(), 'berth-build-'));
-  const store = new BlobStore(options.output.kind === 'oci' ? options.output.path : (staging ?? ''));
+  const env = options.env ?? process.env;
+  const scratch = await mkdtemp(join(tmpdir(), 'berth-build-'));
   try {
+    const cache = await openCache(options.cacheDir, env);
+    // Base blobs pulled from a registry need somewhere to go even without a cache.
+    const blobCache = cache ?? new LayerCache(join(scratch, 'cache'));
+    if (cache === undefined) await blobCache.init();
+    const store = new BlobStore(options.output.kind === 'oci' ? options.output.path : join(scratch, 'image'));
     await store.init();
-    // The base's blobs, copied as they are (verified against their digests).
-    for (const layer of [...base.manifest.layers, base.manifest.config]) {
-      if (!(await store.has(layer.digest))) {
-        await store.putStream(layer.mediaType, createReadStream(base.store.path(layer.digest)), layer.digest);
+    const pushRegistry = options.output.kind === 'registry' ? options.output.reference.registry : undefined;
+    const clients = new Map<string, RegistryClient>();
+    const clientFor = async (registry: string): Promise<RegistryClient> => {
+      let client = clients.get(registry);
+      if (client === undefined) {
+        const credentials = await findCredentials(registry, {
+          env,
+          ...(pushRegistry === undefined ? {} : { defaultRegistry: pushRegistry }),
+        });
+        client = new RegistryClient(registry, {
+          insecure: options.insecureRegistries?.includes(registry) === true,
+          ...(credentials === undefined ? {} : { credentials }),
+        });
+        clients.set(registry, client);
       }
-    }
-
-    const timed = async (name: string, build: () => Promise<BuiltLayer>): Promise<BuiltImageLayer> => {
-      const started = performance.now();
-      const built = await build();
-      progress({
-        step: 'layer',
-        name,
-        digest: built.descriptor.digest,
-        size: built.descriptor.size,
-        ms: Math.round(performance.now() - started),
-      });
-      return {
-        name,
-        digest: built.descriptor.digest,
-        diffId: built.diffId,
-        size: built.descriptor.size,
-        uncompressedSize: built.uncompressedSize,
-      };
+      return client;
     };
-    const added: BuiltImageLayer[] = [];
+    // Credentials are looked up before the first request, so the source gets ready clients.
+    const registries = [
+      ...(options.base.kind === 'registry' ? [options.base.reference.registry] : []),
+      ...(pushRegistry === undefined ? [] : [pushRegistry]),
+    ];
+    for (const registry of registries) await clientFor(registry);
+    const sourceContext = {
+      cache: blobCache,
+      scratch,
+      client: (registry: string) => clients.get(registry) ?? new RegistryClient(registry),
+    };
+
     const root = options.packageRoot ?? PACKAGE_ROOT;
-    added.push(
-      await timed('berth', async () =>
-        buildLayer(store, await runtimeEntries(root, options.platform), options.created),
-      ),
-    );
     const models = await collectModels(options.models);
-    for (const model of models) {
-      added.push(await timed(`model:${model.name}`, () => buildLayer(store, model.entries, options.created)));
-    }
-
-    const node = nodeOf(base, options.nodePath);
-    const created = options.created.toISOString();
-    const labels = imageLabels({
-      name: options.name,
-      tag: options.tag,
-      created: options.created,
-      berthVersion: options.version,
+    const npm = await npmComponents(root, await productionPackages(root));
+    const context: BuildContext = {
+      options,
+      store,
+      cache,
       models,
-      ...(options.revision === undefined ? {} : { revision: options.revision }),
-      ...(options.source === undefined ? {} : { source: options.source }),
-    });
-    const baseConfig = base.config.config ?? {};
-    const config: ImageConfig = {
-      ...base.config,
-      created,
-      config: {
-        ...baseConfig,
-        User: IMAGE_USER,
-        Env: mergedEnv(baseConfig.Env, IMAGE_ENV),
-        Entrypoint: [node, IMAGE_BERTH_BIN],
-        Cmd: serveArguments(models.length > 0),
-        WorkingDir: IMAGE_WORKDIR,
-        ExposedPorts: { [`${IMAGE_HTTP_PORT}/tcp`]: {}, [`${IMAGE_GRPC_PORT}/tcp`]: {} },
-        StopSignal: IMAGE_STOP_SIGNAL,
-        Healthcheck: {
-          Test: ['CMD', ...healthCommand(node)],
-          Interval: HEALTHCHECK_TIMING.interval * SECOND_NS,
-          Timeout: HEALTHCHECK_TIMING.timeout * SECOND_NS,
-          StartPeriod: HEALTHCHECK_TIMING.startPeriod * SECOND_NS,
-          Retries: HEALTHCHECK_TIMING.retries,
-        },
-        Labels: { ...(baseConfig.Labels as Record<string, string> | undefined), ...labels },
-      },
-      rootfs: { type: 'layers', diff_ids: [...base.config.rootfs.diff_ids, ...added.map((l) => l.diffId)] },
-      history: [
-        ...(base.config.history ?? []),
-        ...added.map((l) => ({ created, created_by: `berth build ${options.version}: ${l.name}` })),
-      ],
+      npm,
+      progress,
+      modelLayers: new Map(),
     };
-    const configDescriptor = await store.putJson(MEDIA_TYPE.config, config);
-    const layerDescriptor = (l: BuiltImageLayer): Descriptor => ({
-      mediaType: MEDIA_TYPE.layerGzip,
-      digest: l.digest,
-      size: l.size,
-    });
-    const manifest: ImageManifest = {
-      schemaVersion: 2,
-      mediaType: MEDIA_TYPE.manifest,
-      config: configDescriptor,
-      layers: [...base.manifest.layers, ...added.map(layerDescriptor)],
-      annotations: {
-        'org.opencontainers.image.created': created,
-        'org.opencontainers.image.base.digest': base.manifestDescriptor.digest,
-        ...(options.base.ref === undefined ? {} : { 'org.opencontainers.image.base.name': options.base.ref }),
-      },
-    };
-    const manifestDescriptor = await store.putJson(MEDIA_TYPE.manifest, manifest);
-    const reference = `${options.name}:${options.tag}`;
-    if (options.output.kind === 'oci') {
-      await writeLayoutIndex(store.root, manifestDescriptor, options.output.ref ?? options.tag, reference);
-    } else {
-      await writeArchive(options.output.kind, options.output.path, store, {
-        manifestDescriptor,
-        manifest,
-        configDescriptor,
-        reference,
+    const built: {
+      image: PlatformImage;
+      manifestDescriptor: Descriptor;
+      manifest: ImageManifest;
+      base: BaseImage;
+    }[] = [];
+    for (const platform of options.platforms) {
+      const base = await openBase(options.base, platform, sourceContext);
+      progress({
+        step: 'base',
+        platform: platformString(platform),
+        name: base.name,
+        layers: base.manifest.layers.length,
+      });
+      built.push({ ...(await buildPlatformImage(context, base, platform)), base });
+    }
+    const first = built[0];
+    if (first === undefined) throw new Error('no platform to build');
+    let top = first.manifestDescriptor;
+    if (built.length > 1) {
+      top = await store.putJson(MEDIA_TYPE.index, {
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPE.index,
+        manifests: built.map((b) => ({
+          ...b.manifestDescriptor,
+          platform: {
+            os: b.image.platform.os,
+            architecture: b.image.platform.architecture,
+            ...(b.image.platform.variant === undefined ? {} : { variant: b.image.platform.variant }),
+          },
+        })),
+        annotations: { 'org.opencontainers.image.created': options.created.toISOString() },
       });
     }
-    progress({ step: 'done', digest: manifestDescriptor.digest });
-    return {
-      digest: manifestDescriptor.digest,
-      configDigest: configDescriptor.digest,
+    const bom = sbomBytes(
+      cyclonedxBom({
+        image: { name: options.name, version: options.tag, created: options.created },
+        berthVersion: options.version,
+        components: [...npm, ...modelComponents(models)],
+      }),
+    );
+    if (options.sbomFile !== undefined) await writeFile(options.sbomFile, bom);
+    const reference = `${options.name}:${options.tag}`;
+    const written = await writeImage({
+      target: options.output,
+      store,
+      top,
       reference,
-      platform: options.platform,
-      layers: [
-        ...base.manifest.layers.map((l, i) => ({
-          name: 'base',
-          digest: l.digest,
-          diffId: base.config.rootfs.diff_ids[i] ?? '',
-          size: l.size,
-        })),
-        ...added,
-      ],
-      addedSize: added.reduce((total, l) => total + l.size, 0),
+      tag: options.tag,
+      images: built.map((b) => ({
+        manifestDescriptor: b.manifestDescriptor,
+        manifest: b.manifest,
+        base: b.base,
+      })),
+      sbom: bom,
+      created: options.created,
+      client: pushRegistry === undefined ? undefined : await clientFor(pushRegistry),
+      onProgress: progress,
+    });
+    progress({ step: 'done', digest: top.digest });
+    return {
+      digest: top.digest,
+      mediaType: top.mediaType,
+      reference,
+      configDigest: first.image.configDigest,
+      platform: first.image.platform,
+      layers: first.image.layers,
+      addedSize: first.image.addedSize,
+      images: built.map((b) => b.image),
+      sbom: {
+        digest: sha256(bom),
+        ...(written.referrer === undefined ? {} : { referrer: written.referrer }),
+      },
     };
   } finally {
-    if (staging !== undefined) await rm(staging, { recursive: true, force: true });
+    await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -2,6 +2,7 @@
 export {
   buildImage,
   type BuildOptions,
+  type PlatformImage,
   type BuildProgress,
   type BuildResult,
   type BuiltImageLayer,
@@ -34,3 +35,8 @@ export {
   type ImageManifest,
   type Platform,
 } from './oci-layout.js';
+export type { BaseSpec } from './image-source.js';
+export { formatReference, parseImageReference, type ImageReference } from './image-reference.js';
+export { RegistryClient, type RegistryOptions } from './registry-client.js';
+export { findCredentials, type Credentials } from './registry-auth.js';
+export { cyclonedxBom, SBOM_MEDIA_TYPE, type CycloneDxBom } from './sbom.js';

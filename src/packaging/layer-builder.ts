@@ -5,11 +5,12 @@
  * rather than taken from the build machine, and a gzip header without time or OS (zlib's
  * compressed bytes are fixed for a given Node.js version).
  *
- * The tar is hashed as it is written (its sha256 is the layer's diff_id) and hashed again after
- * compression (the layer's digest); nothing is held in memory whole.
+ * The tar is written to a scratch file and hashed on the way (its sha256 is the layer's diff_id);
+ * with a layer cache, a tar whose diff_id was compressed before reuses that blob, otherwise it is
+ * compressed and hashed again (the layer's digest). Nothing is held in memory whole.
  */
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +19,7 @@ import tar from 'tar-stream';
 import { BerthError } from '../protocol/index.js';
 import type { BlobStore } from './blob-store.js';
 import { meter, type Digest } from './digest.js';
+import type { LayerCache } from './layer-cache.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 
 export type LayerEntry =
@@ -39,7 +41,11 @@ export interface BuiltLayer {
   readonly diffId: Digest;
   /** Bytes before compression. */
   readonly uncompressedSize: number;
+  /** Whether the compressed blob came from the layer cache. */
+  readonly cached: boolean;
 }
+
+let unique = 0;
 
 /** gzip's header bytes 4-7 hold a time and byte 9 the OS: fixed here so the output is portable. */
 function normaliseGzipHeader(): Transform {
@@ -95,12 +101,40 @@ export async function buildLayer(
   store: BlobStore,
   entries: readonly LayerEntry[],
   mtime: Date,
+  cache?: LayerCache,
 ): Promise<BuiltLayer> {
+  const scratch = `${store.root}/.tmp-tar-${process.pid}-${unique++}`;
+  try {
+    const measure = meter();
+    await writeTar(entries, mtime, measure.stream, scratch);
+    const diffId = measure.digest();
+    const uncompressedSize = measure.size();
+    const hit = await cache?.lookup(diffId, MEDIA_TYPE.layerGzip);
+    if (hit !== undefined) {
+      await store.putStream(hit.mediaType, createReadStream(cache?.store.path(hit.digest) ?? ''), hit.digest);
+      return { descriptor: hit, diffId, uncompressedSize, cached: true };
+    }
+    const compressed = new PassThrough();
+    const [descriptor] = await Promise.all([
+      store.putStream(MEDIA_TYPE.layerGzip, compressed),
+      pipeline(createReadStream(scratch), createGzip({ level: 6 }), normaliseGzipHeader(), compressed),
+    ]);
+    await cache?.remember(diffId, descriptor, store);
+    return { descriptor, diffId, uncompressedSize, cached: false };
+  } finally {
+    await rm(scratch, { force: true });
+  }
+}
+
+/** Writes the tar of the entries to `path`, through `tap` (which hashes it). */
+async function writeTar(
+  entries: readonly LayerEntry[],
+  mtime: Date,
+  tap: Transform,
+  path: string,
+): Promise<void> {
   const pack = tar.pack();
-  const measure = meter();
-  const compressed = new PassThrough();
-  const stored = store.putStream(MEDIA_TYPE.layerGzip, compressed);
-  const written = pipeline(pack, measure.stream, createGzip({ level: 6 }), normaliseGzipHeader(), compressed);
+  const written = pipeline(pack, tap, createWriteStream(path));
 
   const common = { mtime, uname: '', gname: '' };
   for (const entry of completeEntries(entries)) {
@@ -160,6 +194,4 @@ export async function buildLayer(
   }
   pack.finalize();
   await written;
-  const descriptor = await stored;
-  return { descriptor, diffId: measure.digest(), uncompressedSize: measure.size() };
 }

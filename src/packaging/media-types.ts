@@ -16,5 +16,7 @@ export interface Descriptor {
   readonly digest: `sha256:${string}`;
   readonly size: number;
   readonly annotations?: Readonly<Record<string, string>>;
+  /** An artifact's type, on descriptors of artifact manifests (referrers). */
+  readonly artifactType?: string;
   readonly platform?: { readonly architecture: string; readonly os: string; readonly variant?: string };
 }

@@ -6,7 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../protocol/index.js';
 import { BlobStore } from './blob-store.js';
-import { isDigest } from './digest.js';
+import { isDigest, isList } from './digest.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 
 /** The annotation that names an image in a layout's index.json (its tag). */
@@ -79,6 +79,39 @@ async function readIndex(dir: string): Promise<ImageIndex> {
 }
 
 /**
+ * The entry of an image index for a platform.
+ *
+ * @throws BerthError when the index has none.
+ */
+export function selectPlatform(index: ImageIndex, platform: Platform): Descriptor {
+  if (!isList(index.manifests)) throw invalid('the image index has no "manifests" list');
+  const match = index.manifests.find(
+    (m) =>
+      m.platform?.os === platform.os &&
+      m.platform.architecture === platform.architecture &&
+      (platform.variant === undefined || m.platform.variant === platform.variant),
+  );
+  if (match === undefined) {
+    const offered = index.manifests.flatMap((m) =>
+      m.platform === undefined ? [] : [platformString(m.platform)],
+    );
+    throw invalid(
+      `the base image has no ${platformString(platform)} variant; it has ${offered.join(', ') || 'none'}`,
+    );
+  }
+  return match;
+}
+
+/** @throws BerthError when a base config is for another platform. */
+export function checkConfigPlatform(config: ImageConfig, platform: Platform): void {
+  if (config.os !== platform.os || config.architecture !== platform.architecture) {
+    throw invalid(
+      `the base image is ${config.os}/${config.architecture}, not ${platformString(platform)} (use --platform)`,
+    );
+  }
+}
+
+/**
  * Resolves an image in a layout to one platform's manifest: by `ref` (the ref.name annotation)
  * or the only entry, then through image indexes by platform.
  */
@@ -104,32 +137,13 @@ export async function loadLayoutImage(
     if (!isDigest(descriptor.digest))
       throw invalid(`descriptor digest ${String(descriptor.digest)} is not sha256`);
     if (descriptor.mediaType === MEDIA_TYPE.index || descriptor.mediaType === MEDIA_TYPE.dockerList) {
-      const nested = await store.readJson<ImageIndex>(descriptor.digest);
-      const match = nested.manifests.find(
-        (m) =>
-          m.platform?.os === platform.os &&
-          m.platform.architecture === platform.architecture &&
-          (platform.variant === undefined || m.platform.variant === platform.variant),
-      );
-      if (match === undefined) {
-        const offered = nested.manifests.flatMap((m) =>
-          m.platform === undefined ? [] : [platformString(m.platform)],
-        );
-        throw invalid(
-          `the base image has no ${platformString(platform)} variant; it has ${offered.join(', ') || 'none'}`,
-        );
-      }
-      descriptor = match;
+      descriptor = selectPlatform(await store.readJson<ImageIndex>(descriptor.digest), platform);
       continue;
     }
     const manifest = await store.readJson<ImageManifest>(descriptor.digest);
     if (!isDigest(manifest.config.digest)) throw invalid('the base manifest has no config digest');
     const config = await store.readJson<ImageConfig>(manifest.config.digest);
-    if (config.os !== platform.os || config.architecture !== platform.architecture) {
-      throw invalid(
-        `the base image is ${config.os}/${config.architecture}, not ${platformString(platform)} (use --platform)`,
-      );
-    }
+    checkConfigPlatform(config, platform);
     return { store, manifest, manifestDescriptor: descriptor, config };
   }
   throw invalid('image indexes nested too deeply');

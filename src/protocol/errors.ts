@@ -171,6 +171,26 @@ export const ERROR_CODES = {
     category: 'INVALID_ARGUMENT',
     description: 'A base image or image blob is missing, corrupt, or not for the platform being built.',
   },
+  BERTH_ERR_PACKAGING_INVALID_REFERENCE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'An image reference is not [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST].',
+  },
+  BERTH_ERR_PACKAGING_IMAGE_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: 'The registry has no such repository, tag, digest or blob.',
+  },
+  BERTH_ERR_PACKAGING_REGISTRY_UNAVAILABLE: {
+    category: 'UNAVAILABLE',
+    description: 'The registry could not be reached, or answered with a server error or an unexpected response.',
+  },
+  BERTH_ERR_PACKAGING_REGISTRY_UNAUTHORIZED: {
+    category: 'UNAUTHENTICATED',
+    description: 'The registry wants credentials berth does not have, or refused the ones it sent.',
+  },
+  BERTH_ERR_PACKAGING_REGISTRY_DENIED: {
+    category: 'PERMISSION_DENIED',
+    description: 'The registry accepted the credentials but denied the operation (e.g. push to a read-only repository).',
+  },
   BERTH_ERR_CLI_INVALID_OPTION: {
     category: 'INVALID_ARGUMENT',
     description: 'A command-line option has an invalid value.',

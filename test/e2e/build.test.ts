@@ -19,6 +19,8 @@ let base: string;
 let repo: string;
 
 beforeAll(async () => {
+  // A layer cache of this file's own, so the first build is cold.
+  process.env.BERTH_CACHE_DIR = mkdtempSync(join(tmpdir(), 'berth-cache-'));
   const image = await testBaseImage();
   base = `oci:${image.dir}:${image.ref}`;
   repo = mkdtempSync(join(tmpdir(), 'berth-build-models-'));
@@ -69,13 +71,20 @@ describe('berth build', () => {
   it('writes a reproducible OCI layout with one layer for berth and one per model', async () => {
     const outA = mkdtempSync(join(tmpdir(), 'berth-out-'));
     const outB = mkdtempSync(join(tmpdir(), 'berth-out-'));
-    const first = build([repo, '--output', `oci:${outA}:v1`, '-t', 'localhost/fraud:1.0'], {
-      SOURCE_DATE_EPOCH: '1700000000',
-    });
-    const again = build([repo, '--output', `oci:${outB}:v1`, '-t', 'localhost/fraud:1.0'], {
-      SOURCE_DATE_EPOCH: '1700000000',
-    });
-    expect(again.digest).toBe(first.digest);
+    const outC = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
+    const first = build([repo, '--output', `oci:${outA}:v1`, '-t', 'localhost/fraud:1.0'], epoch);
+    expect(first.layers.filter((l) => l.name !== 'base').map((l) => l.cached)).toEqual([false, false, false]);
+    // Again from the layer cache, and again compressing everything: the same image each time.
+    const cached = build([repo, '--output', `oci:${outB}:v1`, '-t', 'localhost/fraud:1.0'], epoch);
+    expect(cached.layers.filter((l) => l.name !== 'base').map((l) => l.cached)).toEqual([true, true, true]);
+    expect(cached.digest).toBe(first.digest);
+    const fresh = build(
+      [repo, '--output', `oci:${outC}:v1`, '-t', 'localhost/fraud:1.0', '--no-cache'],
+      epoch,
+    );
+    expect(fresh.layers.some((l) => l.cached === true)).toBe(false);
+    expect(fresh.digest).toBe(first.digest);
     expect(first.layers.map((l) => l.name)).toEqual(['base', 'berth', 'model:double', 'model:strings']);
     // The berth layers stay small: under 60 MB compressed (issue 5's target).
     expect(first.addedSize).toBeLessThan(60 * 1024 * 1024);
@@ -144,7 +153,8 @@ describe('berth build', () => {
       expect.stringMatching(/onnxruntime-node\/bin\/napi-v\d+\/linux\/x64\/libonnxruntime\.so\.1$/),
     ]);
     const modelLayer = first.layers.find((l) => l.name === 'model:double');
-    expect([...(await tarEntries(gunzipSync(blob(modelLayer?.digest ?? '')))).keys()]).toEqual([
+    const modelFiles = await tarEntries(gunzipSync(blob(modelLayer?.digest ?? '')));
+    expect([...modelFiles.keys()]).toEqual([
       'models/',
       'models/double/',
       'models/double/1/',
@@ -152,7 +162,39 @@ describe('berth build', () => {
       'models/double/2/',
       'models/double/2/model.onnx',
       'models/double/config.yaml',
+      'usr/',
+      'usr/share/',
+      'usr/share/sbom/',
+      'usr/share/sbom/model-double.cdx.json',
     ]);
+    // Each layer carries its part of the SBOM: the model's hash, berth's npm packages.
+    const modelSbom = JSON.parse(
+      modelFiles.get('usr/share/sbom/model-double.cdx.json')?.toString() ?? '{}',
+    ) as {
+      components: { type: string; name: string; hashes: { alg: string; content: string }[] }[];
+    };
+    expect(modelSbom.components).toEqual([
+      expect.objectContaining({
+        type: 'machine-learning-model',
+        name: 'double',
+        hashes: [
+          {
+            alg: 'SHA-256',
+            content: (config.config.Labels as Record<string, string>)['berth.model.double.sha256'],
+          },
+        ],
+      }),
+    ]);
+    const berthFiles = await tarEntries(gunzipSync(blob(berthLayer?.digest ?? '')));
+    const berthSbom = JSON.parse(berthFiles.get('usr/share/sbom/berth.cdx.json')?.toString() ?? '{}') as {
+      components: { name: string; purl?: string }[];
+    };
+    expect(berthSbom.components.map((c) => c.purl)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^pkg:npm\/onnxruntime-node@/),
+        expect.stringMatching(/^pkg:npm\/fastify@/),
+      ]),
+    );
   }, 240_000);
 
   it('changes only the layer of the model that changed', () => {
@@ -208,9 +250,29 @@ describe('berth build', () => {
   }, 240_000);
 
   it('names what is wrong with its options', () => {
-    const noBase = runCli(['build', repo, '--base', 'docker.io/library/node:20', '--output', 'oci:/tmp/x']);
-    expect(noBase.status).toBe(2);
-    expect(noBase.stderr).toMatch(/--base: .*pulling a base from a registry is not implemented yet/);
+    const badReference = runCli(['build', repo, '--base', 'Docker.io/Node:20', '--output', 'oci:/tmp/x']);
+    expect(badReference.status).toBe(2);
+    expect(badReference.stderr).toMatch(
+      /image reference "Docker.io\/Node:20": repository part "Node" must be lower-case.*BERTH_ERR_PACKAGING_INVALID_REFERENCE/,
+    );
+    const unreachable = runCli(['build', repo, '--base', '127.0.0.1:9/base:1', '--output', 'oci:/tmp/x']);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(
+      /127\.0\.0\.1:9: ECONNREFUSED \(nothing listens there; a plain-HTTP registry needs --insecure-registry 127\.0\.0\.1:9\).*BERTH_ERR_PACKAGING_REGISTRY_UNAVAILABLE/,
+    );
+    const both = runCli([
+      'build',
+      repo,
+      '--base',
+      base,
+      '--output',
+      'oci:/tmp/x',
+      '--push',
+      'localhost:5000/x',
+    ]);
+    expect(both.stderr).toMatch(/give exactly one of --output TARGET and --push REF/);
+    const neither = runCli(['build', repo, '--base', base]);
+    expect(neither.stderr).toMatch(/give exactly one of --output TARGET and --push REF/);
     const badOutput = runCli(['build', repo, '--base', base, '--output', 'zip:/tmp/x']);
     expect(badOutput.stderr).toMatch(/--output: unknown transport "zip"/);
     const badPlatform = runCli([
@@ -224,6 +286,17 @@ describe('berth build', () => {
       'windows/x86',
     ]);
     expect(badPlatform.stderr).toMatch(/--platform: expected linux\/amd64 or linux\/arm64/);
+    const twice = runCli([
+      'build',
+      repo,
+      '--base',
+      base,
+      '--output',
+      'oci:/tmp/x',
+      '--platform',
+      'linux/amd64,linux/amd64',
+    ]);
+    expect(twice.stderr).toMatch(/--platform: linux\/amd64 is given twice/);
     const otherPlatform = runCli([
       'build',
       repo,
