@@ -5,6 +5,10 @@
 #   protoc and Python's grpcio (protobuf-compiler, python3-grpcio, python3-protobuf): a third-party
 #   gRPC client (test/e2e/tritonclient-grpc.test.ts).
 #   podman with runc: runs the images berth builds (test/e2e/container.test.ts).
+#   docker-registry (the CNCF distribution registry 2.8), apache2-utils for `htpasswd -B`, skopeo:
+#   a real OCI registry to push to and pull from, with Basic or token auth, and a third-party
+#   client to check what was pushed (test/helpers/registry.ts, test/e2e/registry.test.ts);
+#   openssl makes the certificate the registry's token server signs with.
 set -euo pipefail
 
 need=()
@@ -14,6 +18,10 @@ command -v protoc >/dev/null 2>&1 || need+=(protobuf-compiler)
 /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || need+=(python3-protobuf)
 command -v podman >/dev/null 2>&1 || need+=(podman)
 command -v runc >/dev/null 2>&1 || need+=(runc)
+[ -x /usr/bin/docker-registry ] || need+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
 
 bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
@@ -21,3 +29,7 @@ command -v protoc >/dev/null
 /usr/bin/python3 -c 'import grpc, google.protobuf'
 command -v podman >/dev/null
 command -v runc >/dev/null
+test -x /usr/bin/docker-registry
+command -v htpasswd >/dev/null
+command -v skopeo >/dev/null
+command -v openssl >/dev/null

@@ -31,20 +31,10 @@ beforeAll(async () => {
 }, 120_000);
 
 function build(args: string[], env: Record<string, string> = {}): BuildResult & { ms: number } {
-  const result = runCliEnv(['build', ...args, '--base', base, '--json'], env);
+  const result = runCli(['build', ...args, '--base', base, '--json'], { timeoutMs: 120_000, env });
   expect(result.stderr).toBe('');
   expect(result.status).toBe(0);
   return JSON.parse(result.stdout) as BuildResult & { ms: number };
-}
-
-function runCliEnv(args: string[], env: Record<string, string>) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    return runCli(args, { timeoutMs: 120_000 });
-  } finally {
-    process.env = saved;
-  }
 }
 
 async function tarEntries(bytes: Buffer): Promise<Map<string, Buffer>> {

@@ -9,7 +9,6 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,30 +16,9 @@ import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
+import { freePort, podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
 
-const RUN_FLAGS = ['--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
 const IMAGE = 'localhost/berth-e2e-double:1';
-
-function podman(args: string[], timeoutMs = 120_000): string {
-  const result = spawnSync('podman', args, { encoding: 'utf8', timeout: timeoutMs });
-  if (result.status !== 0)
-    throw new Error(`podman ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return result.stdout.trim();
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 let container: string | undefined;
 
@@ -85,16 +63,7 @@ describe('a berth image in podman', () => {
       `127.0.0.1:${grpc}:8001`,
       IMAGE,
     ]);
-    const client = createClient({ url: `http://127.0.0.1:${http}`, timeoutMs: 2000 });
-    const deadline = Date.now() + 60_000;
-    while (!(await client.ready().catch(() => false))) {
-      if (Date.now() > deadline) {
-        throw new Error(
-          `not ready: ${spawnSync('podman', ['logs', container], { encoding: 'utf8' }).stderr}`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const client = await readyClient(container, http);
     const response = await client.infer('double', [
       { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] },
     ]);

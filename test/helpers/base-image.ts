@@ -31,10 +31,10 @@ function sharedLibraries(binary: string): [string, string][] {
   return libraries;
 }
 
-let cached: Promise<{ dir: string; ref: string }> | undefined;
+let cached: Promise<{ dir: string; ref: string; multiRef: string }> | undefined;
 
-/** `oci:DIR:node` holding the base image; built on first use. */
-export function testBaseImage(): Promise<{ dir: string; ref: string }> {
+/** `oci:DIR:node` holding the base image (and `oci:DIR:multi`, two platforms); built on first use. */
+export function testBaseImage(): Promise<{ dir: string; ref: string; multiRef: string }> {
   cached ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-base-'));
     const store = new BlobStore(dir);
@@ -99,7 +99,46 @@ export function testBaseImage(): Promise<{ dir: string; ref: string }> {
       layers: [layer.descriptor],
     });
     await writeLayoutIndex(dir, manifest, 'node', 'localhost/berth-test-base:node');
-    return { dir, ref: 'node' };
+
+    // `multi`: an index of this image and a linux/arm64 stand-in (never run; it has no real node),
+    // for builds of several platforms.
+    const other = architecture === 'amd64' ? 'arm64' : 'amd64';
+    const standIn = await buildLayer(
+      store,
+      [
+        {
+          type: 'file',
+          path: 'nodejs/bin/node',
+          mode: 0o755,
+          source: Buffer.from(`#!/bin/sh\necho ${other} stand-in\n`),
+        },
+        { type: 'directory', path: 'tmp', mode: 0o1777 },
+      ],
+      created,
+    );
+    const standInConfig = await store.putJson(MEDIA_TYPE.config, {
+      created: created.toISOString(),
+      architecture: other,
+      os: 'linux',
+      config: { Entrypoint: ['/nodejs/bin/node'], User: '65532' },
+      rootfs: { type: 'layers', diff_ids: [standIn.diffId] },
+    });
+    const standInManifest = await store.putJson(MEDIA_TYPE.manifest, {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE.manifest,
+      config: standInConfig,
+      layers: [standIn.descriptor],
+    });
+    const index = await store.putJson(MEDIA_TYPE.index, {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE.index,
+      manifests: [
+        { ...manifest, platform: { os: 'linux', architecture } },
+        { ...standInManifest, platform: { os: 'linux', architecture: other } },
+      ],
+    });
+    await writeLayoutIndex(dir, index, 'multi', 'localhost/berth-test-base:multi');
+    return { dir, ref: 'node', multiRef: 'multi' };
   })();
   return cached;
 }

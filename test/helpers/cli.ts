@@ -12,10 +12,14 @@ export interface CliResult {
 }
 
 /** Runs `berth ARGS` to completion. */
-export function runCli(args: readonly string[], options: { timeoutMs?: number } = {}): CliResult {
+export function runCli(
+  args: readonly string[],
+  options: { timeoutMs?: number; env?: Readonly<Record<string, string | undefined>> } = {},
+): CliResult {
   const result = spawnSync(process.execPath, [BERTH_BIN, ...args], {
     encoding: 'utf8',
     timeout: options.timeoutMs ?? 30_000,
+    env: { ...process.env, ...options.env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
