@@ -100,7 +100,26 @@ export class RegistryClient {
       res.body.resume();
     }
     const message = `${this.registry}: ${what}: HTTP ${res.status}${detail === '' ? '' : ` (${detail})`}`;
-    if (res.status === 401) return new BerthError('BERTH_ERR_PACKAGING_REGISTRY_UNAUTHORIZED', message);
+    if (res.status === 401) {
+      const credentials = this.options.credentials;
+      if (credentials === undefined) {
+        return new BerthError(
+          'BERTH_ERR_PACKAGING_REGISTRY_UNAUTHORIZED',
+          `${message}: berth has no credentials for ${this.registry}; log in (docker login ${this.registry}) or set BERTH_REGISTRY_USERNAME and BERTH_REGISTRY_PASSWORD`,
+        );
+      }
+      // A token service grants what the account may do, silently less than asked.
+      if (parseChallenge(header(res, 'www-authenticate'))?.params.error === 'insufficient_scope') {
+        return new BerthError(
+          'BERTH_ERR_PACKAGING_REGISTRY_DENIED',
+          `${message}: the credentials from ${credentials.from} do not allow it (insufficient_scope)`,
+        );
+      }
+      return new BerthError(
+        'BERTH_ERR_PACKAGING_REGISTRY_UNAUTHORIZED',
+        `${message}: the registry refused the credentials from ${credentials.from}`,
+      );
+    }
     if (res.status === 403 || codes.includes('DENIED'))
       return new BerthError('BERTH_ERR_PACKAGING_REGISTRY_DENIED', message);
     if (res.status === 404) return new BerthError('BERTH_ERR_PACKAGING_IMAGE_NOT_FOUND', message);

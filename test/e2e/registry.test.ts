@@ -341,7 +341,9 @@ describe('berth build --push', () => {
       { DOCKER_CONFIG: readerConfig },
     );
     expect(refused.status).toBe(2);
-    expect(refused.stderr).toMatch(/BERTH_ERR_PACKAGING_REGISTRY_(DENIED|UNAUTHORIZED)/);
+    expect(refused.stderr).toMatch(
+      /HTTP 401 .*the credentials from .*config\.json do not allow it \(insufficient_scope\) \(BERTH_ERR_PACKAGING_REGISTRY_DENIED\)/,
+    );
     expect(refused.stderr).not.toContain(reader.password);
   }, 300_000);
 });
