@@ -3,10 +3,12 @@ import { Command } from 'commander';
 import { BerthError } from '../protocol/index.js';
 import type { BaseSpec, BuildProgress, ImageTarget, Platform } from '../packaging/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
+import { loadSpec } from '../spec/index.js';
 import { VERSION } from './version.js';
 
 interface BuildFlags {
-  base: string;
+  file?: string;
+  base?: string;
   output?: string;
   push?: string;
   tag?: string;
@@ -100,10 +102,10 @@ export function buildCommand(): Command {
       ].join('\n'),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
+    .option('-f, --file <berth.yaml>', 'the spec file (default: ./berth.yaml when it exists)')
     .option(
       '--base <ref>',
-      'base image with Node.js: a registry reference, oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE',
-      DEFAULT_BASE,
+      `base image with Node.js: a registry reference, oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE (default: berth.yaml image.base, else ${DEFAULT_BASE})`,
     )
     .option(
       '-o, --output <target>',
@@ -152,22 +154,34 @@ export function buildCommand(): Command {
       if ((flags.output === undefined) === (flags.push === undefined)) {
         throw invalid('--output', 'give exactly one of --output TARGET and --push REF');
       }
+      const loaded = await loadSpec(flags.file);
+      const image = loaded?.spec.image;
+      if (models.length === 0 && loaded?.repository !== undefined) models = [loaded.repository];
       const pushRef = flags.push === undefined ? undefined : parseImageReference(flags.push);
+      if (pushRef?.digest !== undefined)
+        throw invalid('--push', 'push to a tag (REPOSITORY:TAG), not a digest');
       const output: ImageTarget =
         pushRef === undefined
           ? parseTarget('--output', flags.output ?? '')
           : { kind: 'registry', reference: pushRef };
-      const base = parseBase(flags.base);
-      const platforms = parsePlatforms(flags.platform);
+      const base = parseBase(flags.base ?? image?.base ?? DEFAULT_BASE);
+      const platforms = parsePlatforms(flags.platform ?? image?.platforms?.join(','));
+      const specTag =
+        image?.name !== undefined
+          ? `${image.name}:${image.tag ?? VERSION}`
+          : loaded?.spec.name !== undefined
+            ? `${loaded.spec.name}:${image?.tag ?? VERSION}`
+            : undefined;
       const defaultTag =
         pushRef === undefined
-          ? `berth-${
+          ? (specTag ??
+            `berth-${
               (models[0] ?? 'iris')
                 .split('/')
                 .filter(Boolean)
                 .pop()
                 ?.replace(/\.onnx$/, '') ?? 'model'
-            }:${VERSION}`
+            }:${VERSION}`)
           : `${pushRef.registry}/${pushRef.repository}:${pushRef.tag ?? VERSION}`;
       const tag = flags.tag ?? defaultTag;
       const colon = tag.lastIndexOf(':');

@@ -191,6 +191,10 @@ export const ERROR_CODES = {
     category: 'PERMISSION_DENIED',
     description: 'The registry accepted the credentials but denied the operation (e.g. push to a read-only repository).',
   },
+  BERTH_ERR_SPEC_INVALID: {
+    category: 'INVALID_ARGUMENT',
+    description: 'berth.yaml cannot be read, is not YAML, or has a key or value that is not allowed.',
+  },
   BERTH_ERR_CLI_INVALID_OPTION: {
     category: 'INVALID_ARGUMENT',
     description: 'A command-line option has an invalid value.',

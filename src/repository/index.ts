@@ -1,6 +1,7 @@
 /** The model repository: Triton-style layout, per-model config.yaml, version policies. */
 export {
   DEFAULT_MODEL_CONFIG,
+  formatIssues,
   modelConfigSchema,
   parseModelConfig,
   toModelConfig,

@@ -122,7 +122,8 @@ export type WarmupSample = z.output<typeof warmupSample>;
 
 export const DEFAULT_MODEL_CONFIG: ModelConfig = modelConfigSchema.parse({});
 
-function formatIssues(error: z.ZodError): string {
+/** zod's issues as `path: message; ...`, the form every berth config error takes. */
+export function formatIssues(error: z.ZodError): string {
   return error.issues
     .map((issue) => {
       const path = issue.path.length > 0 ? issue.path.join('.') : '(top level)';

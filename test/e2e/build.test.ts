@@ -239,6 +239,23 @@ describe('berth build', () => {
     });
   }, 240_000);
 
+  it('takes the repository, image name, tag and platforms from berth.yaml', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-spec-'));
+    const spec = join(dir, 'berth.yaml');
+    writeFileSync(
+      spec,
+      `name: fraud\nrepository: ${repo}\nimage: { name: localhost/from-spec, tag: "3", platforms: [linux/amd64] }\n`,
+    );
+    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const built = build(['-f', spec, '--output', `oci:${out}`]);
+    expect(built.reference).toBe('localhost/from-spec:3');
+    expect(built.layers.map((l) => l.name)).toEqual(['base', 'berth', 'model:double', 'model:strings']);
+    writeFileSync(spec, 'image: { platforms: [linux/s390x] }\n');
+    const bad = runCli(['build', '-f', spec, '--base', base, '--output', `oci:${out}`]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/berth\.yaml: image\.platforms\.0: .*BERTH_ERR_SPEC_INVALID/);
+  }, 240_000);
+
   it('names what is wrong with its options', () => {
     const badReference = runCli(['build', repo, '--base', 'Docker.io/Node:20', '--output', 'oci:/tmp/x']);
     expect(badReference.status).toBe(2);

@@ -1,0 +1,126 @@
+/**
+ * `berth.yaml`, the one spec file every command reads (DESIGN.md "One spec, every target"). This
+ * module knows its top-level shape and validates, strictly, the sections the existing commands
+ * use: `name`, `repository` and `image` (`berth build`). The other documented sections (`models`,
+ * `serve`, `replicas`, `rollout`, `resilience`, `async`, `kubernetes`) are accepted as mappings and
+ * left to the commands that will own them; an unknown top-level key is an error naming it.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { BerthError } from '../protocol/index.js';
+import { formatIssues } from '../repository/index.js';
+
+/** The file berth looks for in the working directory when no `-f` is given. */
+export const SPEC_FILE = 'berth.yaml';
+/** Specs are small; a larger file is refused before it is parsed. */
+const MAX_SPEC_BYTES = 1 << 20;
+
+const section = z.record(z.string(), z.unknown());
+
+const imageSection = z
+  .object({
+    /** Base image: a registry reference or oci:/oci-archive:/docker-archive: source. */
+    base: z.string().min(1).max(512).optional(),
+    /** Image name without tag, e.g. registry.example/fraud (where `berth build --push` goes). */
+    name: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._:/-]*$/, 'expected a lower-case image name such as registry.example/fraud')
+      .max(255)
+      .optional(),
+    tag: z
+      .string()
+      .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected a tag: letters, digits, _ . - (at most 128)')
+      .optional(),
+    platforms: z
+      .array(z.enum(['linux/amd64', 'linux/arm64']))
+      .min(1)
+      .refine((list) => new Set(list).size === list.length, 'a platform is listed twice')
+      .optional(),
+  })
+  .strict();
+
+const specSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a DNS label: lower-case letters, digits and -')
+      .optional(),
+    /** The model repository folder, relative to the spec file. */
+    repository: z.string().min(1).optional(),
+    image: imageSection.optional(),
+    models: section.optional(),
+    serve: section.optional(),
+    replicas: section.optional(),
+    rollout: section.optional(),
+    resilience: section.optional(),
+    async: section.optional(),
+    kubernetes: section.optional(),
+  })
+  .strict();
+
+export type BerthSpec = z.output<typeof specSchema>;
+
+export interface LoadedSpec {
+  readonly path: string;
+  readonly spec: BerthSpec;
+  /** `repository`, resolved against the spec file's folder. */
+  readonly repository?: string;
+}
+
+function invalid(path: string, message: string, cause?: unknown): BerthError {
+  return new BerthError(
+    'BERTH_ERR_SPEC_INVALID',
+    `${path}: ${message}`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
+ * Validates spec text.
+ *
+ * @example
+ * parseSpec('name: fraud\nimage: { platforms: [linux/amd64] }\n', 'berth.yaml');
+ */
+export function parseSpec(text: string, where: string): BerthSpec {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text, { maxAliasCount: 100 }) ?? {};
+  } catch (error) {
+    throw invalid(where, `not valid YAML: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+  const result = specSchema.safeParse(raw);
+  if (!result.success) throw invalid(where, formatIssues(result.error));
+  return result.data;
+}
+
+/**
+ * Reads a spec file: the one named, or `berth.yaml` in `cwd` when it exists (undefined if not).
+ *
+ * @throws BerthError BERTH_ERR_SPEC_INVALID when a named file is missing or any file is invalid.
+ */
+export async function loadSpec(
+  file: string | undefined,
+  cwd = process.cwd(),
+): Promise<LoadedSpec | undefined> {
+  const path = resolve(cwd, file ?? SPEC_FILE);
+  let text: string;
+  try {
+    const bytes = await readFile(path);
+    if (bytes.byteLength > MAX_SPEC_BYTES) throw invalid(path, `larger than ${MAX_SPEC_BYTES} bytes`);
+    text = bytes.toString('utf8');
+  } catch (error) {
+    if (error instanceof BerthError) throw error;
+    if (file === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw invalid(path, `cannot read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, error);
+  }
+  const spec = parseSpec(text, path);
+  const repository =
+    spec.repository === undefined
+      ? undefined
+      : isAbsolute(spec.repository)
+        ? spec.repository
+        : resolve(dirname(path), spec.repository);
+  return { path, spec, ...(repository === undefined ? {} : { repository }) };
+}
