@@ -237,6 +237,28 @@ describe('berth build', () => {
     expect(JSON.parse(oci.get('index.json')?.toString('utf8') ?? '{}')).toMatchObject({
       manifests: [{ annotations: { 'io.containerd.image.name': 'localhost/m:2' } }],
     });
+
+    // Both archives work as bases: their layers come first, unchanged.
+    for (const archive of [`docker-archive:${join(dir, 'd.tar')}`, `oci-archive:${join(dir, 'o.tar')}`]) {
+      const result = runCli(
+        [
+          'build',
+          join(repo, 'double', '1', 'model.onnx'),
+          '--base',
+          archive,
+          '--output',
+          `oci:${mkdtempSync(join(tmpdir(), 'berth-out-'))}`,
+          '--json',
+        ],
+        { timeoutMs: 120_000 },
+      );
+      expect(result.stderr).toBe('');
+      const onTop = JSON.parse(result.stdout) as BuildResult;
+      expect(onTop.layers.slice(0, docker.layers.length).map((l) => l.digest)).toEqual(
+        docker.layers.map((l) => l.digest),
+      );
+      expect(onTop.layers.slice(docker.layers.length).map((l) => l.name)).toEqual(['berth', 'model:model']);
+    }
   }, 240_000);
 
   it('takes the repository, image name, tag and platforms from berth.yaml', () => {
