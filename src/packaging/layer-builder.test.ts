@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { BlobStore } from './blob-store.js';
 import { sha256 } from './digest.js';
 import { buildLayer, completeEntries, type LayerEntry } from './layer-builder.js';
+import { LayerCache } from './layer-cache.js';
 
 async function store(): Promise<BlobStore> {
   const s = new BlobStore(mkdtempSync(join(tmpdir(), 'berth-layer-')));
@@ -104,5 +105,45 @@ describe('buildLayer', () => {
       ['app/latest', 'symlink', 0o777, 0, 0, '', 0],
       ['app/run.sh', 'file', 0o755, 0, 0, '', 0],
     ]);
+  });
+});
+
+describe('buildLayer with a layer cache', () => {
+  it('reuses a layer whose files did not change, and notices a same-size rewrite', async () => {
+    const cache = new LayerCache(mkdtempSync(join(tmpdir(), 'berth-layer-cache-')));
+    await cache.init();
+    const dir = mkdtempSync(join(tmpdir(), 'berth-layer-src-'));
+    const file = join(dir, 'weights.bin');
+    writeFileSync(file, 'aaaa');
+    const entries: LayerEntry[] = [
+      { type: 'file', path: 'models/m/1/model.onnx', mode: 0o644, source: file },
+      { type: 'file', path: 'models/m/config.yaml', mode: 0o644, source: Buffer.from('maxBatchSize: 4\n') },
+    ];
+    const epoch = new Date(0);
+    const first = await buildLayer(await store(), entries, epoch, cache);
+    expect(first.cached).toBe(false);
+    const again = await buildLayer(await store(), entries, epoch, cache);
+    expect(again).toEqual({ ...first, cached: true });
+
+    // Same size, new bytes: the change time moves, so the fingerprint misses and the tar is rebuilt.
+    writeFileSync(file, 'bbbb');
+    const changed = await buildLayer(await store(), entries, epoch, cache);
+    expect(changed.cached).toBe(false);
+    expect(changed.diffId).not.toBe(first.diffId);
+    // Back to the old bytes: a new fingerprint, but the tar's diff_id was compressed before.
+    writeFileSync(file, 'aaaa');
+    const restored = await buildLayer(await store(), entries, epoch, cache);
+    expect(restored).toEqual({ ...first, cached: true });
+    // Other inline bytes, another layer.
+    const other = await buildLayer(
+      await store(),
+      [
+        entries[0] as LayerEntry,
+        { type: 'file', path: 'models/m/config.yaml', mode: 0o644, source: Buffer.from('x') },
+      ],
+      epoch,
+      cache,
+    );
+    expect(other.cached).toBe(false);
   });
 });

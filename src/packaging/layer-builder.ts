@@ -5,10 +5,12 @@
  * rather than taken from the build machine, and a gzip header without time or OS (zlib's
  * compressed bytes are fixed for a given Node.js version).
  *
- * The tar is written to a scratch file and hashed on the way (its sha256 is the layer's diff_id);
- * with a layer cache, a tar whose diff_id was compressed before reuses that blob, otherwise it is
- * compressed and hashed again (the layer's digest). Nothing is held in memory whole.
+ * With a layer cache, a layer whose files' metadata fingerprint was seen before is taken from the
+ * cache without reading anything. Otherwise the tar is written to a scratch file and hashed on the
+ * way (its sha256 is the layer's diff_id); a diff_id compressed before reuses that blob, else the
+ * tar is compressed and hashed again (the layer's digest). Nothing is held in memory whole.
  */
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -18,8 +20,8 @@ import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { BerthError } from '../protocol/index.js';
 import type { BlobStore } from './blob-store.js';
-import { meter, type Digest } from './digest.js';
-import type { LayerCache } from './layer-cache.js';
+import { meter, sha256, type Digest } from './digest.js';
+import { fileIntoStore, type CachedLayer, type LayerCache } from './layer-cache.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 
 export type LayerEntry =
@@ -103,27 +105,65 @@ export async function buildLayer(
   mtime: Date,
   cache?: LayerCache,
 ): Promise<BuiltLayer> {
+  const fingerprint = cache === undefined ? undefined : await filesFingerprint(entries, mtime);
+  if (cache !== undefined && fingerprint !== undefined) {
+    const known = await cache.lookup(fingerprint, MEDIA_TYPE.layerGzip);
+    if (known !== undefined) return fromCache(known, cache, store);
+  }
   const scratch = `${store.root}/.tmp-tar-${process.pid}-${unique++}`;
   try {
     const measure = meter();
     await writeTar(entries, mtime, measure.stream, scratch);
     const diffId = measure.digest();
     const uncompressedSize = measure.size();
+    const keys = fingerprint === undefined ? [diffId] : [diffId, fingerprint];
     const hit = await cache?.lookup(diffId, MEDIA_TYPE.layerGzip);
-    if (hit !== undefined) {
-      await store.putStream(hit.mediaType, createReadStream(cache?.store.path(hit.digest) ?? ''), hit.digest);
-      return { descriptor: hit, diffId, uncompressedSize, cached: true };
+    if (cache !== undefined && hit !== undefined) {
+      await cache.remember(keys, hit, cache.store);
+      return await fromCache(hit, cache, store);
     }
     const compressed = new PassThrough();
     const [descriptor] = await Promise.all([
       store.putStream(MEDIA_TYPE.layerGzip, compressed),
       pipeline(createReadStream(scratch), createGzip({ level: 6 }), normaliseGzipHeader(), compressed),
     ]);
-    await cache?.remember(diffId, descriptor, store);
+    await cache?.remember(keys, { diffId, descriptor, uncompressedSize }, store);
     return { descriptor, diffId, uncompressedSize, cached: false };
   } finally {
     await rm(scratch, { force: true });
   }
+}
+
+async function fromCache(layer: CachedLayer, cache: LayerCache, store: BlobStore): Promise<BuiltLayer> {
+  await fileIntoStore(cache.store.path(layer.descriptor.digest), store, layer.descriptor);
+  return { ...layer, cached: true };
+}
+
+/**
+ * What decides a layer's tar, without reading file contents: every entry's path, type, mode and
+ * owner; for files on disk their size, inode, and modification and change times (any write moves
+ * the change time, which no tool can set back); for bytes given directly, their sha256. Equal
+ * fingerprints mean equal tars, so the cache can answer before the tar is written.
+ */
+async function filesFingerprint(entries: readonly LayerEntry[], mtime: Date): Promise<string> {
+  const hash = createHash('sha256').update(`berth-layer-v1 ${mtime.getTime()}\n`);
+  for (const entry of completeEntries(entries)) {
+    if (entry.type === 'file') {
+      let content: string;
+      if (typeof entry.source === 'string') {
+        const info = await stat(entry.source, { bigint: true });
+        content = `${entry.source} ${info.size} ${info.dev}:${info.ino} ${info.mtimeNs} ${info.ctimeNs}`;
+      } else {
+        content = sha256(entry.source);
+      }
+      hash.update(`f ${entry.path} ${entry.mode} ${entry.uid ?? 0} ${content}\n`);
+    } else if (entry.type === 'directory') {
+      hash.update(`d ${entry.path} ${entry.mode} ${entry.uid ?? 0}\n`);
+    } else {
+      hash.update(`l ${entry.path} ${entry.target}\n`);
+    }
+  }
+  return `files:${hash.digest('hex')}`;
 }
 
 /** Writes the tar of the entries to `path`, through `tap` (which hashes it). */

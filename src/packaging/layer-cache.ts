@@ -23,15 +23,27 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(env.HOME ?? homedir(), '.cache', 'berth');
 }
 
+/** A compressed layer, as the cache remembers it. */
+export interface CachedLayer {
+  readonly diffId: Digest;
+  readonly descriptor: Descriptor;
+  readonly uncompressedSize: number;
+}
+
 interface LayerRecord {
   readonly diffId: Digest;
   readonly compressor: string;
   readonly digest: Digest;
   readonly size: number;
+  readonly uncompressedSize: number;
 }
 
 let unique = 0;
 
+/**
+ * Records are found two ways: by the tar's diff_id (exact: the tar was written and hashed), and by
+ * a fingerprint of the files' metadata (fast: nothing is read; see layer-builder.ts).
+ */
 export class LayerCache {
   readonly store: BlobStore;
   private readonly records: string;
@@ -46,41 +58,43 @@ export class LayerCache {
     await mkdir(this.records, { recursive: true });
   }
 
-  private recordPath(diffId: Digest): string {
-    return join(this.records, `${hexOf(sha256(`${diffId} ${COMPRESSOR}`))}.json`);
+  private recordPath(key: string): string {
+    return join(this.records, `${hexOf(sha256(`${key} ${COMPRESSOR}`))}.json`);
   }
 
-  /** The compressed layer for a diff_id, when the cache has it whole. */
-  async lookup(diffId: Digest, mediaType: string): Promise<Descriptor | undefined> {
+  /** The compressed layer remembered under a key (a diff_id or a fingerprint), if its blob is whole. */
+  async lookup(key: string, mediaType: string): Promise<CachedLayer | undefined> {
     let record: LayerRecord;
     try {
-      record = JSON.parse(await readFile(this.recordPath(diffId), 'utf8')) as LayerRecord;
+      record = JSON.parse(await readFile(this.recordPath(key), 'utf8')) as LayerRecord;
     } catch {
       return undefined;
     }
-    if (record.diffId !== diffId || record.compressor !== COMPRESSOR || !isDigest(record.digest))
+    if (record.compressor !== COMPRESSOR || !isDigest(record.digest) || !isDigest(record.diffId))
       return undefined;
     if (!(await this.store.has(record.digest))) return undefined;
-    return { mediaType, digest: record.digest, size: record.size };
-  }
-
-  /** Remembers a layer just compressed into `from` (linked when on the same file system). */
-  async remember(diffId: Digest, descriptor: Descriptor, from: BlobStore): Promise<void> {
-    await this.copyIn(descriptor, from);
-    const record: LayerRecord = {
-      diffId,
-      compressor: COMPRESSOR,
-      digest: descriptor.digest,
-      size: descriptor.size,
+    return {
+      diffId: record.diffId,
+      descriptor: { mediaType, digest: record.digest, size: record.size },
+      uncompressedSize: record.uncompressedSize,
     };
-    const temp = `${this.recordPath(diffId)}.${process.pid}.${unique++}`;
-    await writeFile(temp, JSON.stringify(record));
-    await rename(temp, this.recordPath(diffId));
   }
 
-  /** Puts a blob of `from` into the cache's store. */
-  async copyIn(descriptor: Descriptor, from: BlobStore): Promise<void> {
-    await copyBlob(from, this.store, descriptor);
+  /** Remembers a layer just compressed into `from` under each key (its blob linked when possible). */
+  async remember(keys: readonly string[], layer: CachedLayer, from: BlobStore): Promise<void> {
+    await copyBlob(from, this.store, layer.descriptor);
+    const record: LayerRecord = {
+      diffId: layer.diffId,
+      compressor: COMPRESSOR,
+      digest: layer.descriptor.digest,
+      size: layer.descriptor.size,
+      uncompressedSize: layer.uncompressedSize,
+    };
+    for (const key of keys) {
+      const temp = `${this.recordPath(key)}.${process.pid}.${unique++}`;
+      await writeFile(temp, JSON.stringify(record));
+      await rename(temp, this.recordPath(key));
+    }
   }
 }
 
