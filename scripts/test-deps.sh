@@ -9,6 +9,8 @@
 #   a real OCI registry to push to and pull from, with Basic or token auth, and a third-party
 #   client to check what was pushed (test/helpers/registry.ts, test/e2e/registry.test.ts);
 #   openssl makes the certificate the registry's token server signs with.
+#   podman-compose and docker-compose: run and validate the compose.yaml `berth render compose`
+#   writes (test/e2e/render.test.ts).
 set -euo pipefail
 
 need=()
@@ -22,6 +24,8 @@ command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v podman-compose >/dev/null 2>&1 || need+=(podman-compose)
+command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 
 bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
@@ -33,3 +37,5 @@ test -x /usr/bin/docker-registry
 command -v htpasswd >/dev/null
 command -v skopeo >/dev/null
 command -v openssl >/dev/null
+command -v podman-compose >/dev/null
+command -v docker-compose >/dev/null

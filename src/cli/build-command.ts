@@ -1,9 +1,11 @@
 /** `berth build`: an OCI image of a model service, written without a container daemon. */
 import { Command } from 'commander';
 import { BerthError } from '../protocol/index.js';
-import type { BaseSpec, BuildProgress, ImageTarget, Platform } from '../packaging/index.js';
+import type { BaseSpec, BuildProgress, ImageTarget } from '../packaging/index.js';
+import { DEFAULT_BASE_IMAGE } from '../packaging/image-contract.js';
 import { parseImageReference } from '../packaging/image-reference.js';
 import { loadSpec } from '../spec/index.js';
+import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from './image-options.js';
 import { VERSION } from './version.js';
 
 interface BuildFlags {
@@ -21,11 +23,6 @@ interface BuildFlags {
   sbom?: string;
   json?: boolean;
 }
-
-/** The base image when none is given: distroless Node.js 20, as the non-root user. */
-export const DEFAULT_BASE = 'gcr.io/distroless/nodejs20-debian12:nonroot';
-
-const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 
 function invalid(option: string, message: string): BerthError {
   return new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `${option}: ${message}`);
@@ -57,33 +54,6 @@ export function parseBase(value: string): BaseSpec {
   return { kind: 'registry', reference: parseImageReference(value) };
 }
 
-/** `linux/amd64` or a comma-separated list of them. */
-export function parsePlatforms(value: string | undefined): Platform[] {
-  if (value === undefined) {
-    const architecture = ARCH[process.arch];
-    if (architecture === undefined)
-      throw invalid('--platform', `no default for this machine (${process.arch}); pass one`);
-    return [{ os: 'linux', architecture }];
-  }
-  const platforms: Platform[] = [];
-  for (const item of value.split(',').map((p) => p.trim())) {
-    const match = /^linux\/(amd64|arm64)$/.exec(item);
-    if (match === null) throw invalid('--platform', `expected linux/amd64 or linux/arm64, got "${item}"`);
-    if (platforms.some((p) => p.architecture === match[1]))
-      throw invalid('--platform', `${item} is given twice`);
-    platforms.push({ os: 'linux', architecture: match[1] as string });
-  }
-  return platforms;
-}
-
-function created(): Date {
-  const epoch = process.env.SOURCE_DATE_EPOCH;
-  if (epoch === undefined || epoch === '') return new Date(0);
-  if (!/^\d{1,12}$/.test(epoch))
-    throw invalid('SOURCE_DATE_EPOCH', `expected seconds since 1970, got "${epoch}"`);
-  return new Date(Number(epoch) * 1000);
-}
-
 function formatSize(bytes: number): string {
   return bytes >= 1 << 20 ? `${(bytes / (1 << 20)).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
@@ -105,7 +75,7 @@ export function buildCommand(): Command {
     .option('-f, --file <berth.yaml>', 'the spec file (default: ./berth.yaml when it exists)')
     .option(
       '--base <ref>',
-      `base image with Node.js: a registry reference, oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE (default: berth.yaml image.base, else ${DEFAULT_BASE})`,
+      `base image with Node.js: a registry reference, oci:DIR[:REF], oci-archive:FILE or docker-archive:FILE (default: berth.yaml image.base, else ${DEFAULT_BASE_IMAGE})`,
     )
     .option(
       '-o, --output <target>',
@@ -164,7 +134,7 @@ export function buildCommand(): Command {
         pushRef === undefined
           ? parseTarget('--output', flags.output ?? '')
           : { kind: 'registry', reference: pushRef };
-      const base = parseBase(flags.base ?? image?.base ?? DEFAULT_BASE);
+      const base = parseBase(flags.base ?? image?.base ?? DEFAULT_BASE_IMAGE);
       const platforms = parsePlatforms(flags.platform ?? image?.platforms?.join(','));
       const specTag =
         image?.name !== undefined
@@ -174,20 +144,9 @@ export function buildCommand(): Command {
             : undefined;
       const defaultTag =
         pushRef === undefined
-          ? (specTag ??
-            `berth-${
-              (models[0] ?? 'iris')
-                .split('/')
-                .filter(Boolean)
-                .pop()
-                ?.replace(/\.onnx$/, '') ?? 'model'
-            }:${VERSION}`)
+          ? (specTag ?? defaultImageTag(models))
           : `${pushRef.registry}/${pushRef.repository}:${pushRef.tag ?? VERSION}`;
-      const tag = flags.tag ?? defaultTag;
-      const colon = tag.lastIndexOf(':');
-      if (colon <= 0 || colon === tag.length - 1 || tag.slice(colon).includes('/')) {
-        throw invalid('--tag', `expected NAME:TAG, got "${tag}"`);
-      }
+      const { name, tag } = splitImageTag(flags.tag ?? defaultTag);
       const started = performance.now();
       const log = (line: string) => {
         if (flags.json !== true) process.stderr.write(`${line}\n`);
@@ -216,10 +175,10 @@ export function buildCommand(): Command {
         models,
         base,
         output,
-        name: tag.slice(0, colon).toLowerCase(),
-        tag: tag.slice(colon + 1),
+        name,
+        tag,
         platforms,
-        created: created(),
+        created: sourceDateEpoch(),
         version: VERSION,
         insecureRegistries: flags.insecureRegistry,
         ...(flags.cache ? {} : { cacheDir: false as const }),

@@ -6,6 +6,7 @@ import { buildCommand } from './build-command.js';
 import { healthCommand } from './health-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
+import { renderCommand } from './render-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
@@ -15,7 +16,14 @@ const program = new Command('berth')
   .showHelpAfterError('(run with --help for usage)')
   .exitOverride();
 // Sub-commands built elsewhere do not inherit settings, so apply them to each.
-for (const command of [serveCommand(), buildCommand(), inspectCommand(), modelsCommand(), healthCommand()]) {
+for (const command of [
+  serveCommand(),
+  buildCommand(),
+  renderCommand(),
+  inspectCommand(),
+  modelsCommand(),
+  healthCommand(),
+]) {
   program.addCommand(command.showHelpAfterError('(run with --help for usage)').exitOverride());
 }
 

@@ -7,6 +7,8 @@
 import { MODELS_DIR } from './model-files.js';
 import { APP_DIR } from './runtime-files.js';
 
+/** The base image when none is given: distroless Node.js 20, as the non-root user. */
+export const DEFAULT_BASE_IMAGE = 'gcr.io/distroless/nodejs20-debian12:nonroot';
 /** The user berth runs as: distroless's "nonroot". */
 export const IMAGE_USER = '65532:65532';
 export const IMAGE_HTTP_PORT = 8000;

@@ -10,6 +10,7 @@ export {
 } from './image-builder.js';
 export { BlobStore } from './blob-store.js';
 export {
+  DEFAULT_BASE_IMAGE,
   DEFAULT_NODE_PATH,
   HEALTHCHECK_TIMING,
   healthCommand,
@@ -40,3 +41,22 @@ export { formatReference, parseImageReference, type ImageReference } from './ima
 export { RegistryClient, type RegistryOptions } from './registry-client.js';
 export { findCredentials, type Credentials } from './registry-auth.js';
 export { cyclonedxBom, SBOM_MEDIA_TYPE, type CycloneDxBom } from './sbom.js';
+export {
+  DEFAULT_NODE_IMAGE,
+  dockerfileText,
+  modelSources,
+  renderDockerfile,
+  writeRuntimeFiles,
+  type DockerfileModel,
+  type DockerfileOptions,
+  type ModelSource,
+  type RenderedDockerfile,
+} from './dockerfile-render.js';
+export {
+  DEFAULT_CPUS,
+  DEFAULT_MEMORY,
+  renderCompose,
+  STOP_GRACE_PERIOD,
+  type ComposeOptions,
+  type RenderedCompose,
+} from './compose-render.js';

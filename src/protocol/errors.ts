@@ -181,7 +181,8 @@ export const ERROR_CODES = {
   },
   BERTH_ERR_PACKAGING_REGISTRY_UNAVAILABLE: {
     category: 'UNAVAILABLE',
-    description: 'The registry could not be reached, or answered with a server error or an unexpected response.',
+    description:
+      'The registry could not be reached, or answered with a server error or an unexpected response.',
   },
   BERTH_ERR_PACKAGING_REGISTRY_UNAUTHORIZED: {
     category: 'UNAUTHENTICATED',
@@ -189,7 +190,8 @@ export const ERROR_CODES = {
   },
   BERTH_ERR_PACKAGING_REGISTRY_DENIED: {
     category: 'PERMISSION_DENIED',
-    description: 'The registry accepted the credentials but denied the operation (e.g. push to a read-only repository).',
+    description:
+      'The registry accepted the credentials but denied the operation (e.g. push to a read-only repository).',
   },
   BERTH_ERR_SPEC_INVALID: {
     category: 'INVALID_ARGUMENT',
