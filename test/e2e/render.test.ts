@@ -302,7 +302,10 @@ describe('berth render (CLI)', () => {
         ['compose', '--models-volume'],
         /--models-volume: give the .onnx files or repository folders to mount/,
       ],
-      [['compose', '--image', 'Fraud:1'], /--image: image reference "Fraud:1": repository part "Fraud" must be lower-case/],
+      [
+        ['compose', '--image', 'Fraud:1'],
+        /--image: image reference "Fraud:1": repository part "Fraud" must be lower-case/,
+      ],
       [['compose', '--host', 'localhost'], /--host: expected an IP address/],
       [['compose', '--port', '70000'], /--port: expected a port from 1 to 65535/],
       [['dockerfile', '-t', 'fraud'], /--tag: expected NAME:TAG/],
