@@ -84,7 +84,7 @@ export function buildCommand(): Command {
     .option('--push <ref>', 'push the image to a registry: [REGISTRY/]REPOSITORY[:TAG]')
     .option(
       '-t, --tag <name:tag>',
-      'image name and tag (default: the --push reference, else berth-<first model>:<berth version>)',
+      'image name and tag (default: berth.yaml image.name/tag, else berth-<first model>:<berth version>); with --push, the pushed name, and the tag when --push has none',
     )
     .option(
       '--platform <os/arch,...>',
@@ -127,15 +127,26 @@ export function buildCommand(): Command {
       const loaded = await loadSpec(flags.file);
       const image = loaded?.spec.image;
       if (models.length === 0 && loaded?.repository !== undefined) models = [loaded.repository];
-      const pushRef = flags.push === undefined ? undefined : parseImageReference(flags.push);
+      let pushRef = flags.push === undefined ? undefined : parseImageReference(flags.push);
       if (pushRef?.digest !== undefined)
         throw invalid('--push', 'push to a tag (REPOSITORY:TAG), not a digest');
+      // `--push REPO -t NAME:TAG` pushes TAG; a tag in the --push reference itself wins.
+      const pushTagged = /:[^/]*$/.test((flags.push ?? '').replace(/^docker:\/\//, ''));
+      if (pushRef !== undefined && !pushTagged && flags.tag !== undefined) {
+        pushRef = { ...pushRef, tag: splitImageTag(flags.tag).tag };
+      }
       const output: ImageTarget =
         pushRef === undefined
           ? parseTarget('--output', flags.output ?? '')
           : { kind: 'registry', reference: pushRef };
       const base = parseBase(flags.base ?? image?.base ?? DEFAULT_BASE_IMAGE);
       const platforms = parsePlatforms(flags.platform ?? image?.platforms?.join(','));
+      if (output.kind === 'docker-archive' && platforms.length > 1) {
+        throw invalid(
+          '--output',
+          'docker-archive: holds one platform; use oci-archive: or oci: for several, or one --platform',
+        );
+      }
       const specTag =
         image?.name !== undefined
           ? `${image.name}:${image.tag ?? VERSION}`
@@ -145,8 +156,9 @@ export function buildCommand(): Command {
       const defaultTag =
         pushRef === undefined
           ? (specTag ?? defaultImageTag(models))
-          : `${pushRef.registry}/${pushRef.repository}:${pushRef.tag ?? VERSION}`;
-      const { name, tag } = splitImageTag(flags.tag ?? defaultTag);
+          : `${pushRef.registry}/${pushRef.repository}:${pushRef.tag ?? 'latest'}`;
+      // A pushed image is named by where it goes; -t only lends its tag to an untagged --push.
+      const { name, tag } = splitImageTag(pushRef === undefined ? (flags.tag ?? defaultTag) : defaultTag);
       const started = performance.now();
       const log = (line: string) => {
         if (flags.json !== true) process.stderr.write(`${line}\n`);

@@ -4,6 +4,7 @@
  * its digest. Writes go to a temporary file first and are renamed into place, so a blob that is
  * present is always whole.
  */
+import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,8 +13,6 @@ import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../protocol/index.js';
 import { hexOf, meter, sha256, type Digest } from './digest.js';
 import type { Descriptor } from './media-types.js';
-
-let unique = 0;
 
 export class BlobStore {
   readonly blobs: string;
@@ -41,7 +40,7 @@ export class BlobStore {
   async putBytes(mediaType: string, bytes: Uint8Array): Promise<Descriptor> {
     const digest = sha256(bytes);
     if (!(await this.has(digest))) {
-      const temp = join(this.root, `.tmp-${process.pid}-${unique++}`);
+      const temp = join(this.root, `.tmp-${randomUUID()}`);
       await writeFile(temp, bytes);
       await rename(temp, this.path(digest));
     }
@@ -55,13 +54,20 @@ export class BlobStore {
 
   /**
    * Stores a stream, hashing it on the way; `verify`, when given, must be the digest it has (a
-   * blob copied from elsewhere).
+   * blob copied from elsewhere), and `size` its length (a longer stream is cut off, not stored).
    */
-  async putStream(mediaType: string, source: Readable, verify?: Digest): Promise<Descriptor> {
-    const temp = join(this.root, `.tmp-${process.pid}-${unique++}`);
-    const counter = meter();
+  async putStream(mediaType: string, source: Readable, verify?: Digest, size?: number): Promise<Descriptor> {
+    const temp = join(this.root, `.tmp-${randomUUID()}`);
+    const counter = meter(size);
     try {
-      await pipeline(source, counter.stream, createWriteStream(temp));
+      await pipeline(source, counter.stream, createWriteStream(temp)).catch((error: unknown) => {
+        if (error instanceof BerthError) throw error;
+        throw new BerthError(
+          'BERTH_ERR_PACKAGING_INVALID_IMAGE',
+          `blob ${verify ?? '(new)'}: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      });
       const digest = counter.digest();
       if (verify !== undefined && verify !== digest) {
         throw new BerthError(

@@ -26,13 +26,18 @@ export interface Meter {
   size(): number;
 }
 
-export function meter(): Meter {
+/** @param limit more bytes than this fail the stream */
+export function meter(limit = Number.POSITIVE_INFINITY): Meter {
   const hash = createHash('sha256');
   let bytes = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.byteLength;
+      if (bytes > limit) {
+        callback(new Error(`more than the ${limit} bytes expected`));
+        return;
+      }
       callback(null, chunk);
     },
   });

@@ -7,6 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { BlobStore } from './blob-store.js';
 import { hexOf, isList, sha256, type Digest } from './digest.js';
 import type { BaseImage } from './image-source.js';
@@ -90,10 +91,14 @@ export async function pushImage(request: PushRequest): Promise<void> {
         blob,
         async () => {
           const path = file ?? (await image.base.blobFile(blob));
-          return () =>
-            createReadStream(path).pipe(
-              progressTap((sent) => progress({ step: 'upload', digest: blob.digest, sent, size: blob.size })),
+          return () => {
+            const tap = progressTap((sent) =>
+              progress({ step: 'upload', digest: blob.digest, sent, size: blob.size }),
             );
+            // pipeline passes a read error on to the tap, which the request then fails with.
+            pipeline(createReadStream(path), tap).catch(() => undefined);
+            return tap;
+          };
         },
         mountFrom,
       );

@@ -6,8 +6,8 @@
  * when an output needs their bytes (a push to the same registry mounts them instead).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, normalize } from 'node:path';
+import { lstat, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BerthError } from '../protocol/index.js';
@@ -129,6 +129,16 @@ async function isGzip(path: string): Promise<boolean> {
   }
 }
 
+/** A file named by manifest.json: a regular file inside the unpacked archive, nowhere else. */
+async function inside(dir: string, name: string, archive: string): Promise<string> {
+  const path = resolve(dir, name);
+  const info = path.startsWith(dir + sep) ? await lstat(path).catch(() => undefined) : undefined;
+  if (info?.isFile() !== true) {
+    throw invalid(`${archive}: manifest.json names "${name}", which is not a file in the archive`);
+  }
+  return path;
+}
+
 /** A `docker save` archive as an OCI image: its config and layer files become blobs. */
 async function fromDockerArchive(dir: string, platform: Platform, name: string): Promise<BaseImage> {
   let items: { Config?: string; Layers?: string[] }[];
@@ -151,13 +161,13 @@ async function fromDockerArchive(dir: string, platform: Platform, name: string):
   await store.init();
   const configDescriptor = await store.putStream(
     MEDIA_TYPE.config,
-    createReadStream(join(dir, normalize(item.Config))),
+    createReadStream(await inside(dir, item.Config, name)),
   );
   const config = await store.readJson<ImageConfig>(configDescriptor.digest);
   checkConfigPlatform(config, platform);
   const layers: Descriptor[] = [];
   for (const layer of item.Layers) {
-    const path = join(dir, normalize(layer));
+    const path = await inside(dir, layer, name);
     const mediaType = (await isGzip(path)) ? MEDIA_TYPE.layerGzip : MEDIA_TYPE.layerTar;
     layers.push(await store.putStream(mediaType, createReadStream(path)));
   }
@@ -217,7 +227,7 @@ async function fromRegistry(
   const manifest = asOci(parse() as ImageManifest);
   const blobFile = async (d: Descriptor): Promise<string> => {
     if (!(await store.has(d.digest)))
-      await store.putStream(d.mediaType, await client.blob(repository, d.digest), d.digest);
+      await store.putStream(d.mediaType, await client.blob(repository, d.digest), d.digest, d.size);
     return store.path(d.digest);
   };
   await blobFile(manifest.config);

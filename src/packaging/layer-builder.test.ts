@@ -109,32 +109,36 @@ describe('buildLayer', () => {
 });
 
 describe('buildLayer with a layer cache', () => {
-  it('reuses a layer whose files did not change, and notices a same-size rewrite', async () => {
+  const epoch = new Date(0);
+  async function fixture() {
     const cache = new LayerCache(mkdtempSync(join(tmpdir(), 'berth-layer-cache-')));
     await cache.init();
-    const dir = mkdtempSync(join(tmpdir(), 'berth-layer-src-'));
-    const file = join(dir, 'weights.bin');
+    const file = join(mkdtempSync(join(tmpdir(), 'berth-layer-src-')), 'weights.bin');
     writeFileSync(file, 'aaaa');
     const entries: LayerEntry[] = [
       { type: 'file', path: 'models/m/1/model.onnx', mode: 0o644, source: file },
       { type: 'file', path: 'models/m/config.yaml', mode: 0o644, source: Buffer.from('maxBatchSize: 4\n') },
     ];
-    const epoch = new Date(0);
+    return { cache, file, entries };
+  }
+
+  it('finds an unchanged layer by its tar, and notices a same-size rewrite', async () => {
+    const { cache, file, entries } = await fixture();
     const first = await buildLayer(await store(), entries, epoch, cache);
     expect(first.cached).toBe(false);
+    // Just written, so only the tar's diff_id may answer (see the next test).
     const again = await buildLayer(await store(), entries, epoch, cache);
-    expect(again).toEqual({ ...first, cached: true });
-
-    // Same size, new bytes: the change time moves, so the fingerprint misses and the tar is rebuilt.
+    expect(again).toEqual({ ...first, cached: true, cachedBy: 'tar' });
     writeFileSync(file, 'bbbb');
     const changed = await buildLayer(await store(), entries, epoch, cache);
     expect(changed.cached).toBe(false);
     expect(changed.diffId).not.toBe(first.diffId);
-    // Back to the old bytes: a new fingerprint, but the tar's diff_id was compressed before.
     writeFileSync(file, 'aaaa');
-    const restored = await buildLayer(await store(), entries, epoch, cache);
-    expect(restored).toEqual({ ...first, cached: true });
-    // Other inline bytes, another layer.
+    expect(await buildLayer(await store(), entries, epoch, cache)).toEqual({
+      ...first,
+      cached: true,
+      cachedBy: 'tar',
+    });
     const other = await buildLayer(
       await store(),
       [
@@ -145,5 +149,20 @@ describe('buildLayer with a layer cache', () => {
       cache,
     );
     expect(other.cached).toBe(false);
+  });
+
+  it('finds a layer of settled files by their metadata alone, and misses once one is rewritten', async () => {
+    const { cache, file, entries } = await fixture();
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    const first = await buildLayer(await store(), entries, epoch, cache);
+    expect(await buildLayer(await store(), entries, epoch, cache)).toEqual({
+      ...first,
+      cached: true,
+      cachedBy: 'files',
+    });
+    writeFileSync(file, 'bbbb');
+    const changed = await buildLayer(await store(), entries, epoch, cache);
+    expect(changed.cached).toBe(false);
+    expect(changed.diffId).not.toBe(first.diffId);
   });
 });

@@ -10,7 +10,7 @@
  * way (its sha256 is the layer's diff_id); a diff_id compressed before reuses that blob, else the
  * tar is compressed and hashed again (the layer's digest). Nothing is held in memory whole.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rm, stat } from 'node:fs/promises';
 import { posix } from 'node:path';
@@ -45,9 +45,9 @@ export interface BuiltLayer {
   readonly uncompressedSize: number;
   /** Whether the compressed blob came from the layer cache. */
   readonly cached: boolean;
+  /** How the cache found it: by the files' fingerprint (nothing read) or the tar's diff_id. */
+  readonly cachedBy?: 'files' | 'tar';
 }
-
-let unique = 0;
 
 /** gzip's header bytes 4-7 hold a time and byte 9 the OS: fixed here so the output is portable. */
 function normaliseGzipHeader(): Transform {
@@ -108,9 +108,9 @@ export async function buildLayer(
   const fingerprint = cache === undefined ? undefined : await filesFingerprint(entries, mtime);
   if (cache !== undefined && fingerprint !== undefined) {
     const known = await cache.lookup(fingerprint, MEDIA_TYPE.layerGzip);
-    if (known !== undefined) return fromCache(known, cache, store);
+    if (known !== undefined) return fromCache(known, cache, store, 'files');
   }
-  const scratch = `${store.root}/.tmp-tar-${process.pid}-${unique++}`;
+  const scratch = `${store.root}/.tmp-tar-${randomUUID()}`;
   try {
     const measure = meter();
     await writeTar(entries, mtime, measure.stream, scratch);
@@ -120,7 +120,7 @@ export async function buildLayer(
     const hit = await cache?.lookup(diffId, MEDIA_TYPE.layerGzip);
     if (cache !== undefined && hit !== undefined) {
       await cache.remember(keys, hit, cache.store);
-      return await fromCache(hit, cache, store);
+      return await fromCache(hit, cache, store, 'tar');
     }
     const compressed = new PassThrough();
     const [descriptor] = await Promise.all([
@@ -134,9 +134,14 @@ export async function buildLayer(
   }
 }
 
-async function fromCache(layer: CachedLayer, cache: LayerCache, store: BlobStore): Promise<BuiltLayer> {
+async function fromCache(
+  layer: CachedLayer,
+  cache: LayerCache,
+  store: BlobStore,
+  cachedBy: 'files' | 'tar',
+): Promise<BuiltLayer> {
   await fileIntoStore(cache.store.path(layer.descriptor.digest), store, layer.descriptor);
-  return { ...layer, cached: true };
+  return { ...layer, cached: true, cachedBy };
 }
 
 /**
@@ -145,13 +150,16 @@ async function fromCache(layer: CachedLayer, cache: LayerCache, store: BlobStore
  * the change time, which no tool can set back); for bytes given directly, their sha256. Equal
  * fingerprints mean equal tars, so the cache can answer before the tar is written.
  */
-async function filesFingerprint(entries: readonly LayerEntry[], mtime: Date): Promise<string> {
+async function filesFingerprint(entries: readonly LayerEntry[], mtime: Date): Promise<string | undefined> {
+  let newest = 0n;
   const hash = createHash('sha256').update(`berth-layer-v1 ${mtime.getTime()}\n`);
   for (const entry of completeEntries(entries)) {
     if (entry.type === 'file') {
       let content: string;
       if (typeof entry.source === 'string') {
         const info = await stat(entry.source, { bigint: true });
+        if (info.ctimeNs > newest) newest = info.ctimeNs;
+        if (info.mtimeNs > newest) newest = info.mtimeNs;
         content = `${entry.source} ${info.size} ${info.dev}:${info.ino} ${info.mtimeNs} ${info.ctimeNs}`;
       } else {
         content = sha256(entry.source);
@@ -163,6 +171,9 @@ async function filesFingerprint(entries: readonly LayerEntry[], mtime: Date): Pr
       hash.update(`l ${entry.path} ${entry.target}\n`);
     }
   }
+  // A file changed in the last seconds could change again within the same clock tick, unseen:
+  // such layers are only looked up by their tar's diff_id.
+  if (BigInt(Date.now()) * 1_000_000n - newest < 2_000_000_000n) return undefined;
   return `files:${hash.digest('hex')}`;
 }
 
@@ -175,6 +186,8 @@ async function writeTar(
 ): Promise<void> {
   const pack = tar.pack();
   const written = pipeline(pack, tap, createWriteStream(path));
+  // An entry that fails destroys the pack, which rejects `written` before it is awaited.
+  written.catch(() => undefined);
 
   const common = { mtime, uname: '', gname: '' };
   for (const entry of completeEntries(entries)) {

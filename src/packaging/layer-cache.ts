@@ -6,6 +6,7 @@
  * the blobs of base images pulled from registries. It lives in $BERTH_CACHE_DIR, else
  * $XDG_CACHE_HOME/berth, else ~/.cache/berth, and can be deleted at any time.
  */
+import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,8 @@ import { BlobStore } from './blob-store.js';
 import { hexOf, isDigest, sha256, type Digest } from './digest.js';
 import type { Descriptor } from './media-types.js';
 
-/** What decides the compressed bytes besides the tar: berth's gzip settings and zlib's version. */
-export const COMPRESSOR = `gzip-6-zlib-${process.versions.zlib}`;
+/** What decides the compressed bytes besides the tar: berth's tar and gzip settings, zlib's version. */
+export const COMPRESSOR = `berth-tar-v1-gzip-6-zlib-${process.versions.zlib}`;
 
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BERTH_CACHE_DIR) return env.BERTH_CACHE_DIR;
@@ -37,8 +38,6 @@ interface LayerRecord {
   readonly size: number;
   readonly uncompressedSize: number;
 }
-
-let unique = 0;
 
 /**
  * Records are found two ways: by the tar's diff_id (exact: the tar was written and hashed), and by
@@ -91,7 +90,7 @@ export class LayerCache {
       uncompressedSize: layer.uncompressedSize,
     };
     for (const key of keys) {
-      const temp = `${this.recordPath(key)}.${process.pid}.${unique++}`;
+      const temp = `${this.recordPath(key)}.${randomUUID()}`;
       await writeFile(temp, JSON.stringify(record));
       await rename(temp, this.recordPath(key));
     }

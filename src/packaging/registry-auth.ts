@@ -215,6 +215,15 @@ export class TokenService {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private static key(challenge: Challenge, scopes: readonly string[]): string {
+    return `${challenge.params.realm ?? ''} ${challenge.params.service ?? ''} ${[...scopes].sort().join(' ')}`;
+  }
+
+  /** Drops a cached token the registry no longer accepts. */
+  forget(challenge: Challenge, scopes: readonly string[]): void {
+    this.cache.delete(TokenService.key(challenge, scopes));
+  }
+
   /**
    * A token for `scopes` (e.g. `repository:team/app:pull,push`).
    *
@@ -231,7 +240,7 @@ export class TokenService {
       throw unauthorized(`the registry's token realm "${realm}" is not a URL`, error);
     }
     const service = challenge.params.service;
-    const key = `${realm} ${service ?? ''} ${[...scopes].sort().join(' ')}`;
+    const key = TokenService.key(challenge, scopes);
     const cached = this.cache.get(key);
     if (cached !== undefined && cached.expires > this.now()) return cached.token;
 

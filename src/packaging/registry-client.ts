@@ -168,8 +168,10 @@ export class RegistryClient {
     scopes: readonly string[],
     init: { headers?: Record<string, string>; body?: RequestBody },
   ): Promise<HttpResponse> {
+    // Credentials and tokens go to the registry's own host only, never to storage it redirects to.
+    const own = url.host === this.base.host;
     const send = async () => {
-      const authorization = await this.authorization(scopes);
+      const authorization = own ? await this.authorization(scopes) : undefined;
       return sendRequest({
         method,
         url,
@@ -178,14 +180,20 @@ export class RegistryClient {
         ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
       });
     };
-    const res = await send();
-    if (res.status !== 401) return res;
-    const challenge = parseChallenge(header(res, 'www-authenticate'));
-    const learned = challenge !== undefined && JSON.stringify(challenge) !== JSON.stringify(this.challenge);
-    if (!learned) return res;
-    res.body.resume();
-    this.challenge = challenge;
-    return send();
+    let res = await send();
+    for (let retry = 0; retry < 2 && res.status === 401 && own; retry++) {
+      const challenge = parseChallenge(header(res, 'www-authenticate'));
+      if (challenge === undefined) return res;
+      if (JSON.stringify(challenge) === JSON.stringify(this.challenge)) {
+        // The same challenge again: a token that expired or was revoked early is fetched anew once.
+        if (challenge.scheme !== 'bearer' || retry > 0) return res;
+        this.tokens.forget(challenge, scopes);
+      }
+      res.body.resume();
+      this.challenge = challenge;
+      res = await send();
+    }
+    return res;
   }
 
   private static pullScope(repository: string): string {
@@ -286,7 +294,7 @@ export class RegistryClient {
       );
     }
     const open = await source();
-    const target = new URL(location, this.base);
+    const target = new URL(location, started.url);
     target.searchParams.set('digest', descriptor.digest);
     const put = await this.call('PUT', target, scopes, {
       headers: { 'content-type': 'application/octet-stream' },

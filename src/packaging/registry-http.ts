@@ -70,6 +70,8 @@ function once(req: HttpRequest): Promise<HttpResponse> {
     else {
       const source = body.open();
       source.on('error', (error) => outgoing.destroy(error));
+      // A request that ends early (refused, answered 401 mid-upload) releases its file.
+      outgoing.on('close', () => source.destroy());
       source.pipe(outgoing);
     }
   });

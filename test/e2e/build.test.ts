@@ -278,6 +278,27 @@ describe('berth build', () => {
     expect(bad.stderr).toMatch(/berth\.yaml: image\.platforms\.0: .*BERTH_ERR_SPEC_INVALID/);
   }, 240_000);
 
+  it('refuses a docker-archive base whose manifest.json points outside the archive', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-evil-'));
+    const pack = tar.pack();
+    pack.entry(
+      { name: 'manifest.json' },
+      JSON.stringify([{ Config: '../../../../../etc/hostname', RepoTags: ['x:1'], Layers: [] }]),
+    );
+    pack.finalize();
+    const chunks: Buffer[] = [];
+    for await (const chunk of pack) chunks.push(chunk as Buffer);
+    writeFileSync(join(dir, 'evil.tar'), Buffer.concat(chunks));
+    const result = runCli(
+      ['build', '--base', `docker-archive:${join(dir, 'evil.tar')}`, '--output', `oci:${join(dir, 'out')}`],
+      { timeoutMs: 60_000 },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /manifest\.json names "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/etc\/hostname", which is not a file in the archive/,
+    );
+  });
+
   it('names what is wrong with its options', () => {
     const badReference = runCli(['build', repo, '--base', 'Docker.io/Node:20', '--output', 'oci:/tmp/x']);
     expect(badReference.status).toBe(2);

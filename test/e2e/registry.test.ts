@@ -152,6 +152,13 @@ describe('berth build --push', () => {
       manifests: unknown[];
     };
     expect(stillOne.manifests).toHaveLength(1);
+
+    // --push without a tag takes the one -t names.
+    const tagged = push(reg, 'team/fraud', ['--base', `oci:${base.dir}:${base.ref}`, '-t', 'fraud:2.0']);
+    expect(tagged.reference).toBe(`${reg.host}/team/fraud:2.0`);
+    expect(
+      (inspect(`${reg.host}/team/fraud:2.0`) as Inspected).Labels['org.opencontainers.image.version'],
+    ).toBe('2.0');
   }, 300_000);
 
   it('pushes an index of two platforms', () => {
