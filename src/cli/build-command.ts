@@ -69,7 +69,7 @@ export function buildCommand(): Command {
         'CycloneDX SBOM. The image runs as user 65532, exposes 8000 (REST) and 8001 (gRPC), stops on',
         'SIGTERM and has a health check. The same inputs and SOURCE_DATE_EPOCH give the same digest.',
         'Pushing sends only the blobs the registry lacks and attaches the SBOM as an OCI referrer.',
-      ].join('\n'),
+      ].join(' '),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
     .option('-f, --file <berth.yaml>', 'the spec file (default: ./berth.yaml when it exists)')

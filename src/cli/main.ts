@@ -10,6 +10,14 @@ import { renderCommand } from './render-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
+// Output piped into a reader that stops early (`berth build --help | head`) is not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const program = new Command('berth')
   .description('Ship machine-learning models as fast, small, secure services.')
   .version(VERSION, '-V, --version', 'print the berth version')

@@ -4,6 +4,7 @@
  * built on a base made from the host's node (test/helpers/base-image.ts), since no registry is
  * reachable here. Running them in podman is in test/e2e/container.test.ts.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/packaging/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
-import { runCli } from '../helpers/cli.js';
+import { BERTH_BIN, runCli } from '../helpers/cli.js';
 
 let base: string;
 let repo: string;
@@ -360,5 +361,15 @@ describe('berth build', () => {
     expect(otherPlatform.status).toBe(2);
     expect(otherPlatform.stderr).toMatch(/the base image is linux\/amd64, not linux\/arm64/);
     expect(runCli(['build', '--help']).stdout).toMatch(/docker-archive:FILE/);
+    // Help piped into a reader that stops early ends quietly (no EPIPE crash).
+    const piped = spawnSync(
+      'bash',
+      ['-o', 'pipefail', '-c', `"${process.execPath}" "${BERTH_BIN}" build --help | head -1`],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(piped.stderr).toBe('');
+    expect(piped.status).toBe(0);
   });
 });
