@@ -34,7 +34,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,9 +44,9 @@ import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
+import { freePort, podman, RUN_FLAGS } from '../helpers/podman.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const RUN_FLAGS = ['--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
 const TAG = 'localhost/berth-render-e2e:1';
 const IMAGES = {
@@ -63,13 +63,6 @@ interface Run {
   readonly stderr: string;
 }
 
-function podman(args: string[], timeoutMs = 120_000): string {
-  const result = spawnSync('podman', args, { encoding: 'utf8', timeout: timeoutMs });
-  if (result.status !== 0)
-    throw new Error(`podman ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
-  return result.stdout.trim();
-}
-
 /** A child process that does not block the event loop (the package server answers meanwhile). */
 function spawnAsync(command: string, args: string[], cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
@@ -80,20 +73,6 @@ function spawnAsync(command: string, args: string[], cwd?: string): Promise<Run>
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
   });
 }
 
