@@ -214,14 +214,30 @@ export class RegistryClient {
    * @throws BerthError IMAGE_NOT_FOUND, UNAUTHORIZED, DENIED or REGISTRY_UNAVAILABLE.
    */
   async manifest(repository: string, reference: string): Promise<FetchedManifest> {
-    const res = await this.call(
-      'GET',
-      `/v2/${repository}/manifests/${reference}`,
+    const fetched = await this.fetchManifest(
+      repository,
+      reference,
       [RegistryClient.pullScope(repository)],
-      {
-        headers: { accept: MANIFEST_ACCEPT },
-      },
+      false,
     );
+    if (fetched === undefined) throw new BerthError('BERTH_ERR_INTERNAL', 'manifest fetch without a result');
+    return fetched;
+  }
+
+  /** The manifest GET behind manifest() and manifestIfPresent(): 404 is undefined when `optional`. */
+  private async fetchManifest(
+    repository: string,
+    reference: string,
+    scopes: readonly string[],
+    optional: boolean,
+  ): Promise<FetchedManifest | undefined> {
+    const res = await this.call('GET', `/v2/${repository}/manifests/${reference}`, scopes, {
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    if (optional && res.status === 404) {
+      res.body.resume();
+      return undefined;
+    }
     if (res.status !== 200) throw await this.failure(res, `manifest ${repository}:${reference}`);
     const bytes = await readBody(res, MANIFEST_LIMIT);
     const digest = sha256(bytes);
@@ -345,19 +361,6 @@ export class RegistryClient {
     push = false,
   ): Promise<FetchedManifest | undefined> {
     const scopes = push ? RegistryClient.pushScopes(repository) : [RegistryClient.pullScope(repository)];
-    const res = await this.call('GET', `/v2/${repository}/manifests/${reference}`, scopes, {
-      headers: { accept: MANIFEST_ACCEPT },
-    });
-    if (res.status === 404) {
-      res.body.resume();
-      return undefined;
-    }
-    if (res.status !== 200) throw await this.failure(res, `manifest ${repository}:${reference}`);
-    const bytes = await readBody(res, MANIFEST_LIMIT);
-    return {
-      bytes,
-      mediaType: (header(res, 'content-type') ?? '').split(';')[0] ?? '',
-      digest: sha256(bytes),
-    };
+    return this.fetchManifest(repository, reference, scopes, true);
   }
 }

@@ -16,7 +16,8 @@ import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
+import { freePort } from '../helpers/free-port.js';
+import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
 
 const IMAGE = 'localhost/berth-e2e-double:1';
 

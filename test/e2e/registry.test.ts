@@ -16,7 +16,8 @@ import type { BuildResult } from '../../src/packaging/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
+import { freePort } from '../helpers/free-port.js';
+import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 let base: { dir: string; ref: string; multiRef: string };

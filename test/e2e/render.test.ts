@@ -44,7 +44,8 @@ import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { testBaseImage } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
-import { freePort, podman, RUN_FLAGS } from '../helpers/podman.js';
+import { freePort } from '../helpers/free-port.js';
+import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
@@ -147,16 +148,6 @@ interface ImageInspect {
 
 function inspectImage(ref: string): ImageInspect {
   return (JSON.parse(podman(['image', 'inspect', ref])) as ImageInspect[])[0] as ImageInspect;
-}
-
-async function waitReady(url: string, logsOf: string): Promise<void> {
-  const client = createClient({ url, timeoutMs: 2000 });
-  const deadline = Date.now() + 60_000;
-  while (!(await client.ready().catch(() => false))) {
-    if (Date.now() > deadline)
-      throw new Error(`not ready: ${spawnSync('podman', ['logs', logsOf], { encoding: 'utf8' }).stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 async function expectDoubles(url: string): Promise<void> {
@@ -502,7 +493,7 @@ describe('a rendered Dockerfile and compose.yaml, built and run', () => {
       IMAGES.dockerfile,
     ]);
     containers.push(container);
-    await waitReady(`http://127.0.0.1:${http}`, container);
+    await readyClient(container, http);
     await expectDoubles(`http://127.0.0.1:${http}`);
     expect(podman(['top', container, 'user', 'args'])).toMatch(
       /(65532|nonroot)\s+\/nodejs\/bin\/node \/app\/bin\/berth.js serve \/models/,
@@ -544,7 +535,7 @@ describe('a rendered Dockerfile and compose.yaml, built and run', () => {
       throw new Error(`podman-compose up failed (is podman-compose installed?):\n${up.stderr}`);
     const container = podman(['ps', '-q', '--filter', `label=io.podman.compose.project=${project}`]);
     expect(container).toMatch(/^[0-9a-f]+$/);
-    await waitReady(`http://127.0.0.1:${http}`, container);
+    await readyClient(container, http);
     return { url: `http://127.0.0.1:${http}`, container };
   }
 

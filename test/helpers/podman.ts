@@ -1,10 +1,8 @@
 /**
  * podman for tests that run berth images: the flags this environment needs (DESIGN.md), a
- * command runner that fails loudly, a free local port to publish on, and a wait for the
- * container's server to be ready.
+ * command runner that fails loudly, and a wait for the container's server to be ready.
  */
 import { spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createClient, type OipClient } from '../../src/client/index.js';
 
 export const RUN_FLAGS = ['--runtime', 'runc', '--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=4096:4096'];
@@ -15,20 +13,6 @@ export function podman(args: string[], timeoutMs = 120_000): string {
   if (result.status !== 0)
     throw new Error(`podman ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result.stdout.trim();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address !== null
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
 }
 
 /** A client of the container's REST port once its server is ready (its logs in the error if not). */

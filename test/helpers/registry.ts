@@ -37,7 +37,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { freePort } from './free-port.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -276,17 +276,6 @@ async function terminate(child: ChildProcess): Promise<void> {
 }
 
 /** A port that was free a moment ago: bind port 0, note it, close. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 function writeDockerConfig(dir: string, host: string): void {
   const auth = Buffer.from(`${USER.username}:${USER.password}`).toString('base64');
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ auths: { [host]: { auth } } }, null, 2) + '\n');
