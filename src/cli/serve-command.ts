@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_DECODE_LIMITS } from '../protocol/index.js';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/index.js';
 import { createModelCatalog, modelFromBytes, type ModelDescriptor } from '../repository/index.js';
-import { buildIrisModel } from '../runtime/index.js';
+import { buildIrisModel, type LoadFailure } from '../runtime/index.js';
 import { MODEL_CONTROL_MODES, startServer } from '../server/index.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
@@ -23,6 +23,7 @@ interface ServeFlags {
   drainTimeout: string;
   requestTimeout: string;
   strictReadiness: boolean;
+  exitOnError: boolean;
   modelControlMode: string;
   loadModel: string[];
   repositoryPollSecs: string;
@@ -32,6 +33,28 @@ export const EXAMPLE_MODEL_NAME = 'iris';
 
 function exampleModels(): ModelDescriptor[] {
   return [modelFromBytes(EXAMPLE_MODEL_NAME, buildIrisModel())];
+}
+
+/** The exit status for models that did not load at start: 1 for berth's own faults, else 2. */
+export function exitStatusOf(failures: readonly LoadFailure[]): number {
+  return failures.some((f) => f.error.category === 'INTERNAL') ? 1 : 2;
+}
+
+/**
+ * `npx berth serve`, `npm exec` and `npm start` run berth under `sh -c`: npm passes SIGTERM to
+ * that shell, which dies of it without passing it on, and berth would run on as an orphan. Under
+ * npm, berth therefore watches its parent and shuts down (draining) when it is gone. Elsewhere a
+ * parent that exits is not a reason to stop (`nohup berth serve &`).
+ */
+function watchParent(onGone: () => void): void {
+  if (process.env.npm_lifecycle_event === undefined) return;
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onGone();
+  }, 250);
+  timer.unref();
 }
 
 export function serveCommand(): Command {
@@ -45,7 +68,13 @@ export function serveCommand(): Command {
         '',
         'MODEL is a .onnx file (served as a model named after the file, version 1) or a model',
         'repository folder in the Triton layout: REPO/<model>/<version>/model.onnx with an optional',
-        'REPO/<model>/config.yaml. Without MODEL, the built-in example model "iris" is served.',
+        "REPO/<model>/config.pbtxt (Triton's model configuration) or REPO/<model>/config.yaml",
+        "(berth's). Give the repository, not one model's folder. Without MODEL, the built-in example",
+        'model "iris" is served.',
+        '',
+        'A model given at start that fails to load stops the server (exit status 2, or 1 for an',
+        'internal error), as Triton does; --no-exit-on-error serves the other models. Models loaded',
+        'later (poll, explicit) never stop it.',
         '',
         'SIGTERM or SIGINT: readiness turns false, new requests are refused, in-flight requests',
         'finish (up to --drain-timeout), then the process exits 0.',
@@ -74,6 +103,7 @@ export function serveCommand(): Command {
     .option('--drain-timeout <duration>', 'longest wait for in-flight requests at shutdown', '30s')
     .option('--request-timeout <duration>', 'longest time to receive one request', '60s')
     .option('--no-strict-readiness', 'report ready once any model is ready, not only when all are')
+    .option('--no-exit-on-error', 'keep serving when a model given at start fails to load')
     .addOption(
       new Option(
         '--model-control-mode <mode>',
@@ -100,7 +130,7 @@ export function serveCommand(): Command {
         'Examples:',
         '  berth serve                         # the built-in iris classifier on :8000',
         '  berth serve model.onnx --port 9000  # one model, named "model"',
-        '  berth serve ./models --host 0.0.0.0 # a Triton-style repository',
+        '  berth serve ./models --host 0.0.0.0 # a Triton-style repository (config.pbtxt or config.yaml)',
         '  berth serve --port 0 --grpc-port 0  # free ports (see the "listening" log line)',
         '  grpcurl -plaintext localhost:8001 list',
         '  berth serve ./models --model-control-mode explicit --load-model fraud',
@@ -142,6 +172,12 @@ export function serveCommand(): Command {
         },
       };
       const catalog = await createModelCatalog(paths, paths.length === 0 ? exampleModels() : []);
+      for (const path of await catalog.emptyRepositories()) {
+        logger.warn(
+          { repository: path },
+          `${path}: the model repository holds no model folder (expected ${path}/<model>/<version>/model.onnx)`,
+        );
+      }
       const models = await catalog.names();
       const server = await startServer({ ...options, catalog, logger, version: VERSION });
       const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
@@ -151,18 +187,19 @@ export function serveCommand(): Command {
       );
 
       let signals = 0;
-      const shutdown = (signal: NodeJS.Signals) => {
+      /** Drains and exits; `status` is what a drain that ends well exits with. */
+      const shutdown = (signal: NodeJS.Signals | 'parent exited', status = 0) => {
         signals++;
         if (signals > 1) {
           logger.warn({ signal }, 'second signal: exiting now');
           process.exit(1);
         }
-        logger.info({ signal }, 'shutting down: draining in-flight requests');
+        if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
         void server.close().then(
           ({ drained }) => {
             logger.info({ drained }, 'stopped');
             logger.flush();
-            process.exit(0);
+            process.exit(status);
           },
           (error: unknown) => {
             logger.error({ err: error }, 'error while shutting down');
@@ -173,10 +210,28 @@ export function serveCommand(): Command {
       };
       process.on('SIGTERM', shutdown);
       process.on('SIGINT', shutdown);
+      watchParent(() => {
+        logger.warn('the parent process (npm) exited without passing on its signal: shutting down');
+        shutdown('parent exited');
+      });
 
-      await server.loaded;
+      const failures = await server.loaded;
       const index = server.registry.index();
       const ready = index.filter((e) => e.state === 'READY').length;
       logger.info({ ready, total: index.length }, `models loaded: ${ready} of ${index.length} ready`);
+      if (failures.length === 0 || !flags.exitOnError || signals > 0) return;
+      // Triton's --exit-on-error: a deployment with a model that cannot load is a failed one.
+      for (const { name, error } of failures) {
+        const message = error.message.startsWith(`model "${name}"`)
+          ? error.message
+          : `model "${name}": ${error.message}`;
+        logger.error({ model: name, code: error.code }, message);
+      }
+      const status = exitStatusOf(failures);
+      logger.error(
+        { failed: failures.map((f) => f.name), status },
+        `exiting with status ${status}: ${failures.length} model${failures.length === 1 ? '' : 's'} given at start did not load (--no-exit-on-error serves the others)`,
+      );
+      shutdown('SIGTERM', status);
     });
 }

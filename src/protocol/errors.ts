@@ -109,11 +109,16 @@ export const ERROR_CODES = {
   },
   BERTH_ERR_RUNTIME_INVALID_MODEL: {
     category: 'INVALID_ARGUMENT',
-    description: 'The file is not a readable ONNX model (berth inspect).',
+    description: 'The file is not a readable ONNX model (berth inspect, or a model berth serve loads).',
   },
   BERTH_ERR_RUNTIME_EXECUTION_FAILED: {
     category: 'INTERNAL',
     description: 'The runtime failed while executing the model.',
+  },
+  BERTH_ERR_RUNTIME_PROVIDER_UNAVAILABLE: {
+    category: 'UNAVAILABLE',
+    description:
+      'A model asks for an execution provider (CUDA: KIND_GPU, execution: cuda) that is not installed or cannot start.',
   },
   BERTH_ERR_REPOSITORY_NOT_FOUND: {
     category: 'NOT_FOUND',
@@ -135,6 +140,10 @@ export const ERROR_CODES = {
     category: 'INVALID_ARGUMENT',
     description:
       'A repository load or unload was asked of a server whose model control mode is not explicit.',
+  },
+  BERTH_ERR_REPOSITORY_MODEL_FOLDER: {
+    category: 'INVALID_ARGUMENT',
+    description: 'A folder given as a model repository is a model folder (it holds version folders).',
   },
   BERTH_ERR_SCHEDULER_QUEUE_FULL: {
     category: 'RESOURCE_EXHAUSTED',

@@ -5,9 +5,10 @@
  * works through this.
  */
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { BerthError } from '../protocol/index.js';
 import type { ModelConfig } from './model-config.js';
-import { checkUniqueNames, isValidModelName } from './model-names.js';
+import { checkUniqueNames, isValidModelName, parseVersionName } from './model-names.js';
 import { modelFromFile, scanModel, unreadable, type ModelDescriptor } from './model-source.js';
 
 export interface ModelCatalog {
@@ -17,10 +18,12 @@ export interface ModelCatalog {
   describe(name: string, override?: ModelConfig): Promise<ModelDescriptor | undefined>;
   /** A cheap summary of a model's files (names, sizes, times) that changes when they change. */
   fingerprint(name: string): Promise<string | undefined>;
+  /** The repository folders, as given, that hold no model folder now (worth a warning). */
+  emptyRepositories(): Promise<string[]>;
 }
 
 type Source =
-  | { readonly kind: 'repository'; readonly root: string }
+  | { readonly kind: 'repository'; readonly root: string; readonly path: string }
   | { readonly kind: 'file'; readonly name: string; readonly path: string }
   | { readonly kind: 'memory'; readonly descriptor: ModelDescriptor };
 
@@ -34,6 +37,39 @@ async function repositoryNames(root: string): Promise<string[]> {
   return entries
     .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
     .map((e) => e.name);
+}
+
+/** The folder a user meant when they gave a model folder: its parent, written as they wrote it. */
+function parentOf(path: string): string {
+  const parent = dirname(resolve(path));
+  return isAbsolute(path) ? parent : relative(process.cwd(), parent) || '.';
+}
+
+/**
+ * Refuses a model folder given as a repository (`berth serve repo/model`): it would serve its
+ * version folders as models named "1", "2". A folder is one when its sub-folders are all version
+ * numbers, or when it has a config file and no model folder.
+ */
+async function checkNotModelFolder(path: string, root: string): Promise<void> {
+  const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const folders = entries
+    .filter((e) => (e.isDirectory() || e.isSymbolicLink()) && !e.name.startsWith('.'))
+    .map((e) => e.name);
+  const versions = folders
+    .filter((n) => parseVersionName(n) !== undefined)
+    .sort((a, b) => Number(a) - Number(b));
+  const configs = entries
+    .filter((e) => e.isFile() && (e.name === 'config.pbtxt' || e.name === 'config.yaml'))
+    .map((e) => e.name);
+  if (versions.length < folders.length || (versions.length === 0 && configs.length === 0)) return;
+  const holds =
+    versions.length > 0
+      ? `version folder${versions.length === 1 ? '' : 's'} ${versions.join(', ')}`
+      : configs.join(' and ');
+  throw new BerthError(
+    'BERTH_ERR_REPOSITORY_MODEL_FOLDER',
+    `${path} is a model folder (it holds ${holds}), not a model repository; serve its parent repository: berth serve ${parentOf(path)}`,
+  );
 }
 
 /** Whether a repository has a folder (or a link, as repositoryNames counts them) of that name. */
@@ -95,8 +131,11 @@ export async function createModelCatalog(
     } catch (error) {
       throw unreadable(path, error);
     }
-    if (info.isDirectory()) sources.push({ kind: 'repository', root: await realpath(path) });
-    else {
+    if (info.isDirectory()) {
+      const root = await realpath(path);
+      await checkNotModelFolder(path, root);
+      sources.push({ kind: 'repository', root, path });
+    } else {
       const descriptor = await modelFromFile(path);
       sources.push({ kind: 'file', name: descriptor.name, path });
     }
@@ -141,6 +180,14 @@ export async function createModelCatalog(
       }
       // The model folder, its version folders and the files in them.
       return (await listing(join(source.root, name), 2)).join('\n');
+    },
+    async emptyRepositories() {
+      const empty: string[] = [];
+      for (const source of sources) {
+        if (source.kind === 'repository' && (await repositoryNames(source.root)).length === 0)
+          empty.push(source.path);
+      }
+      return empty;
     },
   };
   return catalog;

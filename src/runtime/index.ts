@@ -20,6 +20,7 @@ export {
 } from './backends/onnx/onnx-model.js';
 export {
   ModelRegistry,
+  type LoadFailure,
   type ModelRegistryOptions,
   type ModelVersion,
   type ReadyModel,

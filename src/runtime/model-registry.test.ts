@@ -8,7 +8,7 @@ import { doubleModel, identityModel, writeModel } from '../../test/fixtures/mode
 import { createLogger } from '../observability/index.js';
 import { BerthError, type ModelState } from '../protocol/index.js';
 import { modelFromBytes, scanRepository, type ModelDescriptor } from '../repository/index.js';
-import { createOnnxBackend, ModelRegistry, type ModelVersion } from './index.js';
+import { createOnnxBackend, ModelRegistry, type LoadFailure, type ModelVersion } from './index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 
 const garbage = new TextEncoder().encode('garbage');
@@ -48,6 +48,7 @@ afterAll(async () => {
 
 describe('ModelRegistry with one good and one corrupt model', () => {
   let registry: ModelRegistry;
+  let failures: LoadFailure[];
   const transitions: [string, number, ModelState][] = [];
 
   beforeAll(async () => {
@@ -61,7 +62,14 @@ describe('ModelRegistry with one good and one corrupt model', () => {
     registries.push(registry);
     expect(registry.allReady()).toBe(false);
     expect(registry.anyReady()).toBe(false);
-    await registry.loadAll(descriptors);
+    failures = await registry.loadAll(descriptors);
+  });
+
+  it('resolves loadAll with each model that did not load and its code', () => {
+    expect(failures.map((f) => [f.name, f.error.code])).toEqual([
+      ['bad', 'BERTH_ERR_RUNTIME_INVALID_MODEL'],
+      ['broken', 'BERTH_ERR_REPOSITORY_INVALID_CONFIG'],
+    ]);
   });
 
   it('marks the good model READY and the corrupt one UNAVAILABLE with the reason', () => {
@@ -70,7 +78,8 @@ describe('ModelRegistry with one good and one corrupt model', () => {
         name: 'bad',
         version: '1',
         state: 'UNAVAILABLE',
-        reason: expect.stringContaining('onnxruntime could not load the model'),
+        reason:
+          'bad/1/model.onnx: not an ONNX model: protobuf decoding failed (invalid wire type 7 at offset 1)',
       },
       {
         name: 'broken',
@@ -138,7 +147,7 @@ describe('ModelRegistry with one good and one corrupt model', () => {
       const error = thrownBy(() => registry.resolve('bad', version));
       expect(error.code).toBe('BERTH_ERR_MODEL_NOT_READY');
       expect(error.message).toMatch(
-        /^model "bad" version 1 is not ready: onnxruntime could not load the model/,
+        /^model "bad" version 1 is not ready: bad\/1\/model.onnx: not an ONNX model/,
       );
     }
     expect(registry.isReady('bad')).toBe(false);
@@ -186,7 +195,7 @@ describe('ModelRegistry versions and config', () => {
         name: 'multi',
         version: '10',
         state: 'UNAVAILABLE',
-        reason: expect.stringContaining('could not load'),
+        reason: expect.stringContaining('not an ONNX model'),
       },
     ]);
     expect(registry.resolve('multi').version).toBe(2);
@@ -300,7 +309,12 @@ describe('ModelRegistry readiness and unloading', () => {
       ['m', 'UNAVAILABLE', 'unloaded'],
     ]);
     expect(registry.index()).toEqual([
-      { name: 'bad', version: '1', state: 'UNAVAILABLE', reason: expect.stringContaining('could not load') },
+      {
+        name: 'bad',
+        version: '1',
+        state: 'UNAVAILABLE',
+        reason: expect.stringContaining('not an ONNX model'),
+      },
       { name: 'm', version: '1', state: 'UNAVAILABLE', reason: 'unloaded' },
     ]);
     const error = thrownBy(() => registry.resolve('m'));
@@ -367,8 +381,12 @@ describe('ModelRegistry lifecycle: reload and unload without failing requests', 
       () => undefined,
       (e: unknown) => e as BerthError,
     );
-    expect(error?.code).toBe('BERTH_ERR_RUNTIME_LOAD_FAILED');
-    expect(error?.message).toMatch(/model "m" failed to load/);
+    // A file that is not ONNX is the user's input, and keeps that code through the registry.
+    expect(error?.code).toBe('BERTH_ERR_RUNTIME_INVALID_MODEL');
+    expect(error?.category).toBe('INVALID_ARGUMENT');
+    expect(error?.message).toMatch(
+      /model "m" failed to load: version 1: m\/1\/model.onnx: not an ONNX model/,
+    );
     expect(registry.resolve('m')).toBe(before);
     expect(registry.allReady()).toBe(true);
   });

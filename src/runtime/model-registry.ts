@@ -40,6 +40,14 @@ export interface ModelVersion {
   readonly stats: ModelStats;
   /** Called when inflight drops to 0 while the version is being retired. */
   onIdle?: () => void;
+  /** Why the version's last load failed, with its code (absent once it loads). */
+  failure?: BerthError;
+}
+
+/** A model that did not load, with the error its load was rejected with. */
+export interface LoadFailure {
+  readonly name: string;
+  readonly error: BerthError;
 }
 
 /** A model version that is ready to run. */
@@ -93,11 +101,22 @@ export class ModelRegistry {
 
   constructor(private readonly options: ModelRegistryOptions) {}
 
-  /** Loads every model; one model failing leaves it UNAVAILABLE with its reason, not the others. */
-  async loadAll(descriptors: readonly ModelDescriptor[]): Promise<void> {
+  /**
+   * Loads every model; one model failing leaves it UNAVAILABLE with its reason, not the others.
+   * Resolves with the models that did not load (the caller decides whether that ends the server).
+   */
+  async loadAll(descriptors: readonly ModelDescriptor[]): Promise<LoadFailure[]> {
     this.loading++;
     try {
-      await Promise.all(descriptors.map((d) => this.load(d).catch(() => undefined)));
+      const results = await Promise.all(
+        descriptors.map((d) =>
+          this.load(d).then(
+            () => undefined,
+            (error: unknown): LoadFailure => ({ name: d.name, error: toBerthError(error) }),
+          ),
+        ),
+      );
+      return results.filter((r): r is LoadFailure => r !== undefined);
     } finally {
       this.loading--;
       this.loadedOnce = true;
@@ -143,9 +162,10 @@ export class ModelRegistry {
     }));
     for (const note of descriptor.notes ?? []) this.options.logger.warn({ model: descriptor.name }, note);
     if (descriptor.error !== undefined) {
-      this.options.logger.error(
+      // A broken folder or config is the user's to fix: a warning with its reason, no stack.
+      this.options.logger.warn(
         { model: descriptor.name, code: descriptor.error.code },
-        descriptor.error.message,
+        `model "${descriptor.name}" cannot load: ${descriptor.error.message}`,
       );
       // A broken folder never replaces a model that serves; it only shows when nothing does.
       if (served === undefined || !served.versions.some((v) => v.state === 'READY')) {
@@ -171,9 +191,13 @@ export class ModelRegistry {
       const serving = kept.some((v) => v.state === 'READY')
         ? ' (the versions already loaded keep serving)'
         : '';
+      // The versions' own code when they agree (a file that is not ONNX stays INVALID_ARGUMENT).
+      const codes = new Set(failed.map((v) => v.failure?.code ?? 'BERTH_ERR_RUNTIME_LOAD_FAILED'));
+      const [code] = codes;
       throw new BerthError(
-        'BERTH_ERR_RUNTIME_LOAD_FAILED',
+        codes.size === 1 && code !== undefined ? code : 'BERTH_ERR_RUNTIME_LOAD_FAILED',
         `model "${descriptor.name}" failed to load: ${reasons}${serving}`,
+        { cause: failed[0]?.failure },
       );
     }
   }
@@ -276,8 +300,15 @@ export class ModelRegistry {
     } catch (error) {
       const berth = toBerthError(error);
       const reason = berth.code === 'BERTH_ERR_INTERNAL' ? String(error) : berth.message;
+      version.failure = berth;
       this.changeState(version, 'UNAVAILABLE', publicReason(descriptor, reason));
-      log.error({ code: berth.code, err: berth.cause ?? berth }, `model version failed to load: ${reason}`);
+      // A bad file or config is an expected condition (warn); a runtime failure is an error, with
+      // a stack only when it is berth's own fault (the runtime's message says all it knows).
+      const message = `model version failed to load: ${reason}`;
+      if (berth.code === 'BERTH_ERR_INTERNAL')
+        log.error({ code: berth.code, err: berth.cause ?? berth }, message);
+      else if (berth.category === 'INTERNAL') log.error({ code: berth.code }, message);
+      else log.warn({ code: berth.code }, message);
     }
   }
 

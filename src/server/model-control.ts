@@ -12,7 +12,7 @@
 import { BerthError, toBerthError, type ModelIndexEntry } from '../protocol/index.js';
 import type { Logger } from '../observability/index.js';
 import type { ModelCatalog, ModelConfig } from '../repository/index.js';
-import type { ModelRegistry } from '../runtime/index.js';
+import type { LoadFailure, ModelRegistry } from '../runtime/index.js';
 
 export const MODEL_CONTROL_MODES = ['none', 'explicit', 'poll'] as const;
 export type ModelControlMode = (typeof MODEL_CONTROL_MODES)[number];
@@ -45,20 +45,25 @@ export class ModelControl {
 
   /**
    * Loads the models the mode starts with, then (poll) starts watching. `onLoading` is called once
-   * the repository has been read and the loads have begun (in their worker threads).
+   * the repository has been read and the loads have begun (in their worker threads). Resolves
+   * with the models given at start that did not load (a `--load-model` not in the repository
+   * among them), so that the caller can stop, as Triton's `--exit-on-error` does.
    */
-  async start(onLoading?: () => void): Promise<void> {
+  async start(onLoading?: () => void): Promise<LoadFailure[]> {
     const { catalog, registry, mode } = this.options;
     const all = await catalog.names();
     let names = all;
+    const failures: LoadFailure[] = [];
     if (mode === 'explicit') {
       const wanted = this.options.startupModels;
       names = wanted.includes('*') ? all : wanted.filter((n) => all.includes(n));
       for (const missing of wanted.filter((n) => n !== '*' && !all.includes(n))) {
-        this.options.logger.error(
-          { model: missing },
-          `--load-model ${missing}: no such model in the repository`,
+        const error = new BerthError(
+          'BERTH_ERR_REPOSITORY_NOT_FOUND',
+          `--load-model ${missing}: no such model in the repository (it has ${all.map((n) => `"${n}"`).join(', ') || 'none'})`,
         );
+        this.options.logger.warn({ model: missing, code: error.code }, error.message);
+        failures.push({ name: missing, error });
       }
     }
     const descriptors = [];
@@ -69,8 +74,9 @@ export class ModelControl {
     }
     const loading = registry.loadAll(descriptors);
     onLoading?.();
-    await loading;
+    failures.push(...(await loading));
     if (mode === 'poll' && !this.stopped) this.schedule();
+    return failures;
   }
 
   private refuseUnlessExplicit(action: string): void {
@@ -160,11 +166,10 @@ export class ModelControl {
           ? 'model changed in the repository: reloading'
           : 'new model in the repository: loading',
       );
+      // The registry has logged why; a model that fails after start never stops the server.
       await registry.load(descriptor).catch((error: unknown) => {
-        logger.error(
-          { model: name, code: toBerthError(error).code },
-          `model "${name}" did not load: ${toBerthError(error).message}`,
-        );
+        const berth = toBerthError(error);
+        logger.warn({ model: name, code: berth.code }, `model "${name}" did not load: ${berth.message}`);
       });
     }
   }

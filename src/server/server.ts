@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { BerthError, type DecodeLimits } from '../protocol/index.js';
 import { createServerMetrics, type Logger, type ServerMetrics } from '../observability/index.js';
 import { createModelCatalog, type ModelCatalog, type ModelDescriptor } from '../repository/index.js';
-import { createOnnxBackend, ModelRegistry, type Backend } from '../runtime/index.js';
+import { createOnnxBackend, ModelRegistry, type Backend, type LoadFailure } from '../runtime/index.js';
 import type { RunningGrpcServer } from './grpc/grpc-server.js';
 import { createHttpApp } from './http/http-app.js';
 import { InferenceService } from './inference-service.js';
@@ -38,7 +38,10 @@ export interface ServeOptions {
   readonly limits: DecodeLimits & { readonly maxBodyBytes: number };
   /** Longest wait for in-flight requests on shutdown before connections are cut. */
   readonly drainTimeoutMs: number;
-  /** Ready only when every model is ready (true, as Triton) or when any one is (false). */
+  /**
+   * Until the server is first ready: ready only when every model is ready (true, as Triton) or
+   * when any one is (false). Once it has been ready it stays ready until it drains (ADR 0004).
+   */
   readonly strictReadiness: boolean;
   readonly requestTimeoutMs: number;
   /** The gRPC endpoint, on the same host; absent for none. */
@@ -60,8 +63,11 @@ export interface RunningServer {
   readonly registry: ModelRegistry;
   readonly control: ModelControl;
   readonly metrics: ServerMetrics;
-  /** Settles when every model has finished loading (READY or UNAVAILABLE). */
-  readonly loaded: Promise<void>;
+  /**
+   * Settles when every model given at start has finished loading (READY or UNAVAILABLE), with
+   * those that did not load.
+   */
+  readonly loaded: Promise<readonly LoadFailure[]>;
   /** Stops accepting requests, lets in-flight ones finish (bounded), unloads models. */
   close(): Promise<{ drained: boolean }>;
 }
@@ -99,7 +105,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
   let draining = false;
   let grpc: RunningGrpcServer | undefined;
-  const isReady = () => !draining && (options.strictReadiness ? registry.allReady() : registry.anyReady());
+  // Readiness gates a rollout until the server is first ready; after that it says whether the
+  // server can take traffic, so a model that breaks later (poll, explicit) cannot take every
+  // replica out of its load balancer (docs/adr/0004-readiness-after-ready.md).
+  let beenReady = false;
+  const isReady = () => {
+    if (draining) return false;
+    beenReady ||= options.strictReadiness ? registry.allReady() : registry.anyReady();
+    return beenReady;
+  };
   function refreshHealth(): void {
     grpc?.setServing(isReady());
   }

@@ -3,7 +3,7 @@
  * gRPC and the `berth models` CLI, a Triton repository with config.pbtxt, and zero failed
  * requests while versions are added, reloaded and removed under load.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { createClient, outputOf } from '../../src/client/index.js';
 import { BerthError } from '../../src/protocol/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { runCli, startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const startServe = startServeForEachTest();
 
@@ -25,15 +26,6 @@ function repository(): string {
 }
 
 const input = [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, 4], data: [1, 2, 3, 4] }];
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('explicit model control', () => {
   it('loads only --load-model at start, then loads and unloads on request over REST, gRPC and the CLI', async () => {
@@ -209,6 +201,18 @@ describe('poll model control', () => {
     );
     // Explicit control is refused in poll mode.
     await expect(client.unloadModel('m')).rejects.toThrow(/--model-control-mode poll/);
+    // A broken model dropped in later fails alone: the server stays ready (docs/adr/0004) and
+    // keeps running (exit-on-error is about the models given at start).
+    mkdirSync(join(repo, 'broken', '1'), { recursive: true });
+    writeFileSync(join(repo, 'broken', '1', 'model.onnx'), 'this is not onnx');
+    await until(
+      async () => (await client.repositoryIndex()).some((e) => e.name === 'broken' && e.version === '1'),
+      'the broken model to fail its load',
+    );
+    expect(await client.ready()).toBe(true);
+    expect(await client.modelReady('broken')).toBe(false);
+    expect(await client.modelReady('m')).toBe(true);
+    expect(p.process.exitCode).toBeNull();
   });
 });
 

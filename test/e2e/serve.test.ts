@@ -41,7 +41,7 @@ describe('berth serve', () => {
     expect(Array.from(outputOf(result, 'OUTPUT0').data as Float32Array)).toEqual([2, 4, 6, 8]);
   });
 
-  it('serves a repository where one broken model does not stop the others, and says why', async () => {
+  it('with --no-exit-on-error, serves a repository where one broken model does not stop the others, and says why', async () => {
     const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
     writeModel(repo, 'good', doubleModel(), 1);
     writeModel(repo, 'good', doubleModel(), 2);
@@ -50,7 +50,7 @@ describe('berth serve', () => {
     mkdirSync(join(repo, 'badconfig', '1'), { recursive: true });
     writeFileSync(join(repo, 'badconfig', '1', 'model.onnx'), doubleModel());
     writeFileSync(join(repo, 'badconfig', 'config.yaml'), 'maxBatchSize: 4\nbogusKey: 1\n');
-    const p = await serve([repo]);
+    const p = await serve([repo, '--no-exit-on-error']);
     await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
     const client = createClient({ url: p.url });
     // Strict readiness: not ready while a model is broken, but the good one serves.
@@ -61,14 +61,81 @@ describe('berth serve', () => {
     const index = await client.repositoryIndex();
     expect(index.find((e) => e.name === 'broken')).toMatchObject({
       state: 'UNAVAILABLE',
-      reason: expect.stringMatching(/onnxruntime could not load/),
+      reason:
+        'broken/1/model.onnx: not an ONNX model: protobuf decoding failed (invalid wire type 4 at offset 1)',
     });
     expect(index.find((e) => e.name === 'badconfig')).toMatchObject({
       state: 'UNAVAILABLE',
       reason: expect.stringMatching(/bogusKey/),
     });
     await expect(client.infer('broken', [])).rejects.toThrow(/HTTP 503 .*not ready/);
-    expect(p.logs.some((l) => l.level === 50 && String(l.msg).includes('failed to load'))).toBe(true);
+    // A bad file and a bad config are the user's to fix: warnings with the reason, no stack.
+    expect(
+      p.logs.find((l) => l.model === 'broken' && String(l.msg).includes('failed to load')),
+    ).toMatchObject({
+      level: 40,
+      code: 'BERTH_ERR_RUNTIME_INVALID_MODEL',
+    });
+    expect(p.logs.find((l) => l.model === 'badconfig')).toMatchObject({
+      level: 40,
+      code: 'BERTH_ERR_REPOSITORY_INVALID_CONFIG',
+    });
+    expect(p.logs.filter((l) => l.err !== undefined)).toEqual([]);
+    expect(p.process.exitCode).toBeNull();
+  });
+
+  it('exits 2 when a model given at start is not ONNX, naming the model and why (Triton --exit-on-error)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const file = join(dir, 'notonnx.onnx');
+    writeFileSync(file, 'this is not onnx');
+    const result = runCli(['serve', file, '--port', '0', '--grpc-port', '0', '--log-format', 'json']);
+    expect(result.status).toBe(2);
+    const lines = result.stderr
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.find((l) => l.level === 50 && l.model === 'notonnx')).toMatchObject({
+      code: 'BERTH_ERR_RUNTIME_INVALID_MODEL',
+      msg: 'model "notonnx" failed to load: version 1: notonnx.onnx: not an ONNX model: protobuf decoding failed (invalid wire type 4 at offset 1)',
+    });
+    expect(lines.at(-2)).toMatchObject({
+      level: 50,
+      failed: ['notonnx'],
+      msg: 'exiting with status 2: 1 model given at start did not load (--no-exit-on-error serves the others)',
+    });
+    expect(lines.at(-1)).toMatchObject({ msg: 'stopped' });
+  });
+
+  it('exits 2 for a --load-model that the repository does not have (explicit mode)', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    writeModel(repo, 'good', doubleModel());
+    const args = ['serve', repo, '--port', '0', '--grpc-port', '0', '--model-control-mode', 'explicit'];
+    const result = runCli([...args, '--load-model', 'good', '--load-model', 'nope']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('--load-model nope: no such model in the repository (it has \\"good\\")');
+  });
+
+  it('refuses a model folder given as the repository, saying which repository was meant', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    writeModel(repo, 'fraud', doubleModel(), 1);
+    writeModel(repo, 'fraud', doubleModel(), 2);
+    const result = runCli(['serve', join(repo, 'fraud'), '--port', '0']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      `berth: ${join(repo, 'fraud')} is a model folder (it holds version folders 1, 2), not a model repository; serve its parent repository: berth serve ${repo} (BERTH_ERR_REPOSITORY_MODEL_FOLDER)\n`,
+    );
+  });
+
+  it('warns about a repository with no models, and logs one listening line', async () => {
+    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const p = await serve([repo]);
+    await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+    expect(p.logs.find((l) => l.repository === repo)).toMatchObject({
+      level: 40,
+      msg: `${repo}: the model repository holds no model folder (expected ${repo}/<model>/<version>/model.onnx)`,
+    });
+    // fastify's own "Server listening at" line would repeat berth's.
+    expect(p.logs.filter((l) => /listening/i.test(String(l.msg)))).toHaveLength(1);
   });
 
   it('reports ready with --no-strict-readiness once any model is ready', async () => {
@@ -76,7 +143,7 @@ describe('berth serve', () => {
     writeModel(repo, 'good', doubleModel());
     mkdirSync(join(repo, 'broken', '1'), { recursive: true });
     writeFileSync(join(repo, 'broken', '1', 'model.onnx'), 'nope');
-    const p = await serve([repo, '--no-strict-readiness']);
+    const p = await serve([repo, '--no-strict-readiness', '--no-exit-on-error']);
     await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
     expect(await createClient({ url: p.url }).ready()).toBe(true);
   });
@@ -113,8 +180,11 @@ describe('berth serve', () => {
       '--max-tensor-elements',
       '--drain-timeout',
       '--no-strict-readiness',
+      '--no-exit-on-error',
     ]) {
       expect(help.stdout).toContain(option);
     }
+    // Triton repositories are served as they are: the help says so.
+    expect(help.stdout).toContain('config.pbtxt');
   });
 });

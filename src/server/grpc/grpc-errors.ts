@@ -6,17 +6,14 @@
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
 import { grpcStatusOf, toBerthError } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
+import { logAnsweredError } from '../error-log.js';
 
 export const ERROR_CODE_TRAILER = 'berth-error-code';
 
 /** The status a failed call ends with. */
 export function toServiceError(error: unknown, logger: Logger, method: string): Partial<ServiceError> {
   const berth = toBerthError(error);
-  if (berth.category === 'INTERNAL') {
-    logger.error({ err: berth.cause ?? berth, code: berth.code, method }, berth.message);
-  } else {
-    logger.debug({ code: berth.code, method }, berth.message);
-  }
+  logAnsweredError(logger, berth, { method });
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_TRAILER, berth.code);
   return {

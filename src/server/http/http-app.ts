@@ -69,11 +69,21 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     logger: options.logger,
     isDraining: options.isDraining,
   });
+  // fastify's own lines (its "Server listening at ...", one per address) repeat berth's listening
+  // line, so the app's logger passes warnings and errors only; request loggers, made by
+  // childLoggerFactory, are berth's logger at its own level.
+  const warn = 40; // pino's numeric warn level
+  const appLogger = options.logger.child(
+    {},
+    { level: options.logger.levelVal >= warn ? options.logger.level : 'warn' },
+  );
   const app = Fastify({
     // pino's Logger and fastify's logger type differ only in declaration; one instance type
     // for the app keeps plugins like the body parser typed against fastify's defaults.
     // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
-    loggerInstance: options.logger as FastifyBaseLogger,
+    loggerInstance: appLogger as FastifyBaseLogger,
+    childLoggerFactory: (_logger, bindings, childOptions) =>
+      options.logger.child(bindings, childOptions) as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
     // Node checks request timeouts on an interval fixed at creation (30 s by default), so the

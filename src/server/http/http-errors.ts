@@ -7,6 +7,9 @@ import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { BerthError, httpStatusOf, toBerthError } from '../../protocol/index.js';
+import { logAnsweredError, type ErrorLog } from '../error-log.js';
+
+export type { ErrorLog } from '../error-log.js';
 
 export const ERROR_CODE_HEADER = 'berth-error-code';
 
@@ -48,27 +51,17 @@ export function normaliseHttpError(error: unknown): BerthError {
   return toBerthError(error);
 }
 
-/** What error logging needs of a logger: pino's and fastify's request loggers both fit. */
-export interface ErrorLog {
-  error(details: object, message: string): void;
-  debug(details: object, message: string): void;
-}
-
 export interface ErrorReply {
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
 }
 
-/**
- * The answer to an error, logged once: server faults at error level with their cause, the
- * client's mistakes at debug.
- */
+/** The answer to an error, logged once (error-log.ts: only berth's own faults carry a stack). */
 export function errorReply(error: unknown, log: ErrorLog): ErrorReply {
   const berth = normaliseHttpError(error);
   const status = httpStatusOf(berth);
-  if (status >= 500) log.error({ err: berth.cause ?? berth, code: berth.code }, berth.message);
-  else log.debug({ code: berth.code, status }, berth.message);
+  logAnsweredError(log, berth);
   const headers: Record<string, string> = {
     [ERROR_CODE_HEADER]: berth.code,
     'content-type': 'application/json; charset=utf-8',

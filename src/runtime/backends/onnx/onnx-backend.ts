@@ -240,10 +240,9 @@ function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<Lo
       } else {
         void worker.terminate();
         reject(
-          new BerthError(
-            'BERTH_ERR_RUNTIME_LOAD_FAILED',
-            message.type === 'load-failed' ? message.message : `unexpected ${message.type} from model worker`,
-          ),
+          message.type === 'load-failed'
+            ? new BerthError(message.code, message.message)
+            : new BerthError('BERTH_ERR_RUNTIME_LOAD_FAILED', `unexpected ${message.type} from model worker`),
         );
       }
     };

@@ -15,6 +15,7 @@ import {
 } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
+import { explainLoadFailure } from './onnx-load-error.js';
 import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
 
 const utf8 = new TextEncoder();
@@ -83,6 +84,8 @@ export class OnnxSession {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: options.interOpThreads,
+      // KIND_GPU / execution: cuda asks for CUDA explicitly: onnxruntime-node fails the session when
+      // its CUDA provider cannot start, rather than quietly running on the CPU (docs/gpu.md).
       executionProviders: options.execution === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
       graphOptimizationLevel: 'all',
       extra: {
@@ -99,13 +102,7 @@ export class OnnxSession {
           ? await ort.InferenceSession.create(artifact.path, sessionOptions)
           : await ort.InferenceSession.create(artifact.bytes, sessionOptions);
     } catch (error) {
-      throw new BerthError(
-        'BERTH_ERR_RUNTIME_LOAD_FAILED',
-        `onnxruntime could not load the model: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
+      throw await explainLoadFailure(error, artifact, options);
     }
     try {
       return new OnnxSession(session);

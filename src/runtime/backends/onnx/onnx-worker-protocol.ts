@@ -1,5 +1,5 @@
 /** Messages between the main thread and an ONNX Runtime worker thread (one session per worker). */
-import type { Datatype, ModelSignature, TensorData } from '../../../protocol/index.js';
+import type { Datatype, ErrorCode, ModelSignature, TensorData } from '../../../protocol/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
 
@@ -22,7 +22,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { readonly type: 'loaded'; readonly signature: ModelSignature }
-  | { readonly type: 'load-failed'; readonly message: string }
+  | { readonly type: 'load-failed'; readonly code: ErrorCode; readonly message: string }
   | {
       readonly type: 'result';
       readonly id: number;

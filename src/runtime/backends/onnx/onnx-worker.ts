@@ -1,6 +1,6 @@
 /** Worker thread entry: owns one ONNX Runtime session and runs requests from the main thread in order. */
 import { parentPort } from 'node:worker_threads';
-import type { NumericArray, Tensor } from '../../../protocol/index.js';
+import { BerthError, type NumericArray, type Tensor } from '../../../protocol/index.js';
 import type { FromWorker, ToWorker } from './onnx-worker-protocol.js';
 import { OnnxSession } from './onnx-session.js';
 
@@ -38,7 +38,12 @@ async function handle(message: ToWorker): Promise<void> {
         session = await OnnxSession.create(message.artifact, message.options);
         reply({ type: 'loaded', signature: session.signature });
       } catch (error) {
-        reply({ type: 'load-failed', message: error instanceof Error ? error.message : String(error) });
+        reply({
+          type: 'load-failed',
+          // The code travels with the message: a file that is not ONNX is the user's, not berth's.
+          code: error instanceof BerthError ? error.code : 'BERTH_ERR_RUNTIME_LOAD_FAILED',
+          message: error instanceof Error ? error.message : String(error),
+        });
       }
       return;
     case 'run': {
