@@ -5,6 +5,7 @@ import type { BaseSpec, BuildProgress, ImageTarget } from '../packaging/index.js
 import { DEFAULT_BASE_IMAGE } from '../packaging/image-contract.js';
 import { parseImageReference } from '../packaging/image-reference.js';
 import { loadSpec } from '../spec/index.js';
+import { helpSection } from './help-text.js';
 import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from './image-options.js';
 import { VERSION } from './version.js';
 
@@ -92,7 +93,7 @@ export function buildCommand(): Command {
     )
     .option(
       '--node <path>',
-      "node's path in the base image (default: the base's entrypoint, else /nodejs/bin/node)",
+      "node's path in the base image (default: found in the base's layers: its entrypoint, then its PATH)",
     )
     .option('--revision <rev>', 'org.opencontainers.image.revision label (e.g. a git commit)')
     .option('--source <url>', 'org.opencontainers.image.source label')
@@ -107,18 +108,18 @@ export function buildCommand(): Command {
     .option('--json', 'print a JSON summary (digest, layers, platforms) for scripts')
     .addHelpText(
       'after',
-      [
-        '',
-        'Credentials for registries come from BERTH_REGISTRY_USERNAME/BERTH_REGISTRY_PASSWORD (for',
-        'BERTH_REGISTRY_HOST, else the --push registry), else from ~/.docker/config.json ($DOCKER_CONFIG)',
-        'or $REGISTRY_AUTH_FILE, including credential helpers.',
-        '',
-        'Examples:',
-        '  berth build ./models --push ghcr.io/acme/fraud:1.0 --platform linux/amd64,linux/arm64',
-        '  berth build ./models --base oci:./base:nodejs20 --output docker-archive:fraud.tar -t localhost/fraud:1.0',
-        '  podman load -i fraud.tar && podman run -p 8000:8000 localhost/fraud:1.0',
-        '  SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) berth build model.onnx --output oci:./out --json',
-      ].join('\n'),
+      helpSection({
+        notes: [
+          'Credentials for registries come from BERTH_REGISTRY_USERNAME/BERTH_REGISTRY_PASSWORD (for BERTH_REGISTRY_HOST, else the --push registry), else from ~/.docker/config.json ($DOCKER_CONFIG) or $REGISTRY_AUTH_FILE, including credential helpers.',
+          'Without access to a registry, give the base as a file: save it once where a registry is reachable (skopeo copy docker://gcr.io/distroless/nodejs24-debian12:nonroot oci-archive:node24.tar) and build with --base oci-archive:node24.tar (docs/images.md).',
+        ],
+        examples: [
+          'berth build ./models --push ghcr.io/acme/fraud:1.0 --platform linux/amd64,linux/arm64',
+          'berth build ./models --base oci-archive:node24.tar --output docker-archive:fraud.tar -t localhost/fraud:1.0',
+          'podman load -i fraud.tar && podman run -p 8000:8000 localhost/fraud:1.0',
+          'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct) berth build model.onnx --output oci:./out --json',
+        ],
+      }),
     )
     .action(async (models: string[], flags: BuildFlags) => {
       if ((flags.output === undefined) === (flags.push === undefined)) {
@@ -181,6 +182,18 @@ export function buildCommand(): Command {
           log(`push manifest ${event.reference.slice(0, 19)}: ${event.digest.slice(0, 19)}`);
         }
       };
+      // Ctrl-C or a kill ends the build as the signal would, after the exit hook has removed the
+      // scratch folder and any half-written output (src/packaging/exit-cleanup.ts).
+      for (const [signal, status] of [
+        ['SIGINT', 130],
+        ['SIGTERM', 143],
+        ['SIGHUP', 129],
+      ] as const) {
+        process.once(signal, () => {
+          process.stderr.write(`berth: build stopped by ${signal}; no image was written\n`);
+          process.exit(status);
+        });
+      }
       // Imported here so that `berth serve` does not load the image writer.
       const { buildImage } = await import('../packaging/index.js');
       const result = await buildImage({

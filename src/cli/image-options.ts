@@ -2,7 +2,8 @@
  * Option values the image commands (`berth build`, `berth render`) share: the image name and tag,
  * SOURCE_DATE_EPOCH, and platforms. Each error names the option and what it expects.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError, isBerthError } from '../protocol/index.js';
+import { parseImageReference } from '../packaging/image-reference.js';
 import type { Platform } from '../packaging/index.js';
 import { VERSION } from './version.js';
 
@@ -23,13 +24,20 @@ export function defaultImageTag(models: readonly string[]): string {
   return `berth-${first.toLowerCase()}:${VERSION}`;
 }
 
-/** `NAME:TAG` split at its last colon (a registry port is part of the name). */
+/** `NAME:TAG` split at its last colon (a registry port is part of the name), checked as docker checks it. */
 export function splitImageTag(value: string, option = '--tag'): { name: string; tag: string } {
   const colon = value.lastIndexOf(':');
   if (colon <= 0 || colon === value.length - 1 || value.slice(colon).includes('/')) {
     throw invalid(option, `expected NAME:TAG, got "${value}"`);
   }
-  return { name: value.slice(0, colon).toLowerCase(), tag: value.slice(colon + 1) };
+  // Refused as docker refuses it (an upper-case repository, a bad tag), never silently changed.
+  try {
+    parseImageReference(value);
+  } catch (error) {
+    if (!isBerthError(error)) throw error;
+    throw new BerthError(error.code, `${option}: ${error.message}`, { cause: error });
+  }
+  return { name: value.slice(0, colon), tag: value.slice(colon + 1) };
 }
 
 /** Every timestamp in an image: SOURCE_DATE_EPOCH (seconds), else 1970-01-01. */

@@ -12,6 +12,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../protocol/index.js';
 import { hexOf, meter, sha256, type Digest } from './digest.js';
+import { removeOnExit } from './exit-cleanup.js';
 import type { Descriptor } from './media-types.js';
 
 export class BlobStore {
@@ -41,8 +42,13 @@ export class BlobStore {
     const digest = sha256(bytes);
     if (!(await this.has(digest))) {
       const temp = join(this.root, `.tmp-${randomUUID()}`);
-      await writeFile(temp, bytes);
-      await rename(temp, this.path(digest));
+      const forget = removeOnExit(temp);
+      try {
+        await writeFile(temp, bytes);
+        await rename(temp, this.path(digest));
+      } finally {
+        forget();
+      }
     }
     return { mediaType, digest, size: bytes.byteLength };
   }
@@ -58,6 +64,7 @@ export class BlobStore {
    */
   async putStream(mediaType: string, source: Readable, verify?: Digest, size?: number): Promise<Descriptor> {
     const temp = join(this.root, `.tmp-${randomUUID()}`);
+    const forget = removeOnExit(temp);
     const counter = meter(size);
     try {
       await pipeline(source, counter.stream, createWriteStream(temp)).catch((error: unknown) => {
@@ -79,6 +86,7 @@ export class BlobStore {
       return { mediaType, digest, size: counter.size() };
     } finally {
       await rm(temp, { force: true });
+      forget();
     }
   }
 

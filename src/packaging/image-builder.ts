@@ -7,13 +7,15 @@
  * under usr/share/sbom/; the whole SBOM is attached to a pushed image as a referrer.
  * Deterministic: the same inputs and SOURCE_DATE_EPOCH give the same digests (layer-builder.ts).
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findNode } from './base-node.js';
+import { BerthError, isBerthError } from '../protocol/index.js';
 import { BlobStore } from './blob-store.js';
+import { removeOnExit, siblingTemp, writeWhole } from './exit-cleanup.js';
 import { sha256, type Digest } from './digest.js';
 import {
-  DEFAULT_NODE_PATH,
   HEALTHCHECK_TIMING,
   healthCommand,
   IMAGE_BERTH_BIN,
@@ -27,6 +29,7 @@ import {
   serveArguments,
 } from './image-contract.js';
 import { writeImage, type ImageTarget, type WriteProgress } from './image-output.js';
+import { formatReference } from './image-reference.js';
 import { openBase, type BaseImage, type BaseSpec } from './image-source.js';
 import { buildLayer, type BuiltLayer, type LayerEntry } from './layer-builder.js';
 import { defaultCacheDir, LayerCache } from './layer-cache.js';
@@ -55,7 +58,7 @@ export interface BuildOptions {
   readonly version: string;
   readonly revision?: string;
   readonly source?: string;
-  /** Where the base image keeps node (default: the base's entrypoint when it is node). */
+  /** Where the base image keeps node (default: found in the base's layers, see base-node.ts). */
   readonly nodePath?: string;
   /** berth's own files (default: this installation). */
   readonly packageRoot?: string;
@@ -123,14 +126,6 @@ export interface BuildResult {
 const SECOND_NS = 1_000_000_000;
 /** Where each layer's part of the SBOM goes. */
 const SBOM_DIR = 'usr/share/sbom';
-
-function nodeOf(base: BaseImage, override: string | undefined): string {
-  if (override !== undefined) return override;
-  const entrypoint: unknown = base.config.config?.Entrypoint;
-  const first: unknown = Array.isArray(entrypoint) ? entrypoint[0] : undefined;
-  if (typeof first === 'string' && /\/node(js)?$/.test(first)) return first;
-  return DEFAULT_NODE_PATH;
-}
 
 function mergedEnv(base: unknown, ours: Readonly<Record<string, string>>): string[] {
   const env = new Map<string, string>();
@@ -204,6 +199,8 @@ async function buildPlatformImage(
   platform: Platform,
 ): Promise<{ image: PlatformImage; manifestDescriptor: Descriptor; manifest: ImageManifest }> {
   const { options, store, models } = context;
+  // First, so a base the image could not start on fails the build before any layer is written.
+  const node = await findNode(base, options.nodePath, context.cache?.dir);
   const root = options.packageRoot ?? PACKAGE_ROOT;
   const added: BuiltImageLayer[] = [];
   added.push(
@@ -243,7 +240,6 @@ async function buildPlatformImage(
     added.push(layer);
   }
 
-  const node = nodeOf(base, options.nodePath);
   const created = options.created.toISOString();
   const labels = imageLabels({
     name: options.name,
@@ -316,6 +312,21 @@ async function buildPlatformImage(
   return { image, manifestDescriptor, manifest };
 }
 
+/** A registry base that cannot be had: say which, and how to build without a registry. */
+function baseUnreachable(base: BaseSpec, error: unknown): unknown {
+  if (
+    base.kind !== 'registry' ||
+    !isBerthError(error) ||
+    error.code !== 'BERTH_ERR_PACKAGING_REGISTRY_UNAVAILABLE'
+  )
+    return error;
+  return new BerthError(
+    error.code,
+    `cannot pull the base image ${formatReference(base.reference)}: ${error.message}. Give another base with --base (or image.base in berth.yaml); without a registry, use a saved one: --base oci-archive:FILE, docker-archive:FILE or oci:DIR (docs/images.md#without-a-registry)`,
+    { cause: error },
+  );
+}
+
 async function openCache(
   dir: string | false | undefined,
   env: NodeJS.ProcessEnv,
@@ -338,12 +349,25 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
   const progress = options.onProgress ?? (() => undefined);
   const env = options.env ?? process.env;
   const scratch = await mkdtemp(join(tmpdir(), 'berth-build-'));
+  const forgetScratch = removeOnExit(scratch);
+  // A new oci: folder is written beside its name and renamed when whole; an existing layout gets
+  // its blobs first and its index.json last, so it names either the old image or the new one.
+  const ociPath = options.output.kind === 'oci' ? options.output.path : undefined;
+  const freshOci =
+    ociPath !== undefined &&
+    !(await stat(ociPath).then(
+      () => true,
+      () => false,
+    ));
+  const storeRoot =
+    ociPath === undefined ? join(scratch, 'image') : freshOci ? siblingTemp(ociPath) : ociPath;
+  const forgetStore = freshOci ? removeOnExit(storeRoot) : () => undefined;
   try {
     const cache = await openCache(options.cacheDir, env);
     // Base blobs pulled from a registry need somewhere to go even without a cache.
     const blobCache = cache ?? new LayerCache(join(scratch, 'cache'));
     if (cache === undefined) await blobCache.init();
-    const store = new BlobStore(options.output.kind === 'oci' ? options.output.path : join(scratch, 'image'));
+    const store = new BlobStore(storeRoot);
     await store.init();
     const pushRegistry = options.output.kind === 'registry' ? options.output.reference.registry : undefined;
     const clients = new Map<string, RegistryClient>();
@@ -393,7 +417,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       base: BaseImage;
     }[] = [];
     for (const platform of options.platforms) {
-      const base = await openBase(options.base, platform, sourceContext);
+      const base = await openBase(options.base, platform, sourceContext).catch((error: unknown) => {
+        throw baseUnreachable(options.base, error);
+      });
       progress({
         step: 'base',
         platform: platformString(platform),
@@ -427,7 +453,6 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
         components: [...npm, ...modelComponents(models)],
       }),
     );
-    if (options.sbomFile !== undefined) await writeFile(options.sbomFile, bom);
     const reference = `${options.name}:${options.tag}`;
     const written = await writeImage({
       target: options.output,
@@ -445,6 +470,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       client: pushRegistry === undefined ? undefined : await clientFor(pushRegistry),
       onProgress: progress,
     });
+    if (freshOci) await rename(storeRoot, ociPath);
+    const sbomFile = options.sbomFile;
+    if (sbomFile !== undefined) await writeWhole(sbomFile, (temp) => writeFile(temp, bom));
     progress({ step: 'done', digest: top.digest });
     return {
       digest: top.digest,
@@ -461,6 +489,9 @@ export async function buildImage(options: BuildOptions): Promise<BuildResult> {
       },
     };
   } finally {
+    if (freshOci) await rm(storeRoot, { recursive: true, force: true }); // gone when renamed
+    forgetStore();
     await rm(scratch, { recursive: true, force: true });
+    forgetScratch();
   }
 }

@@ -15,6 +15,7 @@ import {
   type PushProgress,
   type ReferrerResult,
 } from './image-push.js';
+import { writeWhole } from './exit-cleanup.js';
 import { fileIntoStore } from './layer-cache.js';
 import type { Descriptor } from './media-types.js';
 import { writeLayoutIndex } from './oci-layout.js';
@@ -120,20 +121,24 @@ export async function writeImage(request: WriteRequest): Promise<{ referrer?: Re
         '--output docker-archive: holds one platform; use oci-archive: or oci: for several, or one --platform',
       );
     }
-    await writeArchive('docker-archive', target.path, {
+    await writeWhole(target.path, (temp) =>
+      writeArchive('docker-archive', temp, {
+        top: request.top,
+        blobs: allBlobs(request),
+        file,
+        reference: request.reference,
+        image: { config: image.manifest.config, layers: image.manifest.layers },
+      }),
+    );
+    return {};
+  }
+  await writeWhole(target.path, (temp) =>
+    writeArchive('oci-archive', temp, {
       top: request.top,
       blobs: allBlobs(request),
       file,
       reference: request.reference,
-      image: { config: image.manifest.config, layers: image.manifest.layers },
-    });
-    return {};
-  }
-  await writeArchive('oci-archive', target.path, {
-    top: request.top,
-    blobs: allBlobs(request),
-    file,
-    reference: request.reference,
-  });
+    }),
+  );
   return {};
 }

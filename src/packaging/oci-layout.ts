@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BerthError } from '../protocol/index.js';
 import { BlobStore } from './blob-store.js';
 import { isDigest, isList } from './digest.js';
+import { writeWhole } from './exit-cleanup.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 
 /** The annotation that names an image in a layout's index.json (its tag). */
@@ -168,5 +169,6 @@ export async function writeLayoutIndex(
     mediaType: MEDIA_TYPE.index,
     manifests: [...manifests, { ...manifest, annotations: { [REF_NAME]: ref, [CONTAINERD_NAME]: fullName } }],
   };
-  await writeFile(join(dir, 'index.json'), JSON.stringify(index));
+  // index.json names the image: it goes last, and whole, so a reader never sees half of it.
+  await writeWhole(join(dir, 'index.json'), (temp) => writeFile(temp, JSON.stringify(index)));
 }

@@ -36,7 +36,9 @@ function unreachable(url: URL, error: unknown): BerthError {
       ? ' (is it a plain-HTTP registry? pass --insecure-registry ' + url.host + ')'
       : code === 'ECONNREFUSED' && url.protocol === 'https:'
         ? ' (nothing listens there; a plain-HTTP registry needs --insecure-registry ' + url.host + ')'
-        : '';
+        : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+          ? ` (the name ${url.hostname} does not resolve: no network, or no DNS for it)`
+          : '';
   return new BerthError(
     'BERTH_ERR_PACKAGING_REGISTRY_UNAVAILABLE',
     `${url.host}: ${code ?? (error instanceof Error ? error.message : String(error))}${hint}`,

@@ -4,8 +4,8 @@
  * built on a base made from the host's node (test/helpers/base-image.ts), since no registry is
  * reachable here. Running them in podman is in test/e2e/container.test.ts.
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -361,15 +361,186 @@ describe('berth build', () => {
     expect(otherPlatform.status).toBe(2);
     expect(otherPlatform.stderr).toMatch(/the base image is linux\/amd64, not linux\/arm64/);
     expect(runCli(['build', '--help']).stdout).toMatch(/docker-archive:FILE/);
-    // Help piped into a reader that stops early ends quietly (no EPIPE crash).
-    const piped = spawnSync(
-      'bash',
-      ['-o', 'pipefail', '-c', `"${process.execPath}" "${BERTH_BIN}" build --help | head -1`],
-      {
-        encoding: 'utf8',
-      },
+  });
+
+  it('ends quietly with status 141, as SIGPIPE ends a Unix tool, when its reader has gone', async () => {
+    // The reader closes before berth writes anything: `berth build --help | true`, made certain.
+    const child = spawn(process.execPath, [BERTH_BIN, 'build', '--help'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const status = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(stderr).toBe('');
+    expect(status).toBe(141);
+  });
+});
+
+/** Where a build's scratch folders go: a TMPDIR of the test's own, to see that none is left. */
+function ownTmp(): string {
+  return mkdtempSync(join(tmpdir(), 'berth-build-tmp-'));
+}
+
+/**
+ * Starts `berth build ARGS` and, once its first progress line is out, breaks it the way a user
+ * would: `pipe` closes the reader of its standard error (`berth build 2>&1 | head -1`), a signal
+ * is Ctrl-C or a `kill`. Resolves with the exit status.
+ */
+function interruptedBuild(args: string[], how: 'pipe' | NodeJS.Signals, tmp: string): Promise<number | null> {
+  const child = spawn(process.execPath, [BERTH_BIN, 'build', ...args, '--base', base], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TMPDIR: tmp, BERTH_CACHE_DIR: join(tmp, 'cache') },
+  });
+  return new Promise((resolve) => {
+    child.stderr.once('data', () => {
+      if (how === 'pipe') child.stderr.destroy();
+      else child.kill(how);
+    });
+    child.on('exit', (code, signal) => {
+      resolve(code ?? (signal === null ? null : -1));
+    });
+  });
+}
+
+describe('berth build on a base that keeps node elsewhere, or has none', () => {
+  it("finds node on the base's PATH, behind an entrypoint script (the official node:*-slim images)", () => {
+    const image = base.replace(/:node$/, ':slim');
+    const result = runCli([
+      'build',
+      repo,
+      '--base',
+      image,
+      '--output',
+      `oci-archive:${join(ownTmp(), 'slim.tar')}`,
+      '--json',
+    ]);
+    expect(result.stderr).toBe('');
+    const built = JSON.parse(result.stdout) as BuildResult;
+    expect(built.layers.filter((l) => l.name === 'base')).toHaveLength(2);
+    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const layout = runCli(['build', repo, '--base', image, '--output', `oci:${out}/image`, '--json']);
+    const config = JSON.parse(
+      readFileSync(
+        join(
+          out,
+          'image',
+          'blobs',
+          'sha256',
+          (JSON.parse(layout.stdout) as BuildResult).configDigest.slice(7),
+        ),
+        'utf8',
+      ),
+    ) as { config: { Entrypoint: string[]; Healthcheck: { Test: string[] } } };
+    expect(config.config.Entrypoint).toEqual(['/usr/local/bin/node', '/app/bin/berth.js']);
+    expect(config.config.Healthcheck.Test.slice(0, 2)).toEqual(['CMD', '/usr/local/bin/node']);
+    rmSync(out, { recursive: true });
+  }, 60_000);
+
+  it('refuses a base without node, naming the base and the paths it tried, and writes nothing', () => {
+    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const result = runCli([
+      'build',
+      repo,
+      '--base',
+      base.replace(/:node$/, ':nonode'),
+      '--output',
+      `oci:${out}/image`,
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /base image nonode has no node at \/nodejs\/bin\/node, \/usr\/local\/sbin\/node, .*\/bin\/node \(its entrypoint, its PATH and distroless's path\); give a base with Node.js 22 or later, or --node PATH .*\(BERTH_ERR_PACKAGING_NO_NODE\)/,
     );
-    expect(piped.stderr).toBe('');
-    expect(piped.status).toBe(0);
+    expect(readdirSync(out)).toEqual([]);
+    const wrongNode = runCli([
+      'build',
+      repo,
+      '--base',
+      base,
+      '--node',
+      '/usr/bin/node',
+      '--output',
+      `oci:${out}/image`,
+    ]);
+    expect(wrongNode.status).toBe(2);
+    expect(wrongNode.stderr).toContain('has no node at /usr/bin/node;');
+    rmSync(out, { recursive: true });
+  });
+});
+
+describe('berth build outputs', () => {
+  const leftovers = (dir: string) => readdirSync(dir).filter((name) => name !== 'cache');
+
+  it('end with a failing status on a broken pipe, and leave no partial image or scratch folder', async () => {
+    for (const output of ['oci-archive', 'oci', 'docker-archive']) {
+      const tmp = ownTmp();
+      const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+      const target = join(out, 'image');
+      expect(await interruptedBuild([repo, '--output', `${output}:${target}`], 'pipe', tmp)).toBe(141);
+      expect(readdirSync(out)).toEqual([]);
+      expect(leftovers(tmp)).toEqual([]);
+      rmSync(out, { recursive: true });
+      rmSync(tmp, { recursive: true });
+    }
+  }, 120_000);
+
+  it('leave nothing behind when interrupted by SIGINT or SIGTERM', async () => {
+    for (const [signal, status] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
+      const tmp = ownTmp();
+      const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+      expect(
+        await interruptedBuild([repo, '--output', `oci-archive:${join(out, 'image.tar')}`], signal, tmp),
+      ).toBe(status);
+      expect(readdirSync(out)).toEqual([]);
+      expect(leftovers(tmp)).toEqual([]);
+      rmSync(out, { recursive: true });
+      rmSync(tmp, { recursive: true });
+    }
+  }, 120_000);
+
+  it('replace an existing archive only when the new one is whole', async () => {
+    const tmp = ownTmp();
+    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const target = join(out, 'image.tar');
+    writeFileSync(target, 'the previous image');
+    expect(await interruptedBuild([repo, '--output', `oci-archive:${target}`], 'pipe', tmp)).toBe(141);
+    expect(readFileSync(target, 'utf8')).toBe('the previous image');
+    expect(readdirSync(out)).toEqual(['image.tar']);
+    const done = build([repo, '--output', `oci-archive:${target}`], { TMPDIR: tmp });
+    expect(done.digest).toMatch(/^sha256:/);
+    expect(readdirSync(out)).toEqual(['image.tar']);
+    expect(leftovers(tmp)).toEqual([]);
+    rmSync(out, { recursive: true });
+    rmSync(tmp, { recursive: true });
+  }, 120_000);
+
+  it('refuse an upper-case image name instead of changing it', () => {
+    const result = runCli(['build', repo, '--base', base, '--output', 'oci:/tmp/never', '-t', 'Foo/Bar:1']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /^berth: --tag: image reference "Foo\/Bar:1": repository part "Foo" must be lower-case.*\(BERTH_ERR_PACKAGING_INVALID_REFERENCE\)\n$/,
+    );
+    expect(existsSync('/tmp/never')).toBe(false);
+  });
+
+  it('say which base could not be pulled, and how to build without a registry', () => {
+    const result = runCli([
+      'build',
+      repo,
+      '--base',
+      '127.0.0.1:9/distroless/nodejs24:nonroot',
+      '--output',
+      'oci:/tmp/never',
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain(
+      'cannot pull the base image 127.0.0.1:9/distroless/nodejs24:nonroot: 127.0.0.1:9: ECONNREFUSED',
+    );
+    expect(result.stderr).toContain(
+      '--base oci-archive:FILE, docker-archive:FILE or oci:DIR (docs/images.md#without-a-registry)',
+    );
   });
 });

@@ -33,7 +33,10 @@ function sharedLibraries(binary: string): [string, string][] {
 
 let cached: Promise<{ dir: string; ref: string; multiRef: string }> | undefined;
 
-/** `oci:DIR:node` holding the base image (and `oci:DIR:multi`, two platforms); built on first use. */
+/**
+ * `oci:DIR:node` holding the base image (and `oci:DIR:multi`, two platforms; `slim` and `nonode`,
+ * see below); built on first use.
+ */
 export function testBaseImage(): Promise<{ dir: string; ref: string; multiRef: string }> {
   cached ??= (async () => {
     const dir = mkdtempSync(join(tmpdir(), 'berth-base-'));
@@ -99,6 +102,47 @@ export function testBaseImage(): Promise<{ dir: string; ref: string; multiRef: s
       layers: [layer.descriptor],
     });
     await writeLayoutIndex(dir, manifest, 'node', 'localhost/berth-test-base:node');
+
+    // Variants on top of the same layer. `slim`: laid out like the official node:*-slim images,
+    // node on the PATH at /usr/local/bin/node behind an entrypoint script. `nonode`: node removed
+    // by a whiteout in a later layer, while the entrypoint still names it.
+    const variant = async (ref: string, extra: LayerEntry[], settings: Record<string, unknown>) => {
+      const top = await buildLayer(store, extra, created);
+      const variantConfig = await store.putJson(MEDIA_TYPE.config, {
+        created: created.toISOString(),
+        architecture,
+        os: 'linux',
+        config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], ...settings },
+        rootfs: { type: 'layers', diff_ids: [layer.diffId, top.diffId] },
+      });
+      const variantManifest = await store.putJson(MEDIA_TYPE.manifest, {
+        schemaVersion: 2,
+        mediaType: MEDIA_TYPE.manifest,
+        config: variantConfig,
+        layers: [layer.descriptor, top.descriptor],
+      });
+      await writeLayoutIndex(dir, variantManifest, ref, `localhost/berth-test-base:${ref}`);
+    };
+    await variant(
+      'slim',
+      [
+        { type: 'symlink', path: 'usr/local/bin/node', target: '/nodejs/bin/node' },
+        {
+          type: 'file',
+          path: 'usr/local/bin/docker-entrypoint.sh',
+          mode: 0o755,
+          source: Buffer.from('#!/bin/sh\nexec "$@"\n'),
+        },
+      ],
+      { Entrypoint: ['docker-entrypoint.sh'], Cmd: ['node'] },
+    );
+    await variant(
+      'nonode',
+      [{ type: 'file', path: 'nodejs/bin/.wh.node', mode: 0o644, source: Buffer.alloc(0) }],
+      {
+        Entrypoint: ['/nodejs/bin/node'],
+      },
+    );
 
     // `multi`: an index of this image and a linux/arm64 stand-in (never run; it has no real node),
     // for builds of several platforms.
