@@ -10,20 +10,47 @@ import { renderCommand } from './render-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
-// Output piped into a reader that stops early (`berth build --help | head`) is not an error.
+/** The exit status of a process killed by SIGPIPE, as a shell reports it (128 + 13). */
+const BROKEN_PIPE_STATUS = 141;
+
+// Output piped into a reader that stops early (`berth build 2>&1 | head -1`) ends the command at
+// once, quietly and with a failing status, as SIGPIPE ends a Unix tool; what it was writing is
+// removed by the exit hooks (src/packaging/exit-cleanup.ts).
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    if (error.code === 'EPIPE') process.exit(BROKEN_PIPE_STATUS);
     throw error;
   });
 }
 
-const program = new Command('berth')
-  .description('Ship machine-learning models as fast, small, secure services.')
-  .version(VERSION, '-V, --version', 'print the berth version')
-  .showHelpAfterError('(run with --help for usage)')
-  .exitOverride();
-// Sub-commands built elsewhere do not inherit settings, so apply them to each.
+/** Usage errors in berth's own format: `berth: <message> (<code>)`, then where to find help. */
+function usageErrors(command: Command, path: string): Command {
+  return command
+    .configureOutput({
+      outputError: (message, write) => {
+        // commander's own hint (`(Did you mean list?)`) stays on the lines after the first.
+        const [first, ...rest] = message
+          .replace(/^error: /, '')
+          .trimEnd()
+          .split('\n');
+        write(`berth: ${first ?? ''} (BERTH_ERR_CLI_USAGE)\n${rest.map((line) => `${line}\n`).join('')}`);
+      },
+    })
+    .showHelpAfterError(`(run ${path} --help for usage)`)
+    .exitOverride();
+}
+
+const program = usageErrors(
+  new Command('berth')
+    .description('Ship machine-learning models as fast, small, secure services.')
+    .version(VERSION, '-V, --version', 'print the berth version'),
+  'berth',
+);
+// Sub-commands built elsewhere do not inherit settings, so apply them to each, and theirs.
+const withUsageErrors = (command: Command, path: string): Command => {
+  for (const sub of command.commands) withUsageErrors(sub, `${path} ${sub.name()}`);
+  return usageErrors(command, path);
+};
 for (const command of [
   serveCommand(),
   buildCommand(),
@@ -32,7 +59,7 @@ for (const command of [
   modelsCommand(),
   healthCommand(),
 ]) {
-  program.addCommand(command.showHelpAfterError('(run with --help for usage)').exitOverride());
+  program.addCommand(withUsageErrors(command, `berth ${command.name()}`));
 }
 
 try {

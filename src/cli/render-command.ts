@@ -10,6 +10,7 @@ import { Command } from 'commander';
 import { BerthError } from '../protocol/index.js';
 import type { Platform } from '../packaging/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
+import { helpSection } from './help-text.js';
 import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from './image-options.js';
 import { VERSION } from './version.js';
 
@@ -171,21 +172,21 @@ function dockerfileCommand(): Command {
     .option('--node-image <ref>', 'default of the NODE_IMAGE build argument (build stage: Node.js with npm)')
     .option(
       '--berth-package <spec>',
-      'default of BERTH_PACKAGE: what npm installs (default: berth@<version>)',
+      'default of BERTH_PACKAGE: what npm installs (default: berth-ml@<version>)',
     )
     .option('--no-link', 'plain COPY instead of COPY --link (podman and buildah before 5.6 / 1.41)')
     .option('--revision <rev>', 'org.opencontainers.image.revision label (e.g. a git commit)')
     .option('--source <url>', 'org.opencontainers.image.source label')
     .addHelpText(
       'after',
-      [
-        '',
-        'Examples:',
-        '  berth render dockerfile ./models                 # from the project root: ./Dockerfile, ./.dockerignore',
-        '  docker buildx build --platform linux/amd64,linux/arm64 -t registry.example/fraud:1.0 --push .',
-        '  berth render dockerfile ./models --no-link && podman build --format docker -t fraud:1.0 .',
-        '  berth render dockerfile model.onnx -o build --base-image gcr.io/distroless/nodejs20-debian12:nonroot@sha256:...',
-      ].join('\n'),
+      helpSection({
+        examples: [
+          'berth render dockerfile ./models  # from the project root: ./Dockerfile, ./.dockerignore',
+          'docker buildx build --platform linux/amd64,linux/arm64 -t registry.example/fraud:1.0 --push .',
+          'berth render dockerfile ./models --no-link && podman build --format docker -t fraud:1.0 .',
+          'berth render dockerfile model.onnx -o build --base-image gcr.io/distroless/nodejs24-debian12:nonroot@sha256:...',
+        ],
+      }),
     )
     .action(async (models: string[], flags: DockerfileFlags) => {
       const { name, tag } = splitImageTag(flags.tag ?? defaultImageTag(models));

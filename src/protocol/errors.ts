@@ -197,6 +197,10 @@ export const ERROR_CODES = {
     category: 'UNAUTHENTICATED',
     description: 'The registry wants credentials berth does not have, or refused the ones it sent.',
   },
+  BERTH_ERR_PACKAGING_NO_NODE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'The base image has no executable node where its entrypoint, its PATH or --node say.',
+  },
   BERTH_ERR_PACKAGING_REGISTRY_DENIED: {
     category: 'PERMISSION_DENIED',
     description:
@@ -209,6 +213,10 @@ export const ERROR_CODES = {
   BERTH_ERR_CLI_INVALID_OPTION: {
     category: 'INVALID_ARGUMENT',
     description: 'A command-line option has an invalid value.',
+  },
+  BERTH_ERR_CLI_USAGE: {
+    category: 'INVALID_ARGUMENT',
+    description: 'An unknown command or option, a missing or extra argument, or an option without its value.',
   },
   BERTH_ERR_CLIENT_REQUEST_FAILED: {
     category: 'UNAVAILABLE',
