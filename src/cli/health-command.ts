@@ -19,16 +19,19 @@ export function healthCommand(): Command {
     .action(async (flags: { url: string; live?: boolean; timeout: string }) => {
       const path = flags.live === true ? '/v2/health/live' : '/v2/health/ready';
       const url = flags.url.replace(/\/+$/, '') + path;
+      const timeoutMs = parseDuration('--timeout', flags.timeout);
       try {
-        const response = await fetch(url, {
-          signal: AbortSignal.timeout(parseDuration('--timeout', flags.timeout)),
-        });
+        const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
         await response.arrayBuffer();
         process.stdout.write(`${url}: ${response.status}\n`);
         process.exitCode = response.status === 200 ? 0 : 1;
       } catch (error) {
-        const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-        process.stdout.write(`${url}: ${cause?.code ?? cause?.message ?? String(error)}\n`);
+        // The client's wording, as `berth models` and berth/client say it (loaded only here: a
+        // health check that succeeds does not load the gRPC client).
+        const { unreachable } = await import('../client/index.js');
+        const failure = unreachable(flags.url.replace(/\/+$/, ''), error, timeoutMs);
+        process.stderr.write(`berth: ${failure.message} (${failure.code})\n`);
+        // Not 2: Docker reserves a health check's status 2.
         process.exitCode = 1;
       }
     });

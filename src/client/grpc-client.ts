@@ -23,6 +23,7 @@ import {
 import type { ModelStatsJson } from '../observability/index.js';
 import type { InferInputInit, InferOptions, OipClient } from './oip-client.js';
 import { toTensorData } from './tensor-input.js';
+import { isGrpcUnreachable, unreachable } from './unreachable.js';
 
 export interface GrpcClientOptions {
   /** host:port of the server, e.g. 127.0.0.1:8001 (a grpc:// prefix is accepted). */
@@ -43,8 +44,9 @@ function isErrorCode(value: unknown): value is ErrorCode {
 }
 
 /** A failed call as a BerthError: berth's own code when the server sent one. */
-function fromServiceError(error: ServiceError, what: string): BerthError {
+function fromServiceError(error: ServiceError, what: string, url: string): BerthError {
   const [code] = error.metadata.get('berth-error-code');
+  if (!isErrorCode(code) && isGrpcUnreachable(error)) return unreachable(url, error);
   return new BerthError(
     isErrorCode(code) ? code : 'BERTH_ERR_CLIENT_REQUEST_FAILED',
     `gRPC ${what}: ${error.details || error.message} (status ${error.code})`,
@@ -62,9 +64,11 @@ export class OipGrpcClient implements OipClient {
   private readonly methods = inferenceMethods();
   private readonly timeoutMs: number;
   private readonly headers: Readonly<Record<string, string>>;
+  private readonly url: string;
 
   constructor(options: GrpcClientOptions) {
     const address = options.address.replace(/^grpc:\/\//, '').replace(/\/+$/, '');
+    this.url = `grpc://${address}`;
     const max = options.maxMessageBytes ?? 2 ** 31 - 1;
     this.client = new Client(address, credentials.createInsecure(), {
       'grpc.max_receive_message_length': max,
@@ -88,7 +92,7 @@ export class OipGrpcClient implements OipClient {
         { deadline: Date.now() + this.timeoutMs },
         (error, response) => {
           signal?.removeEventListener('abort', cancel);
-          if (error !== null) reject(fromServiceError(error, name));
+          if (error !== null) reject(fromServiceError(error, name, this.url));
           else resolve(response as T);
         },
       );

@@ -10,6 +10,7 @@ export { createClient, OipRestClient, outputOf, type ClientOptions } from './res
 export { OipGrpcClient, type GrpcClientOptions } from './grpc-client.js';
 export type { InferInputInit, InferOptions, OipClient } from './oip-client.js';
 export { toTensorData, type TensorValues } from './tensor-input.js';
+export { reasonUnreachable, unreachable } from './unreachable.js';
 export {
   BerthError,
   halfToNumber,

@@ -23,6 +23,7 @@ import type { ModelStatsJson } from '../observability/index.js';
 import { OipGrpcClient } from './grpc-client.js';
 import type { InferInputInit, InferOptions, OipClient } from './oip-client.js';
 import { toTensorData } from './tensor-input.js';
+import { unreachable } from './unreachable.js';
 
 export interface ClientOptions {
   /** Base URL of the server, e.g. http://127.0.0.1:8000, or grpc://127.0.0.1:8001 for gRPC. */
@@ -68,13 +69,16 @@ export class OipRestClient implements OipClient {
         signal,
       });
     } catch (error) {
-      throw new BerthError(
-        'BERTH_ERR_CLIENT_REQUEST_FAILED',
-        `${init.method ?? 'GET'} ${this.base}${path}: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          cause: error,
-        },
-      );
+      if (init.signal?.aborted === true) {
+        throw new BerthError(
+          'BERTH_ERR_CLIENT_REQUEST_FAILED',
+          `${init.method ?? 'GET'} ${this.base}${path}: cancelled`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw unreachable(this.base, error, this.timeoutMs);
     }
   }
 
@@ -186,7 +190,13 @@ export class OipRestClient implements OipClient {
       bytes.byteLength,
     );
     const { header: parsed, binary } = splitRestBody(bytes, headerLength);
-    return decodeRestInferResponse(parsed, binary, NO_LIMITS);
+    const decoded = decodeRestInferResponse(parsed, binary, NO_LIMITS);
+    // The same result as over gRPC: an output's parameters on the wire (binary_data_size) say how
+    // it was sent, which is the transport's business, not the caller's.
+    return {
+      ...decoded,
+      outputs: decoded.outputs.map(({ name, datatype, shape, data }) => ({ name, datatype, shape, data })),
+    };
   }
 
   async loadModel(model: string, options: { config?: string } = {}): Promise<void> {

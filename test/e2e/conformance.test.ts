@@ -12,6 +12,7 @@ import { createClient, outputOf, type OipClient } from '../../src/client/index.j
 import { BerthError, type Datatype } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { freePort } from '../helpers/free-port.js';
 
 let server: ServeProcess;
 
@@ -96,6 +97,31 @@ describe.each(['rest', 'grpc'] as const)('conformance over %s', (transport) => {
     expect(Array.from(outputOf(response, 'OUTPUT0').data as Int32Array)).toEqual(Array.from(a, (x) => x + 3));
     expect(Array.from(outputOf(response, 'OUTPUT1').data as Int32Array)).toEqual(Array.from(a, (x) => x - 3));
     expect(outputOf(response, 'OUTPUT0').shape).toEqual([1, 16]);
+  });
+
+  it('returns each output as exactly name, datatype, shape and data: nothing of the transport', async () => {
+    const input = [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, 4], data: [1, 2, 3, 4] }];
+    const expected = {
+      modelName: 'double',
+      modelVersion: '2',
+      outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array([2, 4, 6, 8]) }],
+    };
+    // Binary outputs (REST's default, carrying binary_data_size on the wire) and JSON outputs alike.
+    expect(await client.infer('double', input)).toStrictEqual(expected);
+    expect(await client.infer('double', input, { binaryOutputs: false })).toStrictEqual(expected);
+  });
+
+  it('says which server it cannot reach, and why, in one shape', async () => {
+    const port = await freePort();
+    const url = transport === 'rest' ? `http://127.0.0.1:${port}` : `grpc://127.0.0.1:${port}`;
+    const nowhere = createClient({ url, timeoutMs: 5000 });
+    try {
+      const error = await failure(nowhere.ready());
+      expect(error.code).toBe('BERTH_ERR_CLIENT_REQUEST_FAILED');
+      expect(error.message).toBe(`cannot reach ${url}: connect ECONNREFUSED 127.0.0.1:${port}`);
+    } finally {
+      nowhere.close();
+    }
   });
 
   it('returns only the requested outputs', async () => {
