@@ -339,6 +339,8 @@ describe('inference over JSON', () => {
       'content-encoding': 'gzip',
     });
     expect(r.response.status).toBe(200);
+    // Served by the fastify route (compressed), with the same Content-Type as the fast path.
+    expect(r.response.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(JSON.parse(r.text).outputs[0].data).toEqual([2, 4, 6, 8]);
     const broken = await post('/v2/models/double/infer', 'not gzip', {
       'content-type': 'application/json',

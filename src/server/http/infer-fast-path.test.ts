@@ -79,7 +79,7 @@ describe('the fast path over a socket', () => {
     });
     expect(r.status).toBe(200);
     expect(r.headers['x-request-id']).toBe('fast-1');
-    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers['content-type']).toBe('application/json; charset=utf-8');
     expect(JSON.parse(r.body).outputs[0].data).toEqual([2, 4, 6, 8]);
   });
 

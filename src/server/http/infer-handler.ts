@@ -17,6 +17,9 @@ import type { CancelSignal } from '../../scheduler/index.js';
 import type { InferenceService } from '../inference-service.js';
 import { readBody } from './http-body.js';
 
+/** As every other JSON response berth writes (docs/protocol.md); a constant, so it costs nothing. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
 export interface InferRoute {
   readonly model: string;
   readonly version: string | undefined;
@@ -74,7 +77,7 @@ export async function handleInfer(
   const encoded = encodeRestInferResponse(response, encoding);
   if (encoded.chunks.length === 0) {
     return {
-      contentType: 'application/json',
+      contentType: JSON_CONTENT_TYPE,
       headerLength: undefined,
       payload: Buffer.from(encoded.header, 'utf8'),
     };
