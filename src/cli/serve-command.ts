@@ -208,8 +208,9 @@ export function serveCommand(): Command {
           },
         );
       };
-      process.on('SIGTERM', shutdown);
-      process.on('SIGINT', shutdown);
+      // Node passes the signal's number as a second argument: not an exit status.
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
       watchParent(() => {
         logger.warn('the parent process (npm) exited without passing on its signal: shutting down');
         shutdown('parent exited');

@@ -160,6 +160,23 @@ describe('berth serve', () => {
     expect(unknown.stderr).toMatch(/unknown option '--frobnicate'/);
   });
 
+  it('exits 2 when its HTTP or gRPC port is in use, naming the address', async () => {
+    const p = await serve([]);
+    const [httpPort, grpcPort] = [new URL(p.url).port, (p.grpcAddress ?? '').split(':')[1] ?? ''];
+    const http = runCli(['serve', '--port', httpPort, '--grpc-port', '0']);
+    expect(http.status).toBe(2);
+    expect(http.stderr).toMatch(
+      new RegExp(
+        `berth: cannot listen for HTTP on 127\\.0\\.0\\.1:${httpPort}: .*EADDRINUSE.* \\(BERTH_ERR_SERVER_LISTEN_FAILED\\)`,
+      ),
+    );
+    const grpc = runCli(['serve', '--port', '0', '--grpc-port', grpcPort]);
+    expect(grpc.status).toBe(2);
+    expect(grpc.stderr).toMatch(
+      new RegExp(`berth: cannot listen for gRPC on 127\\.0\\.0\\.1:${grpcPort}: .*EADDRINUSE`),
+    );
+  });
+
   it('prints its version and documents every option in --help', () => {
     const version = runCli(['--version']);
     expect(version.status).toBe(0);

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { slowModel, writeModel } from '../fixtures/models.js';
-import { startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
+import { spawn } from 'node:child_process';
+import { BERTH_BIN, startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
+import { until } from '../helpers/until.js';
 
 const N = 1024;
 const startServe = startServeForEachTest();
@@ -76,5 +78,52 @@ describe('shutdown', () => {
     const p = await serveSlow(1);
     p.process.kill('SIGINT');
     expect(await p.exited).toBe(0);
+  });
+});
+
+describe('under npm (npx berth serve, npm start)', () => {
+  // npm runs a bin as `sh -c '<bin> <args>'` and passes SIGTERM to that shell, which dies of it
+  // without passing it on. This runs berth the same way, with the variable npm sets.
+  it('drains and exits when the shell npm put between them dies of SIGTERM', async () => {
+    const shell = spawn(
+      'sh',
+      [
+        '-c',
+        '"$0" "$@" & echo $!; wait $!',
+        process.execPath,
+        BERTH_BIN,
+        'serve',
+        '--port',
+        '0',
+        '--grpc-port',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_lifecycle_event: 'npx' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    shell.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    shell.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await until(() => Promise.resolve(stderr.includes('models loaded')), 'berth to start', 20_000);
+    const berth = Number(stdout.trim());
+    const alive = () => {
+      try {
+        process.kill(berth, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      expect(alive()).toBe(true);
+      shell.kill('SIGTERM');
+      await until(() => Promise.resolve(!alive()), 'berth to exit after its parent', 10_000);
+      expect(stderr).toContain(
+        'the parent process (npm) exited without passing on its signal: shutting down',
+      );
+      expect(stderr).toMatch(/"drained":true,"msg":"stopped"/);
+    } finally {
+      if (alive()) process.kill(berth, 'SIGKILL');
+    }
   });
 });
