@@ -1,8 +1,8 @@
 /**
- * `berth/client`: typed Open Inference Protocol v2 clients, REST and gRPC, with one API.
+ * `berth-ml/client`: typed Open Inference Protocol v2 clients, REST and gRPC, with one API.
  *
  * @example
- * import { createClient } from 'berth/client';
+ * import { createClient } from 'berth-ml/client';
  * const client = createClient({ url: 'http://127.0.0.1:8000' });
  * const { outputs } = await client.infer('iris', [{ name: 'features', datatype: 'FP32', shape: [1, 4], data: [5.1, 3.5, 1.4, 0.2] }]);
  */

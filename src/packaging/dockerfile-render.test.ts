@@ -169,7 +169,7 @@ describe('renderDockerfile', () => {
     expect(all.filter((i) => i.keyword === 'ARG').map((i) => i.args)).toEqual([
       `NODE_IMAGE=${DEFAULT_NODE_IMAGE}`,
       `BASE_IMAGE=${DEFAULT_BASE_IMAGE}`,
-      'BERTH_PACKAGE=berth@0.1.0',
+      'BERTH_PACKAGE=berth-ml@0.1.0',
       'NPM_REGISTRY',
       'TARGETARCH',
     ]);

@@ -27,6 +27,7 @@ import {
   IMAGE_USER,
   IMAGE_WORKDIR,
   imageLabels,
+  NPM_PACKAGE,
   serveArguments,
 } from './image-contract.js';
 import { collectModels } from './model-files.js';
@@ -34,8 +35,7 @@ import type { Platform } from './oci-layout.js';
 import { APP_DIR, PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
 
 /** The build stage's image: Node.js with npm (9 or later), running as root. */
-export const DEFAULT_NODE_IMAGE = 'node:20-bookworm-slim';
-/** The runtime image: Node.js 20, user 65532, node at /nodejs/bin/node, nothing else. */
+export const DEFAULT_NODE_IMAGE = 'node:24-bookworm-slim';
 /** Where the build stage installs berth and where it lays out /app for the final stage. */
 const BUILD_DIR = '/build';
 const STAGED_APP = `/out/${APP_DIR}`;
@@ -58,7 +58,7 @@ export interface DockerfileOptions {
   /** Defaults of the NODE_IMAGE, BASE_IMAGE and BERTH_PACKAGE build arguments. */
   readonly nodeImage?: string;
   readonly baseImage?: string;
-  /** What npm installs: `berth@VERSION` (default), a tarball URL, a git URL... */
+  /** What npm installs: `berth-ml@VERSION` (default), a tarball URL, a git URL... */
   readonly berthPackage?: string;
   /** `COPY --link` (BuildKit; buildah only from 1.41, so podman before 5.6 refuses it). Default true. */
   readonly link?: boolean;
@@ -266,7 +266,7 @@ export function dockerfileText(
     "# docs, type declarations or source maps; onnxruntime's binaries for the target platform only).",
     '# It runs on the build machine (nothing is compiled), so multi-platform builds need no emulation.',
     'FROM --platform=$BUILDPLATFORM ${NODE_IMAGE} AS berth',
-    `ARG BERTH_PACKAGE=${options.berthPackage ?? `berth@${options.berthVersion}`}`,
+    `ARG BERTH_PACKAGE=${options.berthPackage ?? `${NPM_PACKAGE}@${options.berthVersion}`}`,
     'ARG NPM_REGISTRY',
     'ARG TARGETARCH',
     "# No install script runs: onnxruntime-node's would download CUDA libraries. The variable keeps",

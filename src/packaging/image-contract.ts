@@ -7,8 +7,10 @@
 import { MODELS_DIR } from './model-files.js';
 import { APP_DIR } from './runtime-files.js';
 
-/** The base image when none is given: distroless Node.js 20, as the non-root user. */
-export const DEFAULT_BASE_IMAGE = 'gcr.io/distroless/nodejs20-debian12:nonroot';
+/** The base image when none is given: distroless Node.js 24 (the active LTS line), as the non-root user. */
+export const DEFAULT_BASE_IMAGE = 'gcr.io/distroless/nodejs24-debian12:nonroot';
+/** berth's name on the npm registry (the command is still `berth`). */
+export const NPM_PACKAGE = 'berth-ml';
 /** The user berth runs as: distroless's "nonroot". */
 export const IMAGE_USER = '65532:65532';
 export const IMAGE_HTTP_PORT = 8000;

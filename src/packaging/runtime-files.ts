@@ -10,6 +10,7 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../protocol/index.js';
+import { installBase, modulePathInImage } from './install-layout.js';
 import type { LayerEntry } from './layer-builder.js';
 import type { Platform } from './oci-layout.js';
 
@@ -38,8 +39,11 @@ async function readPackage(dir: string): Promise<PackageJson> {
   return JSON.parse(await readFile(join(dir, 'package.json'), 'utf8')) as PackageJson;
 }
 
-/** Node's lookup of `name` from a package folder: its own node_modules, then each parent's. */
-async function resolvePackage(from: string, name: string, root: string): Promise<string | undefined> {
+/**
+ * Node's lookup of `name` from a package folder: its own node_modules, then each parent's, up to
+ * the folder berth was installed in (installBase).
+ */
+async function resolvePackage(from: string, name: string, top: string): Promise<string | undefined> {
   for (let dir = from; ; dir = dirname(dir)) {
     const candidate = join(dir, 'node_modules', name);
     if (
@@ -49,12 +53,13 @@ async function resolvePackage(from: string, name: string, root: string): Promise
       )
     )
       return realpath(candidate);
-    if (dir === root || dirname(dir) === dir) return undefined;
+    if (dir === top || dirname(dir) === dir) return undefined;
   }
 }
 
 /** Every production package folder reachable from the root package, each once. */
 export async function productionPackages(root: string): Promise<string[]> {
+  const top = installBase(root);
   const found = new Set<string>();
   const visit = async (dir: string, optional: boolean, name: string): Promise<void> => {
     if (found.has(dir)) return;
@@ -63,7 +68,7 @@ export async function productionPackages(root: string): Promise<string[]> {
     const deps = Object.keys(pkg.dependencies ?? {});
     const optionalDeps = Object.keys(pkg.optionalDependencies ?? {});
     for (const dep of [...deps, ...optionalDeps]) {
-      const resolved = await resolvePackage(dir, dep, root);
+      const resolved = await resolvePackage(dir, dep, top);
       if (resolved === undefined) {
         if (optionalDeps.includes(dep) || optional) continue;
         throw new BerthError(
@@ -138,14 +143,17 @@ export async function runtimeEntries(root: string, platform: Platform): Promise<
   )) {
     entries.push(fileEntry(path, `${APP_DIR}/dist/${relative(dist, path).split(sep).join('/')}`, false));
   }
+  const placed = new Map<string, string>();
   for (const pkgDir of await productionPackages(root)) {
-    const inModules = relative(join(root, 'node_modules'), pkgDir).split(sep).join('/');
-    if (inModules.startsWith('..')) {
+    const inModules = modulePathInImage(root, pkgDir);
+    const other = placed.get(inModules);
+    if (other !== undefined) {
       throw new BerthError(
         'BERTH_ERR_PACKAGING_INVALID_IMAGE',
-        `dependency ${pkgDir} is outside ${root}/node_modules (npm link?)`,
+        `${pkgDir} and ${other} would both be node_modules/${inModules} in the image; install berth in a folder of its own (npm install -g, or a project with only berth)`,
       );
     }
+    placed.set(inModules, pkgDir);
     const isOnnx = inModules === 'onnxruntime-node';
     const files = await walk(pkgDir, (rel, isDir) => {
       const name = rel.split('/').pop() ?? rel;

@@ -133,10 +133,10 @@ describe('npmComponents on this repository', () => {
 
   it('lists berth itself as the application, and every dependency with a hash', () => {
     const own = readJson(join(PACKAGE_ROOT, 'package.json'));
-    const berth = byPurl(components, `pkg:npm/berth@${own.version as string}`);
+    const berth = byPurl(components, `pkg:npm/berth-ml@${own.version as string}`);
     expect(berth).toMatchObject({
       type: 'application',
-      name: 'berth',
+      name: 'berth-ml',
       licenses: [{ license: { id: 'Apache-2.0' } }],
     });
     const libraries = components.filter((c) => c.type === 'library');

@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { BerthError } from '../protocol/index.js';
+import { installBase } from './install-layout.js';
 import type { ModelFiles } from './model-files.js';
 
 /** Media type of a CycloneDX JSON document (IANA registration). */
@@ -267,10 +268,11 @@ async function npmComponent(
  * const components = await npmComponents(PACKAGE_ROOT, await productionPackages(PACKAGE_ROOT));
  */
 export async function npmComponents(root: string, packageDirs: readonly string[]): Promise<SbomComponent[]> {
-  const realRoot = await realpath(root);
+  // Lockfile keys are paths from the folder that was installed: berth's own, or its project's.
+  const realRoot = installBase(await realpath(root));
   const locks = await lockfilePackages(realRoot);
   const byRef = new Map<string, SbomComponent>();
-  const self = await npmComponent(realRoot, realRoot, 'application', locks);
+  const self = await npmComponent(realRoot, await realpath(root), 'application', locks);
   byRef.set(self['bom-ref'], self);
   const dirs = await Promise.all(packageDirs.map((dir) => realpath(dir)));
   for (const dir of dirs.sort(byCodePoint)) {

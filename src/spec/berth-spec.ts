@@ -1,5 +1,5 @@
 /**
- * `berth.yaml`, the one spec file every command reads (DESIGN.md "One spec, every target"). This
+ * `berth.yaml`, the one spec file every command reads (docs/architecture.md, "One spec file"). This
  * module knows its top-level shape and validates, strictly, the sections the existing commands
  * use: `name`, `repository` and `image` (`berth build`). The other documented sections (`models`,
  * `serve`, `replicas`, `rollout`, `resilience`, `async`, `kubernetes`) are accepted as mappings and

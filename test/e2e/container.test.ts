@@ -5,7 +5,7 @@
  * check passes; `podman stop` ends it promptly through berth's own SIGTERM drain.
  *
  * podman needs `--runtime runc --ulimit nofile=1024:1024 --ulimit nproc=4096:4096` here
- * (DESIGN.md); scripts/test-deps.sh installs it.
+ * (docs/architecture.md, "Real components in tests"); scripts/test-deps.sh installs it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';

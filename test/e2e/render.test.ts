@@ -94,7 +94,7 @@ function sharedLibraries(binaries: string[]): Map<string, string> {
 }
 
 /**
- * A stand-in for node:20-bookworm-slim: this machine's node, npm and sh (with their libraries and,
+ * A stand-in for node:24-bookworm-slim: this machine's node, npm and sh (with their libraries and,
  * where the host trusts an extra CA for its egress, that CA), imported into podman.
  */
 function importNodeImage(name: string): void {

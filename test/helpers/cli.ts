@@ -41,11 +41,18 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `berth serve ARGS --port 0 --grpc-port 0 --log-format json` and waits until it listens. */
-export async function startServe(args: readonly string[], timeoutMs = 20_000): Promise<ServeProcess> {
+/**
+ * Starts `berth serve ARGS --port 0 --grpc-port 0 --log-format json` and waits until it listens;
+ * `bin` is another installation's bin/berth.js.
+ */
+export async function startServe(
+  args: readonly string[],
+  timeoutMs = 20_000,
+  bin = BERTH_BIN,
+): Promise<ServeProcess> {
   const child = spawn(
     process.execPath,
-    [BERTH_BIN, 'serve', '--port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
+    [bin, 'serve', '--port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
     {
       stdio: ['ignore', 'pipe', 'pipe'],
     },

@@ -1,5 +1,5 @@
 /**
- * podman for tests that run berth images: the flags this environment needs (DESIGN.md), a
+ * podman for tests that run berth images: the flags this environment needs (docs/architecture.md), a
  * command runner that fails loudly, and a wait for the container's server to be ready.
  */
 import { spawnSync } from 'node:child_process';
