@@ -3,19 +3,20 @@
  * default install, and this machine), a Triton repository that asks for the GPU stops at start
  * with what is missing and where the docs are, instead of "Failed to load shared library".
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.js';
 import { missingCudaLibraries } from '../../src/runtime/backends/onnx/onnx-load-error.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { runCli, startServeForEachTest } from '../helpers/cli.js';
 
 const serve = startServeForEachTest();
+const tempDir = tempDirsForFile('berth-e2e-gpu-');
 
 function repositoryWith(configFile: string, config: string): string {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-gpu-'));
+  const repo = tempDir();
   writeModel(repo, 'double', doubleModel());
   writeFileSync(join(repo, 'double', configFile), config);
   return repo;

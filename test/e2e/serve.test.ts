@@ -1,13 +1,14 @@
 /** `berth serve` as a real process: the quick start, single files, repositories, broken models. */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { runCli, startServeForEachTest } from '../helpers/cli.js';
 
 const serve = startServeForEachTest();
+const tempDir = tempDirsForFile('berth-e2e-');
 
 describe('berth serve', () => {
   it('serves the built-in iris example when given no model', async () => {
@@ -25,7 +26,7 @@ describe('berth serve', () => {
   });
 
   it('names a single model after its file, version 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const dir = tempDir();
     const file = join(dir, 'double.onnx');
     writeFileSync(file, doubleModel());
     const p = await serve([file]);
@@ -42,7 +43,7 @@ describe('berth serve', () => {
   });
 
   it('with --no-exit-on-error, serves a repository where one broken model does not stop the others, and says why', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const repo = tempDir();
     writeModel(repo, 'good', doubleModel(), 1);
     writeModel(repo, 'good', doubleModel(), 2);
     mkdirSync(join(repo, 'broken', '1'), { recursive: true });
@@ -85,7 +86,7 @@ describe('berth serve', () => {
   });
 
   it('exits 2 when a model given at start is not ONNX, naming the model and why (Triton --exit-on-error)', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const dir = tempDir();
     const file = join(dir, 'notonnx.onnx');
     writeFileSync(file, 'this is not onnx');
     const result = runCli(['serve', file, '--port', '0', '--grpc-port', '0', '--log-format', 'json']);
@@ -107,7 +108,7 @@ describe('berth serve', () => {
   });
 
   it('exits 2 for a --load-model that the repository does not have (explicit mode)', () => {
-    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const repo = tempDir();
     writeModel(repo, 'good', doubleModel());
     const args = ['serve', repo, '--port', '0', '--grpc-port', '0', '--model-control-mode', 'explicit'];
     const result = runCli([...args, '--load-model', 'good', '--load-model', 'nope']);
@@ -116,7 +117,7 @@ describe('berth serve', () => {
   });
 
   it('refuses a model folder given as the repository, saying which repository was meant', () => {
-    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const repo = tempDir();
     writeModel(repo, 'fraud', doubleModel(), 1);
     writeModel(repo, 'fraud', doubleModel(), 2);
     const result = runCli(['serve', join(repo, 'fraud'), '--port', '0']);
@@ -127,7 +128,7 @@ describe('berth serve', () => {
   });
 
   it('warns about a repository with no models, and logs one listening line', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const repo = tempDir();
     const p = await serve([repo]);
     await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
     expect(p.logs.find((l) => l.repository === repo)).toMatchObject({
@@ -139,7 +140,7 @@ describe('berth serve', () => {
   });
 
   it('reports ready with --no-strict-readiness once any model is ready', async () => {
-    const repo = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+    const repo = tempDir();
     writeModel(repo, 'good', doubleModel());
     mkdirSync(join(repo, 'broken', '1'), { recursive: true });
     writeFileSync(join(repo, 'broken', '1', 'model.onnx'), 'nope');
