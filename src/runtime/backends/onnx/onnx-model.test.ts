@@ -16,6 +16,9 @@ import {
 } from './onnx-model.js';
 import { onnxTypes } from './onnx-schema.js';
 
+// As onnx-session.ts does in its worker: onnxruntime-node cannot read a Float16Array (Node 24).
+Reflect.deleteProperty(globalThis, 'Float16Array');
+
 type OrtType = ort.Tensor.Type;
 
 /** ORT tensor type and 2x3 sample data for each ONNX element type. */

@@ -18,6 +18,14 @@ import type { LoadOptions } from '../../backend.js';
 import { explainLoadFailure } from './onnx-load-error.js';
 import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
 
+// FP16 is carried as its bit patterns in a Uint16Array. Where the platform has Float16Array
+// (Node 24), onnxruntime-common turns float16 tensor data into one, and onnxruntime-node's native
+// binding, reading it through N-API (which has no float16 typed array), sees no bytes at all
+// ("not enough space: expected 6, got 0"). onnxruntime-common looks for Float16Array once, at the
+// first tensor; this module runs only in onnx-worker's thread, so hiding it there changes nothing
+// else, and FP16 goes in and out as Uint16Array on every supported Node.
+Reflect.deleteProperty(globalThis, 'Float16Array');
+
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
