@@ -181,7 +181,7 @@ function dockerfileCommand(): Command {
       'after',
       helpSection({
         examples: [
-          'berth render dockerfile ./models  # from the project root: ./Dockerfile, ./.dockerignore',
+          'berth render dockerfile ./models  # writes ./Dockerfile, ./.dockerignore',
           'docker buildx build --platform linux/amd64,linux/arm64 -t registry.example/fraud:1.0 --push .',
           'berth render dockerfile ./models --no-link && podman build --format docker -t fraud:1.0 .',
           'berth render dockerfile model.onnx -o build --base-image gcr.io/distroless/nodejs24-debian12:nonroot@sha256:...',

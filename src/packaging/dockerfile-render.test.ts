@@ -184,7 +184,7 @@ describe('renderDockerfile', () => {
       /npm install --omit=dev --ignore-scripts --install-strategy=shallow .*"\$BERTH_PACKAGE"$/,
     );
     expect(runs[1]).toBe(
-      'node node_modules/berth/bin/berth.js render runtime /out/app ${TARGETARCH:+--platform "linux/$TARGETARCH"}',
+      'node node_modules/berth-ml/bin/berth.js render runtime /out/app ${TARGETARCH:+--platform "linux/$TARGETARCH"}',
     );
   });
 

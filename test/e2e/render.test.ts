@@ -101,7 +101,10 @@ function importNodeImage(name: string): void {
   const root = mkdtempSync(join(tmpdir(), 'berth-render-node-'));
   const node = realpathSync(process.execPath);
   const sh = realpathSync('/bin/sh');
-  const npmRoot = join(execFileSync('npm', ['root', '-g'], { encoding: 'utf8' }).trim(), 'npm');
+  // npm's own folder, wherever this npm is installed (not under the node on PATH, which may be
+  // scripts/node.sh's): its bin/npm-cli.js, two folders up.
+  const npmCli = realpathSync(execFileSync('sh', ['-c', 'command -v npm'], { encoding: 'utf8' }).trim());
+  const npmRoot = dirname(dirname(npmCli));
   const put = (from: string, to: string, mode = 0o755) => {
     mkdirSync(dirname(join(root, to)), { recursive: true });
     copyFileSync(from, join(root, to));
