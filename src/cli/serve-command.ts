@@ -5,6 +5,7 @@ import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observ
 import { createModelCatalog, modelFromBytes, type ModelDescriptor } from '../repository/index.js';
 import { buildIrisModel, type LoadFailure } from '../runtime/index.js';
 import { MODEL_CONTROL_MODES, startServer } from '../server/index.js';
+import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
 
@@ -125,17 +126,17 @@ export function serveCommand(): Command {
     )
     .addHelpText(
       'after',
-      [
-        '',
-        'Examples:',
-        '  berth serve                         # the built-in iris classifier on :8000',
-        '  berth serve model.onnx --port 9000  # one model, named "model"',
-        '  berth serve ./models --host 0.0.0.0 # a Triton-style repository (config.pbtxt or config.yaml)',
-        '  berth serve --port 0 --grpc-port 0  # free ports (see the "listening" log line)',
-        '  grpcurl -plaintext localhost:8001 list',
-        '  berth serve ./models --model-control-mode explicit --load-model fraud',
-        '  berth serve ./models --model-control-mode poll --repository-poll-secs 5',
-      ].join('\n'),
+      helpSection({
+        examples: [
+          'berth serve  # the built-in iris classifier on :8000',
+          'berth serve model.onnx --port 9000  # one model, named "model"',
+          'berth serve ./models --host 0.0.0.0  # a Triton repository (config.pbtxt or config.yaml)',
+          'berth serve --port 0 --grpc-port 0  # free ports (the "listening" log line says which)',
+          'grpcurl -plaintext localhost:8001 list',
+          'berth serve ./models --model-control-mode explicit --load-model fraud',
+          'berth serve ./models --model-control-mode poll --repository-poll-secs 5',
+        ],
+      }),
     )
     .action(async (paths: string[], flags: ServeFlags) => {
       const format: LogFormat =
