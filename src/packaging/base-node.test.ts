@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isBerthError } from '../protocol/index.js';
 import { findNode, nodeCandidates } from './base-node.js';
 import { BlobStore } from './blob-store.js';
@@ -10,17 +8,9 @@ import type { BaseImage } from './image-source.js';
 import { buildLayer, type LayerEntry } from './layer-builder.js';
 import { MEDIA_TYPE } from './media-types.js';
 import type { ImageConfig } from './oci-layout.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-base-node-'));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirsForFile('berth-base-node-');
 
 const EXECUTABLE = Buffer.from('#!/bin/sh\n');
 

@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -20,6 +19,9 @@ import {
   IMAGE_USER,
   serveArguments,
 } from './image-contract.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-compose-');
 
 type Service = Record<string, unknown>;
 
@@ -35,7 +37,7 @@ let repo: string;
 let base: ComposeOptions;
 
 beforeAll(() => {
-  project = mkdtempSync(join(tmpdir(), 'berth-compose-'));
+  project = tempDir();
   repo = join(project, 'models');
   writeModel(repo, 'double', doubleModel());
   writeModel(repo, 'triple', doubleModel());

@@ -7,7 +7,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, identityModel, writeModel } from '../../test/fixtures/models.js';
@@ -35,6 +34,9 @@ import {
 } from './image-contract.js';
 import { collectModels } from './model-files.js';
 import { PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-render-');
 
 interface Instruction {
   readonly keyword: string;
@@ -85,7 +87,7 @@ let repo: string;
 let base: Omit<DockerfileOptions, 'models'>;
 
 beforeAll(() => {
-  context = mkdtempSync(join(tmpdir(), 'berth-render-'));
+  context = tempDir();
   repo = join(context, 'models');
   writeModel(repo, 'double', doubleModel(), 1);
   writeModel(repo, 'double', doubleModel(), 2);
@@ -250,7 +252,7 @@ describe('renderDockerfile', () => {
   });
 
   it('refuses models outside the build context, and paths a Dockerfile would interpret', async () => {
-    const outside = mkdtempSync(join(tmpdir(), 'berth-render-outside-'));
+    const outside = tempDir('berth-render-outside-');
     writeModel(outside, 'far', doubleModel());
     const error = await renderDockerfile({ ...base, models: [outside] }).catch((e: unknown) => e);
     expect(isBerthError(error) && error.code).toBe('BERTH_ERR_CLI_INVALID_OPTION');
@@ -287,7 +289,7 @@ describe('renderDockerfile', () => {
 
 describe('writeRuntimeFiles', () => {
   it("lays out exactly berth build's berth layer, with its modes, and refuses a folder that exists", async () => {
-    const dir = join(mkdtempSync(join(tmpdir(), 'berth-runtime-')), 'app');
+    const dir = join(tempDir('berth-runtime-'), 'app');
     const platform = { os: 'linux', architecture: 'arm64' };
     const count = await writeRuntimeFiles(dir, platform);
     const expected = (await runtimeEntries(PACKAGE_ROOT, platform)).filter((e) => e.type === 'file');

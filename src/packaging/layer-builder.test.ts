@@ -1,6 +1,5 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
@@ -9,9 +8,12 @@ import { BlobStore } from './blob-store.js';
 import { sha256 } from './digest.js';
 import { buildLayer, completeEntries, type LayerEntry } from './layer-builder.js';
 import { LayerCache } from './layer-cache.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-layer-src-');
 
 async function store(): Promise<BlobStore> {
-  const s = new BlobStore(mkdtempSync(join(tmpdir(), 'berth-layer-')));
+  const s = new BlobStore(tempDir('berth-layer-'));
   await s.init();
   return s;
 }
@@ -64,7 +66,7 @@ describe('completeEntries', () => {
 
 describe('buildLayer', () => {
   it('gives the same digest for the same entries, whatever the files on disk say about time and owner', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-layer-src-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'x.js'), 'console.log(1);\n');
     const entries: LayerEntry[] = [
       { type: 'file', path: 'app/x.js', mode: 0o644, source: join(dir, 'x.js') },
@@ -111,9 +113,9 @@ describe('buildLayer', () => {
 describe('buildLayer with a layer cache', () => {
   const epoch = new Date(0);
   async function fixture() {
-    const cache = new LayerCache(mkdtempSync(join(tmpdir(), 'berth-layer-cache-')));
+    const cache = new LayerCache(tempDir('berth-layer-cache-'));
     await cache.init();
-    const file = join(mkdtempSync(join(tmpdir(), 'berth-layer-src-')), 'weights.bin');
+    const file = join(tempDir(), 'weights.bin');
     writeFileSync(file, 'aaaa');
     const entries: LayerEntry[] = [
       { type: 'file', path: 'models/m/1/model.onnx', mode: 0o644, source: file },

@@ -1,11 +1,13 @@
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { basicHeader, findCredentials, parseChallenge } from './registry-auth.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-docker-config-');
 
 function configDir(config: unknown): string {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
+  const dir = tempDir();
   writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
   return dir;
 }
@@ -87,7 +89,7 @@ describe('findCredentials', () => {
   });
 
   it('asks a credential helper, and says so when it fails', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'berth-helper-'));
+    const bin = tempDir('berth-helper-');
     const helper = join(bin, 'docker-credential-test');
     writeFileSync(
       helper,
@@ -116,7 +118,7 @@ describe('findCredentials', () => {
   });
 
   it('refuses a config file that is not JSON', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-docker-config-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'config.json'), '{nope');
     await expect(findCredentials('x.example', { env: { DOCKER_CONFIG: dir } })).rejects.toThrow(
       /not valid JSON/,

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
@@ -19,6 +18,9 @@ import {
   type SbomComponent,
   type SbomInput,
 } from './sbom.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-sbom-models-');
 
 const require = createRequire(import.meta.url);
 const SCHEMA_DIR = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res/schema');
@@ -65,7 +67,7 @@ function byPurl(components: readonly SbomComponent[], purl: string): SbomCompone
 const RESNET_BYTES = 'not really onnx, but bytes to hash';
 
 async function someModels(): Promise<ModelFiles[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-sbom-models-'));
+  const dir = tempDir();
   writeFileSync(join(dir, 'resnet.onnx'), RESNET_BYTES);
   writeFileSync(join(dir, 'bert.onnx'), 'other bytes');
   return collectModels([join(dir, 'resnet.onnx'), join(dir, 'bert.onnx')]);
@@ -149,7 +151,7 @@ describe('npmComponents on a fixture install', () => {
   const sha512 = (byte: number): string => `sha512-${Buffer.alloc(64, byte).toString('base64')}`;
 
   function install(hidden: boolean): { root: string; dirs: string[] } {
-    const root = mkdtempSync(join(tmpdir(), 'berth-sbom-root-'));
+    const root = tempDir('berth-sbom-root-');
     const write = (path: string, value: unknown): void => {
       mkdirSync(dirname(join(root, path)), { recursive: true });
       writeFileSync(join(root, path), JSON.stringify(value));

@@ -1,20 +1,16 @@
 /** What berth serve is given: a repository, not one model's folder; an empty one is worth a warning. */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BerthError } from '../protocol/index.js';
 import { createModelCatalog } from './model-catalog.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirsForFile('berth-catalog-');
 
 /** A fresh folder with `files` (relative path -> content; a trailing / makes a folder). */
 function layout(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-catalog-'));
-  dirs.push(dir);
+  const dir = tempDir();
   for (const [path, content] of Object.entries(files)) {
     if (path.endsWith('/')) mkdirSync(join(dir, path), { recursive: true });
     else {

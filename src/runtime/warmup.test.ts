@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,9 @@ import { modelConfigSchema } from '../repository/index.js';
 import type { LoadedModel } from './backend.js';
 import { createOnnxBackend } from './index.js';
 import { warmUp } from './warmup.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-warmup-');
 
 const logger = createLogger({ level: 'silent', format: 'json' });
 const loaded: LoadedModel[] = [];
@@ -54,7 +57,7 @@ describe('warmUp', () => {
   });
 
   it('runs configured samples count times on every instance, with data files from warmup/', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-warmup-'));
+    const dir = tempDir();
     mkdirSync(join(dir, 'warmup'));
     writeFileSync(
       join(dir, 'warmup', 'x.bin'),

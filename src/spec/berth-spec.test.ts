@@ -1,8 +1,10 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadSpec, parseSpec } from './berth-spec.js';
+import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-spec-');
 
 describe('parseSpec', () => {
   it('reads the sections berth build uses and accepts the documented others', () => {
@@ -45,7 +47,7 @@ describe('parseSpec', () => {
 
 describe('loadSpec', () => {
   it('finds berth.yaml in the working directory, and resolves the repository beside it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-spec-'));
+    const dir = tempDir();
     expect(await loadSpec(undefined, dir)).toBeUndefined();
     writeFileSync(join(dir, 'berth.yaml'), 'repository: models\n');
     const loaded = await loadSpec(undefined, dir);

@@ -5,26 +5,29 @@
  * reachable here. Running them in podman is in test/e2e/container.test.ts.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BuildResult } from '../../src/packaging/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
-import { testBaseImage } from '../helpers/base-image.js';
+import { testBaseImageForFile } from '../helpers/base-image.js';
 import { BERTH_BIN, runCli } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const baseImage = testBaseImageForFile();
+const tempDir = tempDirsForFile('berth-out-');
 
 let base: string;
 let repo: string;
 
 beforeAll(async () => {
   // A layer cache of this file's own, so the first build is cold.
-  process.env.BERTH_CACHE_DIR = mkdtempSync(join(tmpdir(), 'berth-cache-'));
-  const image = await testBaseImage();
+  process.env.BERTH_CACHE_DIR = tempDir('berth-cache-');
+  const image = await baseImage();
   base = `oci:${image.dir}:${image.ref}`;
-  repo = mkdtempSync(join(tmpdir(), 'berth-build-models-'));
+  repo = tempDir('berth-build-models-');
   writeModel(repo, 'double', doubleModel(), 1);
   writeModel(repo, 'double', doubleModel(), 2);
   writeModel(repo, 'strings', identityModel('STRING', ['batch', 2]));
@@ -60,9 +63,9 @@ async function tarEntries(bytes: Buffer): Promise<Map<string, Buffer>> {
 
 describe('berth build', () => {
   it('writes a reproducible OCI layout with one layer for berth and one per model', async () => {
-    const outA = mkdtempSync(join(tmpdir(), 'berth-out-'));
-    const outB = mkdtempSync(join(tmpdir(), 'berth-out-'));
-    const outC = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const outA = tempDir();
+    const outB = tempDir();
+    const outC = tempDir();
     const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
     const first = build([repo, '--output', `oci:${outA}:v1`, '-t', 'localhost/fraud:1.0'], epoch);
     expect(first.layers.filter((l) => l.name !== 'base').map((l) => l.cached)).toEqual([false, false, false]);
@@ -189,13 +192,13 @@ describe('berth build', () => {
   }, 240_000);
 
   it('changes only the layer of the model that changed', () => {
-    const changed = mkdtempSync(join(tmpdir(), 'berth-build-models-'));
+    const changed = tempDir('berth-build-models-');
     writeModel(changed, 'double', doubleModel(), 1);
     writeModel(changed, 'double', doubleModel(), 2);
     writeModel(changed, 'strings', identityModel('STRING', ['batch', 3]));
     writeFileSync(join(changed, 'double', 'config.yaml'), 'maxBatchSize: 8\n');
-    const before = build([repo, '--output', `oci:${mkdtempSync(join(tmpdir(), 'berth-out-'))}`]);
-    const after = build([changed, '--output', `oci:${mkdtempSync(join(tmpdir(), 'berth-out-'))}`]);
+    const before = build([repo, '--output', `oci:${tempDir()}`]);
+    const after = build([changed, '--output', `oci:${tempDir()}`]);
     const digests = (r: BuildResult) => new Map(r.layers.map((l) => [l.name, l.digest]));
     const [b, a] = [digests(before), digests(after)];
     expect(a.get('berth')).toBe(b.get('berth'));
@@ -205,7 +208,7 @@ describe('berth build', () => {
   }, 240_000);
 
   it('writes docker-archive and oci-archive files that name the image', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const dir = tempDir();
     const docker = build([
       join(repo, 'double', '2', 'model.onnx'),
       '--output',
@@ -248,7 +251,7 @@ describe('berth build', () => {
           '--base',
           archive,
           '--output',
-          `oci:${mkdtempSync(join(tmpdir(), 'berth-out-'))}`,
+          `oci:${tempDir()}`,
           '--json',
         ],
         { timeoutMs: 120_000 },
@@ -263,13 +266,13 @@ describe('berth build', () => {
   }, 240_000);
 
   it('takes the repository, image name, tag and platforms from berth.yaml', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-spec-'));
+    const dir = tempDir('berth-spec-');
     const spec = join(dir, 'berth.yaml');
     writeFileSync(
       spec,
       `name: fraud\nrepository: ${repo}\nimage: { name: localhost/from-spec, tag: "3", platforms: [linux/amd64] }\n`,
     );
-    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const out = tempDir();
     const built = build(['-f', spec, '--output', `oci:${out}`]);
     expect(built.reference).toBe('localhost/from-spec:3');
     expect(built.layers.map((l) => l.name)).toEqual(['base', 'berth', 'model:double', 'model:strings']);
@@ -280,7 +283,7 @@ describe('berth build', () => {
   }, 240_000);
 
   it('refuses a docker-archive base whose manifest.json points outside the archive', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'berth-evil-'));
+    const dir = tempDir('berth-evil-');
     const pack = tar.pack();
     pack.entry(
       { name: 'manifest.json' },
@@ -379,7 +382,7 @@ describe('berth build', () => {
 
 /** Where a build's scratch folders go: a TMPDIR of the test's own, to see that none is left. */
 function ownTmp(): string {
-  return mkdtempSync(join(tmpdir(), 'berth-build-tmp-'));
+  return tempDir('berth-build-tmp-');
 }
 
 /**
@@ -418,7 +421,7 @@ describe('berth build on a base that keeps node elsewhere, or has none', () => {
     expect(result.stderr).toBe('');
     const built = JSON.parse(result.stdout) as BuildResult;
     expect(built.layers.filter((l) => l.name === 'base')).toHaveLength(2);
-    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const out = tempDir();
     const layout = runCli(['build', repo, '--base', image, '--output', `oci:${out}/image`, '--json']);
     const config = JSON.parse(
       readFileSync(
@@ -438,7 +441,7 @@ describe('berth build on a base that keeps node elsewhere, or has none', () => {
   }, 60_000);
 
   it('refuses a base without node, naming the base and the paths it tried, and writes nothing', () => {
-    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const out = tempDir();
     const result = runCli([
       'build',
       repo,
@@ -474,7 +477,7 @@ describe('berth build outputs', () => {
   it('end with a failing status on a broken pipe, and leave no partial image or scratch folder', async () => {
     for (const output of ['oci-archive', 'oci', 'docker-archive']) {
       const tmp = ownTmp();
-      const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+      const out = tempDir();
       const target = join(out, 'image');
       expect(await interruptedBuild([repo, '--output', `${output}:${target}`], 'pipe', tmp)).toBe(141);
       expect(readdirSync(out)).toEqual([]);
@@ -490,7 +493,7 @@ describe('berth build outputs', () => {
       ['SIGTERM', 143],
     ] as const) {
       const tmp = ownTmp();
-      const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+      const out = tempDir();
       expect(
         await interruptedBuild([repo, '--output', `oci-archive:${join(out, 'image.tar')}`], signal, tmp),
       ).toBe(status);
@@ -503,7 +506,7 @@ describe('berth build outputs', () => {
 
   it('replace an existing archive only when the new one is whole', async () => {
     const tmp = ownTmp();
-    const out = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const out = tempDir();
     const target = join(out, 'image.tar');
     writeFileSync(target, 'the previous image');
     expect(await interruptedBuild([repo, '--output', `oci-archive:${target}`], 'pipe', tmp)).toBe(141);

@@ -4,20 +4,21 @@
  * the same API on both. Each case states what the protocol requires, so a transport that differs
  * from the other fails here.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf, type OipClient } from '../../src/client/index.js';
 import { BerthError, type Datatype } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-conformance-');
 
 let server: ServeProcess;
 
 beforeAll(async () => {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-conformance-'));
+  const repo = tempDir();
   writeModel(repo, 'double', doubleModel(), 1);
   writeModel(repo, 'double', doubleModel(), 2);
   writeModel(repo, 'simple', addSubModel());

@@ -8,26 +8,28 @@
  * (docs/architecture.md, "Real components in tests"); scripts/test-deps.sh installs it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { testBaseImage } from '../helpers/base-image.js';
+import { testBaseImageForFile } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const baseImage = testBaseImageForFile();
+const tempDir = tempDirsForFile('berth-container-models-');
 
 const IMAGE = 'localhost/berth-e2e-double:1';
 
 let container: string | undefined;
 
 beforeAll(async () => {
-  const base = await testBaseImage();
-  const repo = mkdtempSync(join(tmpdir(), 'berth-container-models-'));
+  const base = await baseImage();
+  const repo = tempDir();
   writeModel(repo, 'double', doubleModel());
-  const archive = join(mkdtempSync(join(tmpdir(), 'berth-container-')), 'image.tar');
+  const archive = join(tempDir('berth-container-'), 'image.tar');
   const built = runCli(
     [
       'build',

@@ -4,14 +4,14 @@
  * bounded in memory afterwards. The generator is seeded: a failure prints the seed and the request.
  */
 import { request as httpRequest, Agent } from 'node:http';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-fuzz-');
 
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261121);
 const ROUNDS = Number(process.env.BERTH_FUZZ_ROUNDS ?? 4000);
@@ -312,7 +312,7 @@ function send(base: URL, r: FuzzRequest): Promise<{ status: number; body: string
 let server: ServeProcess;
 
 beforeAll(async () => {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-fuzz-'));
+  const repo = tempDir();
   writeModel(repo, 'double', doubleModel());
   writeModel(repo, 'addsub', addSubModel());
   writeModel(repo, 'id_bytes', identityModel('STRING', ['batch', 3]));

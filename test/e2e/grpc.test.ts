@@ -5,8 +5,7 @@
  * grpcurl does), and raw `inference.GRPCInferenceService` messages for what berth's own client
  * never sends: typed contents mixed with raw ones, classification, streams, deadlines, limits.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   Client,
@@ -27,12 +26,15 @@ import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-grpc-');
 
 let server: ServeProcess;
 let address: string;
 
 beforeAll(async () => {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-grpc-'));
+  const repo = tempDir();
   writeModel(repo, 'double', doubleModel());
   writeModel(repo, 'pair', addSubModel());
   writeModel(repo, 'slow', slowBatchModel(2000));

@@ -1,12 +1,14 @@
 /** `berth inspect` as a real process. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildIrisModel } from '../../src/runtime/index.js';
 import { runCli } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'berth-inspect-'));
+const tempDir = tempDirsForFile('berth-inspect-');
+
+const dir = tempDir();
 const iris = join(dir, 'iris.onnx');
 writeFileSync(iris, buildIrisModel());
 

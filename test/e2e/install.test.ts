@@ -7,12 +7,15 @@
  * beside it, not under it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testBaseImage } from '../helpers/base-image.js';
+import { testBaseImageForFile } from '../helpers/base-image.js';
 import { startServe } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const baseImage = testBaseImageForFile();
+const tempDir = tempDirsForFile('berth-install-');
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const VERSION = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
@@ -22,7 +25,7 @@ let project: string;
 let bin: string;
 
 beforeAll(() => {
-  work = mkdtempSync(join(tmpdir(), 'berth-install-'));
+  work = tempDir();
   execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: ROOT, encoding: 'utf8' });
   const tarball = readdirSync(work).find((f) => f.endsWith('.tgz'));
   if (tarball === undefined) throw new Error(`npm pack wrote no tarball in ${work}`);
@@ -86,7 +89,7 @@ describe('berth installed from its npm tarball', () => {
   }, 60_000);
 
   it('builds an image from the installed package, its dependencies hoisted beside it', async () => {
-    const image = await testBaseImage();
+    const image = await baseImage();
     const out = join(work, 'image.tar');
     const result = installed(
       ['build', '--base', `oci:${image.dir}:${image.ref}`, '--output', `oci-archive:${out}`, '--json'],

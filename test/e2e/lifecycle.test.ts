@@ -3,8 +3,7 @@
  * gRPC and the `berth models` CLI, a Triton repository with config.pbtxt, and zero failed
  * requests while versions are added, reloaded and removed under load.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
@@ -12,6 +11,9 @@ import { BerthError } from '../../src/protocol/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { runCli, startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-lifecycle-');
 
 const startServe = startServeForEachTest();
 
@@ -22,7 +24,7 @@ async function serve(args: string[]): Promise<ServeProcess> {
 }
 
 function repository(): string {
-  return mkdtempSync(join(tmpdir(), 'berth-lifecycle-'));
+  return tempDir();
 }
 
 const input = [{ name: 'INPUT0', datatype: 'FP32' as const, shape: [1, 4], data: [1, 2, 3, 4] }];

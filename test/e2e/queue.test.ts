@@ -1,13 +1,15 @@
 /** The request queue of a real `berth serve` process: admission control, timeouts, disconnects. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { slowBatchModel, writeModel } from '../fixtures/models.js';
 import { startServeForEachTest } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-queue-');
 
 const startServe = startServeForEachTest();
 
@@ -42,7 +44,7 @@ const PENDING = /berth_inference_pending_requests\{model="slow",version="1"\} (\
 /** A berth process serving a slow batching model (512 rows take a few hundred ms), whose instance
  * is then occupied by one full batch so that the next request has to wait in the queue. */
 async function saturated(config: string): Promise<{ url: string; filler: Promise<unknown> }> {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-queue-'));
+  const repo = tempDir();
   writeModel(repo, 'slow', slowBatchModel(2000));
   writeFileSync(join(repo, 'slow', 'config.yaml'), `maxBatchSize: ${ROWS}\n${config}`);
   const p = await startServe([repo, '--intra-op-threads', '1']);

@@ -7,27 +7,30 @@
  * asks for credentials (none, Basic, Bearer tokens), including a refused push.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { outputOf } from '../../src/client/index.js';
 import type { BuildResult } from '../../src/packaging/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { testBaseImage } from '../helpers/base-image.js';
+import { testBaseImageForFile } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const baseImage = testBaseImageForFile();
+const tempDir = tempDirsForFile('berth-cache-');
 
 let base: { dir: string; ref: string; multiRef: string };
 let repo: string;
 const registries: TestRegistry[] = [];
 
 beforeAll(async () => {
-  process.env.BERTH_CACHE_DIR = mkdtempSync(join(tmpdir(), 'berth-cache-'));
-  base = await testBaseImage();
-  repo = mkdtempSync(join(tmpdir(), 'berth-registry-models-'));
+  process.env.BERTH_CACHE_DIR = tempDir();
+  base = await baseImage();
+  repo = tempDir('berth-registry-models-');
   writeModel(repo, 'double', doubleModel());
 }, 120_000);
 
@@ -187,7 +190,7 @@ describe('berth build --push', () => {
     expect(
       build([
         '--output',
-        `docker-archive:${join(tmpdir(), 'x.tar')}`,
+        `docker-archive:${join(tempDir('berth-out-'), 'x.tar')}`,
         '--base',
         `oci:${base.dir}:${base.multiRef}`,
         '--platform',
@@ -217,7 +220,7 @@ describe('berth build --push', () => {
     expect(result.stderr).toMatch(new RegExp(`base linux/\\w+: ${reg.host}/base/node:1`));
 
     // The same base from the registry into a local layout: its blobs are fetched.
-    const layout = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const layout = tempDir('berth-out-');
     const local = build([
       '--base',
       `${reg.host}/base/node:1`,
@@ -269,7 +272,7 @@ describe('berth build --push', () => {
         '--base',
         `oci:${base.dir}:${base.ref}`,
       ],
-      { DOCKER_CONFIG: mkdtempSync(join(tmpdir(), 'berth-empty-config-')) },
+      { DOCKER_CONFIG: tempDir('berth-empty-config-') },
     );
     expect(denied.status).toBe(2);
     expect(denied.stderr).toMatch(
@@ -328,7 +331,7 @@ describe('berth build --push', () => {
 
     const reader = reg.reader;
     if (reader === undefined) throw new Error('the token registry has a read-only user');
-    const readerConfig = mkdtempSync(join(tmpdir(), 'berth-reader-config-'));
+    const readerConfig = tempDir('berth-reader-config-');
     writeFileSync(
       join(readerConfig, 'config.json'),
       JSON.stringify({

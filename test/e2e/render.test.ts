@@ -25,7 +25,6 @@ import {
   createReadStream,
   existsSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -42,10 +41,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
-import { testBaseImage } from '../helpers/base-image.js';
+import { testBaseImageForFile } from '../helpers/base-image.js';
 import { runCli } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { podman, readyClient, RUN_FLAGS } from '../helpers/podman.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const baseImage = testBaseImageForFile();
+const tempDir = tempDirsForFile('berth-render-node-');
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64' };
@@ -98,7 +101,7 @@ function sharedLibraries(binaries: string[]): Map<string, string> {
  * where the host trusts an extra CA for its egress, that CA), imported into podman.
  */
 function importNodeImage(name: string): void {
-  const root = mkdtempSync(join(tmpdir(), 'berth-render-node-'));
+  const root = tempDir();
   const node = realpathSync(process.execPath);
   const sh = realpathSync('/bin/sh');
   // npm's own folder, wherever this npm is installed (not under the node on PATH, which may be
@@ -131,7 +134,8 @@ function importNodeImage(name: string): void {
     put(ca, 'etc/ssl/certs/extra-ca.pem', 0o644);
     changes.push('--change', 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/extra-ca.pem');
   }
-  const tarball = `${root}.tar`;
+  // Beside the root, not in it (tar would pack itself), in a folder this file removes.
+  const tarball = join(tempDir('berth-render-node-tar-'), 'root.tar');
   execFileSync('tar', ['-C', root, '-cf', tarball, '.']);
   podman(['import', ...changes, tarball, name]);
 }
@@ -175,7 +179,7 @@ function composeConfig(file: string): { status: number | null; stderr: string } 
 describe('berth render (CLI)', () => {
   let context: string;
   beforeAll(() => {
-    context = mkdtempSync(join(tmpdir(), 'berth-render-cli-'));
+    context = tempDir('berth-render-cli-');
     writeModel(join(context, 'models'), 'double', doubleModel());
     writeModel(join(context, 'models'), 'strings', identityModel('STRING', ['batch', 2]));
   });
@@ -321,18 +325,21 @@ describe('a rendered Dockerfile and compose.yaml, built and run', () => {
   const containers: string[] = [];
 
   beforeAll(async () => {
-    const base = await testBaseImage();
+    const base = await baseImage();
     // podman names an image pulled from a layout after its folder, which must be lower case.
     const link = join(tmpdir(), `berth-render-base-${process.pid}`);
     symlinkSync(base.dir, link);
-    const id = podman(['pull', '-q', `oci:${link}:${base.ref}`]);
-    podman(['tag', id, IMAGES.base]);
-    podman(['untag', id, `localhost${link}:latest`]);
-    unlinkSync(link);
+    try {
+      const id = podman(['pull', '-q', `oci:${link}:${base.ref}`]);
+      podman(['tag', id, IMAGES.base]);
+      podman(['untag', id, `localhost${link}:latest`]);
+    } finally {
+      unlinkSync(link);
+    }
     importNodeImage(IMAGES.node);
 
     // berth itself, as npm would fetch it: this checkout packed, served on the loopback interface.
-    const packed = mkdtempSync(join(tmpdir(), 'berth-render-pack-'));
+    const packed = tempDir('berth-render-pack-');
     const [{ filename }] = JSON.parse(
       execFileSync('npm', ['pack', '--json', '--pack-destination', packed], { cwd: ROOT, encoding: 'utf8' }),
     ) as [{ filename: string }];
@@ -341,7 +348,7 @@ describe('a rendered Dockerfile and compose.yaml, built and run', () => {
     packageUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${filename}`;
 
     // The build context: a repository (with a hidden file .dockerignore keeps out) and an .onnx file.
-    context = mkdtempSync(join(tmpdir(), 'berth-render-build-'));
+    context = tempDir('berth-render-build-');
     chmodSync(context, 0o755);
     const repo = join(context, 'models');
     writeModel(repo, 'double', doubleModel(), 1);
@@ -380,7 +387,7 @@ describe('a rendered Dockerfile and compose.yaml, built and run', () => {
     if (build.status !== 0) throw new Error(`podman build failed:\n${build.stdout}\n${build.stderr}`);
 
     // berth build of the same models, on the same base, for comparison.
-    const archive = join(mkdtempSync(join(tmpdir(), 'berth-render-archive-')), 'image.tar');
+    const archive = join(tempDir('berth-render-archive-'), 'image.tar');
     const built = runCli(
       [
         'build',

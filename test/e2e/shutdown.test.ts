@@ -1,19 +1,20 @@
 /** SIGTERM drains in-flight work and exits 0, bounded by --drain-timeout. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { slowModel, writeModel } from '../fixtures/models.js';
 import { spawn } from 'node:child_process';
 import { BERTH_BIN, startServeForEachTest, type ServeProcess } from '../helpers/cli.js';
 import { until } from '../helpers/until.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-drain-');
 
 const N = 1024;
 const startServe = startServeForEachTest();
 
 async function serveSlow(rounds: number, extra: string[] = []): Promise<ServeProcess> {
-  const repo = mkdtempSync(join(tmpdir(), 'berth-drain-'));
+  const repo = tempDir();
   writeModel(repo, 'slow', slowModel(rounds));
   const p = await startServe([repo, '--intra-op-threads', '1', ...extra]);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));

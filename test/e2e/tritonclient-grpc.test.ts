@@ -13,12 +13,14 @@
  * Debian through scripts/test-deps.sh.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-pygrpc-');
 
 const PYTHON = '/usr/bin/python3';
 
@@ -201,14 +203,14 @@ let server: ServeProcess;
 let work: string;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'berth-pygrpc-'));
+  work = tempDir();
   writeFileSync(join(work, 'grpc_service.proto'), PROTO);
   writeFileSync(join(work, 'client.py'), SCRIPT);
   const protoc = spawnSync('protoc', [`--proto_path=${work}`, `--python_out=${work}`, 'grpc_service.proto'], {
     encoding: 'utf8',
   });
   if (protoc.status !== 0) throw new Error(`protoc failed (run scripts/test-deps.sh): ${protoc.stderr}`);
-  const repo = mkdtempSync(join(tmpdir(), 'berth-pygrpc-repo-'));
+  const repo = tempDir('berth-pygrpc-repo-');
   writeModel(repo, 'double', doubleModel());
   writeModel(repo, 'strings', identityModel('STRING', ['batch', 2]));
   server = await startServe([repo, '--model-control-mode', 'explicit', '--load-model', '*']);
