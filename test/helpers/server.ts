@@ -32,22 +32,30 @@ export async function startTestServer(
   overrides: Partial<ServeOptions> & { prepare?: (repository: string) => void } = {},
 ): Promise<TestServer> {
   const repository = makeRepository(models);
-  overrides.prepare?.(repository);
-  const server = await startServer({
-    catalog: await createModelCatalog([repository], []),
-    host: '127.0.0.1',
-    port: 0,
-    logger: createLogger({ level: 'silent', format: 'json' }),
-    version: '0.0.0-test',
-    intraOpThreads: 1,
-    interOpThreads: 1,
-    limits: { maxBodyBytes: 8 * 1024 * 1024, maxTensorElements: 1024 * 1024 },
-    drainTimeoutMs: 5000,
-    strictReadiness: true,
-    requestTimeoutMs: 10_000,
-    ...overrides,
-  });
-  await server.loaded;
+  let server: RunningServer | undefined;
+  try {
+    overrides.prepare?.(repository);
+    server = await startServer({
+      catalog: await createModelCatalog([repository], []),
+      host: '127.0.0.1',
+      port: 0,
+      logger: createLogger({ level: 'silent', format: 'json' }),
+      version: '0.0.0-test',
+      intraOpThreads: 1,
+      interOpThreads: 1,
+      limits: { maxBodyBytes: 8 * 1024 * 1024, maxTensorElements: 1024 * 1024 },
+      drainTimeoutMs: 5000,
+      strictReadiness: true,
+      requestTimeoutMs: 10_000,
+      ...overrides,
+    });
+    await server.loaded;
+  } catch (error) {
+    // The caller gets no server to stop: close what started and remove the repository here.
+    await server?.close();
+    rmSync(repository, { recursive: true, force: true });
+    throw error;
+  }
   return {
     ...server,
     repository,
