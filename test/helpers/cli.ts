@@ -109,9 +109,18 @@ export async function startServe(
       });
     });
   };
-  const listening = await waitForLog(
-    (l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'),
-  );
+  let listening: Record<string, unknown>;
+  try {
+    listening = await waitForLog(
+      (l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'),
+    );
+  } catch (error) {
+    // The caller gets no ServeProcess to stop: a server that never said it listens is killed here,
+    // or it would outlive the test run.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw error;
+  }
   return {
     url: String(listening.url),
     grpcAddress: typeof listening.grpc === 'string' ? listening.grpc : undefined,
