@@ -4,7 +4,6 @@ import { BerthError } from '../protocol/index.js';
 import type { BaseSpec, BuildProgress, ImageTarget } from '../packaging/index.js';
 import { DEFAULT_BASE_IMAGE } from '../packaging/image-contract.js';
 import { parseImageReference } from '../packaging/image-reference.js';
-import { loadSpec } from '../spec/index.js';
 import { helpSection } from './help-text.js';
 import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from './image-options.js';
 import { VERSION } from './version.js';
@@ -125,6 +124,7 @@ export function buildCommand(): Command {
       if ((flags.output === undefined) === (flags.push === undefined)) {
         throw invalid('--output', 'give exactly one of --output TARGET and --push REF');
       }
+      const { loadSpec } = await import('../spec/index.js'); // zod and yaml, for this command only
       const loaded = await loadSpec(flags.file);
       const image = loaded?.spec.image;
       if (models.length === 0 && loaded?.repository !== undefined) models = [loaded.repository];

@@ -26,9 +26,9 @@ export function healthCommand(): Command {
         process.stdout.write(`${url}: ${response.status}\n`);
         process.exitCode = response.status === 200 ? 0 : 1;
       } catch (error) {
-        // The client's wording, as `berth models` and berth/client say it (loaded only here: a
-        // health check that succeeds does not load the gRPC client).
-        const { unreachable } = await import('../client/index.js');
+        // The client's wording, as `berth models` and berth-ml/client say it; its own file, so
+        // that a health check loads neither client.
+        const { unreachable } = await import('../client/unreachable.js');
         const failure = unreachable(flags.url.replace(/\/+$/, ''), error, timeoutMs);
         process.stderr.write(`berth: ${failure.message} (${failure.code})\n`);
         // Not 2: Docker reserves a health check's status 2.

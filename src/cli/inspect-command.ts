@@ -1,6 +1,6 @@
 /** `berth inspect`: a model's signature, opsets and metadata, for people or (--json) scripts. */
 import { Command } from 'commander';
-import { inspectOnnxFile, type InspectedModel, type InspectedTensor } from '../runtime/index.js';
+import type { InspectedModel, InspectedTensor } from '../runtime/index.js';
 import { table } from './table.js';
 
 function formatDims(t: InspectedTensor): string {
@@ -46,6 +46,8 @@ export function inspectCommand(): Command {
       '\nExamples:\n  berth inspect model.onnx\n  berth inspect model.onnx --json | jq .inputs',
     )
     .action(async (path: string, flags: { json?: boolean }) => {
+      // Imported here: the runtime (onnxruntime-node) is loaded only by the commands that use it.
+      const { inspectOnnxFile } = await import('../runtime/index.js');
       const model = await inspectOnnxFile(path);
       process.stdout.write(
         flags.json === true ? JSON.stringify(model, null, 2) + '\n' : formatInspection(model),

@@ -1,10 +1,13 @@
 /** `berth serve`: one inference server process. */
 import { Command, Option } from 'commander';
 import { DEFAULT_DECODE_LIMITS } from '../protocol/index.js';
-import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/index.js';
-import { createModelCatalog, modelFromBytes, type ModelDescriptor } from '../repository/index.js';
-import { buildIrisModel, type LoadFailure } from '../runtime/index.js';
-import { MODEL_CONTROL_MODES, startServer } from '../server/index.js';
+// Only what the options need is loaded with the command line; the server, the runtime and the
+// logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
+// health check, every 10 s) do not pay for them.
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/log-options.js';
+import type { ModelDescriptor } from '../repository/index.js';
+import type { LoadFailure } from '../runtime/index.js';
+import { MODEL_CONTROL_MODES } from '../server/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
@@ -32,7 +35,11 @@ interface ServeFlags {
 
 export const EXAMPLE_MODEL_NAME = 'iris';
 
-function exampleModels(): ModelDescriptor[] {
+async function exampleModels(): Promise<ModelDescriptor[]> {
+  const [{ modelFromBytes }, { buildIrisModel }] = await Promise.all([
+    import('../repository/index.js'),
+    import('../runtime/index.js'),
+  ]);
   return [modelFromBytes(EXAMPLE_MODEL_NAME, buildIrisModel())];
 }
 
@@ -139,6 +146,11 @@ export function serveCommand(): Command {
       }),
     )
     .action(async (paths: string[], flags: ServeFlags) => {
+      const [{ createLogger }, { createModelCatalog }, { startServer }] = await Promise.all([
+        import('../observability/index.js'),
+        import('../repository/index.js'),
+        import('../server/index.js'),
+      ]);
       const format: LogFormat =
         flags.logFormat === 'auto'
           ? process.stderr.isTTY
@@ -172,7 +184,7 @@ export function serveCommand(): Command {
           pollIntervalMs: parseSeconds('--repository-poll-secs', flags.repositoryPollSecs, 0.1, 3600),
         },
       };
-      const catalog = await createModelCatalog(paths, paths.length === 0 ? exampleModels() : []);
+      const catalog = await createModelCatalog(paths, paths.length === 0 ? await exampleModels() : []);
       for (const path of await catalog.emptyRepositories()) {
         logger.warn(
           { repository: path },

@@ -14,6 +14,7 @@ import { chmod, copyFile, lstat, mkdir, readdir, realpath, stat, writeFile } fro
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { BerthError } from '../protocol/index.js';
 import {
+  APP_DIR,
   DEFAULT_BASE_IMAGE,
   DEFAULT_NODE_PATH,
   HEALTHCHECK_TIMING,
@@ -32,7 +33,7 @@ import {
 } from './image-contract.js';
 import { collectModels } from './model-files.js';
 import type { Platform } from './oci-layout.js';
-import { APP_DIR, PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
+import { PACKAGE_ROOT, runtimeEntries } from './runtime-files.js';
 
 /** The build stage's image: Node.js with npm (9 or later), running as root. */
 export const DEFAULT_NODE_IMAGE = 'node:24-bookworm-slim';

@@ -4,8 +4,12 @@
  * writes these into the image config; `berth render dockerfile|compose` writes the same values as
  * Dockerfile instructions and compose keys, so the images built either way behave alike.
  */
-import { MODELS_DIR } from './model-files.js';
-import { APP_DIR } from './runtime-files.js';
+// No imports: the command line reads these values (help text, defaults) without loading the
+// image writer.
+
+/** Where berth goes in the image (`/app`), and the bundled models (`/models`). */
+export const APP_DIR = 'app';
+export const MODELS_DIR = 'models';
 
 /** The base image when none is given: distroless Node.js 24 (the active LTS line), as the non-root user. */
 export const DEFAULT_BASE_IMAGE = 'gcr.io/distroless/nodejs24-debian12:nonroot';

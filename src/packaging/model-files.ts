@@ -11,9 +11,8 @@ import { basename, extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BerthError } from '../protocol/index.js';
 import { checkModelName, checkUniqueNames, parseVersionName } from '../repository/index.js';
+import { MODELS_DIR } from './image-contract.js';
 import type { LayerEntry } from './layer-builder.js';
-
-export const MODELS_DIR = 'models';
 
 export interface ModelFiles {
   readonly name: string;

@@ -10,15 +10,13 @@ import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BerthError } from '../protocol/index.js';
+import { APP_DIR } from './image-contract.js';
 import { installBase, modulePathInImage } from './install-layout.js';
 import type { LayerEntry } from './layer-builder.js';
 import type { Platform } from './oci-layout.js';
 
 /** Where berth is installed: the folder with its package.json. */
 export const PACKAGE_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-/** Where berth goes in the image. */
-export const APP_DIR = 'app';
 
 const DROPPED_FILE =
   /(\.test\.[cm]?js|\.spec\.[cm]?js|\.d\.ts|\.d\.mts|\.d\.cts|\.map|\.tsbuildinfo|\.md|\.markdown)$|^(\.npmignore|\.eslintrc.*|\.prettierrc.*|tsconfig\.json|CHANGELOG.*|HISTORY.*)$/i;
