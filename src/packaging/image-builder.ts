@@ -7,13 +7,13 @@
  * under usr/share/sbom/; the whole SBOM is attached to a pushed image as a referrer.
  * Deterministic: the same inputs and SOURCE_DATE_EPOCH give the same digests (layer-builder.ts).
  */
-import { mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNode } from './base-node.js';
 import { BerthError, isBerthError } from '../protocol/index.js';
 import { BlobStore } from './blob-store.js';
-import { removeOnExit, siblingTemp, writeWhole } from './exit-cleanup.js';
+import { removeOnExit, writeWhole } from './exit-cleanup.js';
 import { sha256, type Digest } from './digest.js';
 import {
   HEALTHCHECK_TIMING,
@@ -346,152 +346,160 @@ async function openCache(
  * const result = await buildImage({ models: ['./models'], base: { kind: 'oci', path: './base' }, ... });
  */
 export async function buildImage(options: BuildOptions): Promise<BuildResult> {
-  const progress = options.onProgress ?? (() => undefined);
-  const env = options.env ?? process.env;
   const scratch = await mkdtemp(join(tmpdir(), 'berth-build-'));
   const forgetScratch = removeOnExit(scratch);
-  // A new oci: folder is written beside its name and renamed when whole; an existing layout gets
-  // its blobs first and its index.json last, so it names either the old image or the new one.
-  const ociPath = options.output.kind === 'oci' ? options.output.path : undefined;
-  const freshOci =
-    ociPath !== undefined &&
-    !(await stat(ociPath).then(
-      () => true,
-      () => false,
-    ));
-  const storeRoot =
-    ociPath === undefined ? join(scratch, 'image') : freshOci ? siblingTemp(ociPath) : ociPath;
-  const forgetStore = freshOci ? removeOnExit(storeRoot) : () => undefined;
   try {
-    const cache = await openCache(options.cacheDir, env);
-    // Base blobs pulled from a registry need somewhere to go even without a cache.
-    const blobCache = cache ?? new LayerCache(join(scratch, 'cache'));
-    if (cache === undefined) await blobCache.init();
-    const store = new BlobStore(storeRoot);
-    await store.init();
-    const pushRegistry = options.output.kind === 'registry' ? options.output.reference.registry : undefined;
-    const clients = new Map<string, RegistryClient>();
-    const clientFor = async (registry: string): Promise<RegistryClient> => {
-      let client = clients.get(registry);
-      if (client === undefined) {
-        const credentials = await findCredentials(registry, {
-          env,
-          ...(pushRegistry === undefined ? {} : { defaultRegistry: pushRegistry }),
-        });
-        client = new RegistryClient(registry, {
-          insecure: options.insecureRegistries?.includes(registry) === true,
-          ...(credentials === undefined ? {} : { credentials }),
-        });
-        clients.set(registry, client);
-      }
-      return client;
-    };
-    // Credentials are looked up before the first request, so the source gets ready clients.
-    const registries = [
-      ...(options.base.kind === 'registry' ? [options.base.reference.registry] : []),
-      ...(pushRegistry === undefined ? [] : [pushRegistry]),
-    ];
-    for (const registry of registries) await clientFor(registry);
-    const sourceContext = {
-      cache: blobCache,
-      scratch,
-      client: (registry: string) => clients.get(registry) ?? new RegistryClient(registry),
-    };
-
-    const root = options.packageRoot ?? PACKAGE_ROOT;
-    const models = await collectModels(options.models);
-    const npm = await npmComponents(root, await productionPackages(root));
-    const context: BuildContext = {
-      options,
-      store,
-      cache,
-      models,
-      npm,
-      progress,
-      modelLayers: new Map(),
-    };
-    const built: {
-      image: PlatformImage;
-      manifestDescriptor: Descriptor;
-      manifest: ImageManifest;
-      base: BaseImage;
-    }[] = [];
-    for (const platform of options.platforms) {
-      const base = await openBase(options.base, platform, sourceContext).catch((error: unknown) => {
-        throw baseUnreachable(options.base, error);
-      });
-      progress({
-        step: 'base',
-        platform: platformString(platform),
-        name: base.name,
-        layers: base.manifest.layers.length,
-      });
-      built.push({ ...(await buildPlatformImage(context, base, platform)), base });
-    }
-    const first = built[0];
-    if (first === undefined) throw new Error('no platform to build');
-    let top = first.manifestDescriptor;
-    if (built.length > 1) {
-      top = await store.putJson(MEDIA_TYPE.index, {
-        schemaVersion: 2,
-        mediaType: MEDIA_TYPE.index,
-        manifests: built.map((b) => ({
-          ...b.manifestDescriptor,
-          platform: {
-            os: b.image.platform.os,
-            architecture: b.image.platform.architecture,
-            ...(b.image.platform.variant === undefined ? {} : { variant: b.image.platform.variant }),
-          },
-        })),
-        annotations: { 'org.opencontainers.image.created': options.created.toISOString() },
-      });
-    }
-    const bom = sbomBytes(
-      cyclonedxBom({
-        image: { name: options.name, version: options.tag, created: options.created },
-        berthVersion: options.version,
-        components: [...npm, ...modelComponents(models)],
-      }),
-    );
-    const reference = `${options.name}:${options.tag}`;
-    const written = await writeImage({
-      target: options.output,
-      store,
-      top,
-      reference,
-      tag: options.tag,
-      images: built.map((b) => ({
-        manifestDescriptor: b.manifestDescriptor,
-        manifest: b.manifest,
-        base: b.base,
-      })),
-      sbom: bom,
-      created: options.created,
-      client: pushRegistry === undefined ? undefined : await clientFor(pushRegistry),
-      onProgress: progress,
-    });
-    if (freshOci) await rename(storeRoot, ociPath);
+    // A new oci: folder is written beside its name and renamed when whole; an existing layout gets
+    // its blobs first and its index.json last, so it names either the old image or the new one.
+    const ociPath = options.output.kind === 'oci' ? options.output.path : undefined;
+    const freshOci =
+      ociPath !== undefined &&
+      !(await stat(ociPath).then(
+        () => true,
+        () => false,
+      ));
+    const { result, bom } =
+      ociPath !== undefined && freshOci
+        ? await writeWhole(ociPath, (temp) => buildInto(options, scratch, temp))
+        : await buildInto(options, scratch, ociPath ?? join(scratch, 'image'));
     const sbomFile = options.sbomFile;
     if (sbomFile !== undefined) await writeWhole(sbomFile, (temp) => writeFile(temp, bom));
-    progress({ step: 'done', digest: top.digest });
-    return {
-      digest: top.digest,
-      mediaType: top.mediaType,
-      reference,
-      configDigest: first.image.configDigest,
-      platform: first.image.platform,
-      layers: first.image.layers,
-      addedSize: first.image.addedSize,
-      images: built.map((b) => b.image),
-      sbom: {
-        digest: sha256(bom),
-        ...(written.referrer === undefined ? {} : { referrer: written.referrer }),
-      },
-    };
+    options.onProgress?.({ step: 'done', digest: result.digest });
+    return result;
   } finally {
-    if (freshOci) await rm(storeRoot, { recursive: true, force: true }); // gone when renamed
-    forgetStore();
     await rm(scratch, { recursive: true, force: true });
     forgetScratch();
   }
+}
+
+/** Builds the image into a blob store at `storeRoot` and writes it to its output. */
+async function buildInto(
+  options: BuildOptions,
+  scratch: string,
+  storeRoot: string,
+): Promise<{ result: BuildResult; bom: Uint8Array }> {
+  const progress = options.onProgress ?? (() => undefined);
+  const env = options.env ?? process.env;
+  const cache = await openCache(options.cacheDir, env);
+  // Base blobs pulled from a registry need somewhere to go even without a cache.
+  const blobCache = cache ?? new LayerCache(join(scratch, 'cache'));
+  if (cache === undefined) await blobCache.init();
+  const store = new BlobStore(storeRoot);
+  await store.init();
+  const pushRegistry = options.output.kind === 'registry' ? options.output.reference.registry : undefined;
+  const clients = new Map<string, RegistryClient>();
+  const clientFor = async (registry: string): Promise<RegistryClient> => {
+    let client = clients.get(registry);
+    if (client === undefined) {
+      const credentials = await findCredentials(registry, {
+        env,
+        ...(pushRegistry === undefined ? {} : { defaultRegistry: pushRegistry }),
+      });
+      client = new RegistryClient(registry, {
+        insecure: options.insecureRegistries?.includes(registry) === true,
+        ...(credentials === undefined ? {} : { credentials }),
+      });
+      clients.set(registry, client);
+    }
+    return client;
+  };
+  // Credentials are looked up before the first request, so the source gets ready clients.
+  const registries = [
+    ...(options.base.kind === 'registry' ? [options.base.reference.registry] : []),
+    ...(pushRegistry === undefined ? [] : [pushRegistry]),
+  ];
+  for (const registry of registries) await clientFor(registry);
+  const sourceContext = {
+    cache: blobCache,
+    scratch,
+    client: (registry: string) => clients.get(registry) ?? new RegistryClient(registry),
+  };
+
+  const root = options.packageRoot ?? PACKAGE_ROOT;
+  const models = await collectModels(options.models);
+  const npm = await npmComponents(root, await productionPackages(root));
+  const context: BuildContext = {
+    options,
+    store,
+    cache,
+    models,
+    npm,
+    progress,
+    modelLayers: new Map(),
+  };
+  const built: {
+    image: PlatformImage;
+    manifestDescriptor: Descriptor;
+    manifest: ImageManifest;
+    base: BaseImage;
+  }[] = [];
+  for (const platform of options.platforms) {
+    const base = await openBase(options.base, platform, sourceContext).catch((error: unknown) => {
+      throw baseUnreachable(options.base, error);
+    });
+    progress({
+      step: 'base',
+      platform: platformString(platform),
+      name: base.name,
+      layers: base.manifest.layers.length,
+    });
+    built.push({ ...(await buildPlatformImage(context, base, platform)), base });
+  }
+  const first = built[0];
+  if (first === undefined) throw new Error('no platform to build');
+  let top = first.manifestDescriptor;
+  if (built.length > 1) {
+    top = await store.putJson(MEDIA_TYPE.index, {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPE.index,
+      manifests: built.map((b) => ({
+        ...b.manifestDescriptor,
+        platform: {
+          os: b.image.platform.os,
+          architecture: b.image.platform.architecture,
+          ...(b.image.platform.variant === undefined ? {} : { variant: b.image.platform.variant }),
+        },
+      })),
+      annotations: { 'org.opencontainers.image.created': options.created.toISOString() },
+    });
+  }
+  const bom = sbomBytes(
+    cyclonedxBom({
+      image: { name: options.name, version: options.tag, created: options.created },
+      berthVersion: options.version,
+      components: [...npm, ...modelComponents(models)],
+    }),
+  );
+  const reference = `${options.name}:${options.tag}`;
+  const written = await writeImage({
+    target: options.output,
+    store,
+    top,
+    reference,
+    tag: options.tag,
+    images: built.map((b) => ({
+      manifestDescriptor: b.manifestDescriptor,
+      manifest: b.manifest,
+      base: b.base,
+    })),
+    sbom: bom,
+    created: options.created,
+    client: pushRegistry === undefined ? undefined : await clientFor(pushRegistry),
+    onProgress: progress,
+  });
+  const result: BuildResult = {
+    digest: top.digest,
+    mediaType: top.mediaType,
+    reference,
+    configDigest: first.image.configDigest,
+    platform: first.image.platform,
+    layers: first.image.layers,
+    addedSize: first.image.addedSize,
+    images: built.map((b) => b.image),
+    sbom: {
+      digest: sha256(bom),
+      ...(written.referrer === undefined ? {} : { referrer: written.referrer }),
+    },
+  };
+  return { result, bom };
 }
