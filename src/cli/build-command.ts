@@ -1,6 +1,6 @@
 /** `berth build`: an OCI image of a model service, written without a container daemon. */
 import { Command } from 'commander';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import type { BaseSpec, BuildProgress, ImageTarget } from '../packaging/index.js';
 import { DEFAULT_BASE_IMAGE } from '../packaging/image-contract.js';
 import { parseImageReference } from '../packaging/image-reference.js';

@@ -2,7 +2,7 @@
  * Option values the image commands (`berth build`, `berth render`) share: the image name and tag,
  * SOURCE_DATE_EPOCH, and platforms. Each error names the option and what it expects.
  */
-import { BerthError, isBerthError } from '../protocol/index.js';
+import { BerthError, isBerthError } from '../ground/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
 import type { Platform } from '../packaging/index.js';
 import { VERSION } from './version.js';

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** The `berth` command line: argument parsing and output only; the work happens in the modules. */
 import { Command, CommanderError } from 'commander';
-import { isBerthError } from '../protocol/index.js';
+import { isBerthError } from '../ground/index.js';
 import { buildCommand } from './build-command.js';
 import { healthCommand } from './health-command.js';
 import { inspectCommand } from './inspect-command.js';

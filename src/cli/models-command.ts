@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import type { OipClient } from '../client/index.js';
-import { BerthError, type ModelIndexEntry } from '../protocol/index.js';
+import { BerthError, type ModelIndexEntry } from '../ground/index.js';
 import { parseDuration } from './option-parsers.js';
 import { table } from './table.js';
 

@@ -1,5 +1,5 @@
 /** Parsers for command-line option values; each error names the option and what it expects. */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 function invalid(option: string, expected: string, got: string): BerthError {
   return new BerthError(

@@ -7,7 +7,7 @@ import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import type { Platform } from '../packaging/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
 import { helpSection } from './help-text.js';

@@ -1,6 +1,6 @@
 /** `berth serve`: one inference server process. */
 import { Command, Option } from 'commander';
-import { DEFAULT_DECODE_LIMITS } from '../protocol/index.js';
+import { DEFAULT_DECODE_LIMITS } from '../ground/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
 // health check, every 10 s) do not pay for them.

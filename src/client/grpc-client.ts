@@ -4,14 +4,16 @@
  * raw bytes both ways, as Triton's own clients send them.
  */
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import type {
+  BerthError} from '../protocol/index.js';
 import {
-  BerthError,
   decodeGrpcInferResponse,
   encodeGrpcInferRequest,
-  ERROR_CODES,
+  ERROR_CODE_KEY,
+  errorFromWire,
+  isErrorCode,
   inferenceMethods,
   inferenceRoot,
-  type ErrorCode,
   type GrpcInferResponseMessage,
   type GrpcMethod,
   type InferResponse,
@@ -39,16 +41,13 @@ export interface GrpcClientOptions {
 const NO_LIMITS = { maxTensorElements: Number.MAX_SAFE_INTEGER };
 const STATS_TYPE = inferenceRoot.lookupType('inference.ModelStatistics');
 
-function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
-}
-
 /** A failed call as a BerthError: berth's own code when the server sent one. */
 function fromServiceError(error: ServiceError, what: string, url: string): BerthError {
-  const [code] = error.metadata.get('berth-error-code');
+  const [code] = error.metadata.get(ERROR_CODE_KEY);
   if (!isErrorCode(code) && isGrpcUnreachable(error)) return unreachable(url, error);
-  return new BerthError(
-    isErrorCode(code) ? code : 'BERTH_ERR_CLIENT_REQUEST_FAILED',
+  return errorFromWire(
+    code,
+    'BERTH_ERR_CLIENT_REQUEST_FAILED',
     `gRPC ${what}: ${error.details || error.message} (status ${error.code})`,
     { cause: error },
   );

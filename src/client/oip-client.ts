@@ -9,7 +9,7 @@ import type {
   ModelMetadata,
   Parameters,
   ServerMetadata,
-} from '../protocol/index.js';
+} from '../ground/index.js';
 import type { ModelStatsJson } from '../observability/index.js';
 import type { TensorValues } from './tensor-input.js';
 

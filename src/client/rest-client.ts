@@ -7,12 +7,12 @@ import {
   BerthError,
   decodeRestInferResponse,
   encodeRestInferRequest,
-  ERROR_CODES,
+  ERROR_CODE_KEY,
+  errorFromWire,
   INFERENCE_HEADER_CONTENT_LENGTH,
   isObject,
   parseHeaderLength,
   splitRestBody,
-  type ErrorCode,
   type InferResponse,
   type ModelIndexEntry,
   type ModelMetadata,
@@ -35,10 +35,6 @@ export interface ClientOptions {
 }
 
 const NO_LIMITS = { maxTensorElements: Number.MAX_SAFE_INTEGER };
-
-function isErrorCode(value: string | null): value is ErrorCode {
-  return value !== null && Object.hasOwn(ERROR_CODES, value);
-}
 
 export class OipRestClient implements OipClient {
   private readonly base: string;
@@ -91,9 +87,9 @@ export class OipRestClient implements OipClient {
     } catch {
       // not JSON: keep the text
     }
-    const code = response.headers.get('berth-error-code');
-    throw new BerthError(
-      isErrorCode(code) ? code : 'BERTH_ERR_CLIENT_REQUEST_FAILED',
+    throw errorFromWire(
+      response.headers.get(ERROR_CODE_KEY),
+      'BERTH_ERR_CLIENT_REQUEST_FAILED',
       `HTTP ${response.status} from ${path}: ${message}`,
     );
   }

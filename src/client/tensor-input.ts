@@ -6,7 +6,7 @@ import {
   numberToHalf,
   type Datatype,
   type TensorData,
-} from '../protocol/index.js';
+} from '../ground/index.js';
 
 export type TensorValues =
   TensorData | readonly number[] | readonly bigint[] | readonly boolean[] | readonly string[];

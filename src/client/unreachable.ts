@@ -4,7 +4,7 @@
  * reason in `cause`; grpc-js wraps it in "No connection established. Last error: ...". Both
  * become `cannot reach URL: connect ECONNREFUSED 127.0.0.1:8000`.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 function messageOf(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {

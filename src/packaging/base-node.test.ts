@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isBerthError } from '../protocol/index.js';
+import { isBerthError } from '../ground/index.js';
 import { findNode, nodeCandidates } from './base-node.js';
 import { BlobStore } from './blob-store.js';
 import type { BaseImage } from './image-source.js';

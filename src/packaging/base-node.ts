@@ -15,7 +15,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { hexOf, sha256 } from './digest.js';
 import { DEFAULT_NODE_PATH } from './image-contract.js';
 import type { BaseImage } from './image-source.js';

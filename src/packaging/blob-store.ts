@@ -10,7 +10,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { hexOf, meter, sha256, type Digest } from './digest.js';
 import { removeOnExit } from './exit-cleanup.js';
 import type { Descriptor } from './media-types.js';

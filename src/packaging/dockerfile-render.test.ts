@@ -10,7 +10,7 @@ import {
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, identityModel, writeModel } from '../../test/fixtures/models.js';
-import { isBerthError } from '../protocol/index.js';
+import { isBerthError } from '../ground/index.js';
 import {
   DEFAULT_NODE_IMAGE,
   renderDockerfile,

@@ -12,7 +12,7 @@
  */
 import { chmod, copyFile, lstat, mkdir, readdir, realpath, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import {
   APP_DIR,
   DEFAULT_BASE_IMAGE,

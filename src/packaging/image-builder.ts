@@ -11,7 +11,7 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findNode } from './base-node.js';
-import { BerthError, isBerthError } from '../protocol/index.js';
+import { BerthError, isBerthError } from '../ground/index.js';
 import { BlobStore } from './blob-store.js';
 import { removeOnExit, writeWhole } from './exit-cleanup.js';
 import { sha256, type Digest } from './digest.js';

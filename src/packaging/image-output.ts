@@ -4,7 +4,7 @@
  * copied in (fetched from the base's registry when needed); a push sends only what the registry
  * lacks and attaches the SBOM as a referrer.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { writeArchive } from './archive-writer.js';
 import type { BlobStore } from './blob-store.js';
 import type { ImageReference } from './image-reference.js';

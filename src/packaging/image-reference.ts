@@ -4,7 +4,7 @@
  * a registry only when it has a `.` or a `:` or is `localhost`; otherwise the image is on Docker
  * Hub (`node:20` is `docker.io/library/node:20`), whose API lives at registry-1.docker.io.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { isDigest, type Digest } from './digest.js';
 
 export interface ImageReference {

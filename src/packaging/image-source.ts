@@ -10,7 +10,7 @@ import { lstat, mkdir, open, readFile, stat, writeFile } from 'node:fs/promises'
 import { dirname, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { BlobStore } from './blob-store.js';
 import { isDigest, isList, sha256 } from './digest.js';
 import { formatReference, referenceTarget, type ImageReference } from './image-reference.js';

@@ -6,7 +6,7 @@
  * The image keeps Node's resolution: berth at /app, every dependency under /app/node_modules.
  */
 import { basename, dirname, relative, sep } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 function isModulesDir(dir: string): boolean {
   return basename(dir) === 'node_modules';

@@ -18,7 +18,7 @@ import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import type { BlobStore } from './blob-store.js';
 import { meter, sha256, type Digest } from './digest.js';
 import { fileIntoStore, type CachedLayer, type LayerCache } from './layer-cache.js';

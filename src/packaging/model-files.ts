@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { checkModelName, checkUniqueNames, parseVersionName } from '../repository/index.js';
 import { MODELS_DIR } from './image-contract.js';
 import type { LayerEntry } from './layer-builder.js';

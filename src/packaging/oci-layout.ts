@@ -4,7 +4,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { BlobStore } from './blob-store.js';
 import { isDigest, isList } from './digest.js';
 import { writeWhole } from './exit-cleanup.js';

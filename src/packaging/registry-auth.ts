@@ -15,7 +15,7 @@ import { execFile } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { DOCKER_HUB } from './image-reference.js';
 import { readBody, sendRequest } from './registry-http.js';
 

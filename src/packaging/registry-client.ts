@@ -7,7 +7,7 @@
  * Everything read is checked against its digest by the caller's blob store.
  */
 import type { Readable } from 'node:stream';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { sha256, type Digest } from './digest.js';
 import { registryApiHost } from './image-reference.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';

@@ -7,7 +7,7 @@
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 export type RequestBody = Uint8Array | { readonly length: number; readonly open: () => Readable };
 

@@ -9,7 +9,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { APP_DIR } from './image-contract.js';
 import { installBase, modulePathInImage } from './install-layout.js';
 import type { LayerEntry } from './layer-builder.js';

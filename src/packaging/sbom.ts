@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { installBase } from './install-layout.js';
 import type { ModelFiles } from './model-files.js';
 

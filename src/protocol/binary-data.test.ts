@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { decodeBinaryData, encodeBinaryData } from './binary-data.js';
-import type { BytesData, FixedDatatype, NumericArray } from './datatypes.js';
+import type { BytesData, FixedDatatype, NumericArray } from '../ground/index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 
 const utf8 = new TextEncoder();

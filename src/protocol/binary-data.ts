@@ -5,6 +5,7 @@
  * unsigned length followed by its bytes.
  */
 import {
+  BerthError,
   bytesOfArray,
   elementSize,
   viewArray,
@@ -12,8 +13,7 @@ import {
   type Datatype,
   type NumericArray,
   type TensorData,
-} from './datatypes.js';
-import { BerthError } from './errors.js';
+} from '../ground/index.js';
 
 function binaryError(message: string): BerthError {
   return new BerthError('BERTH_ERR_PROTOCOL_INVALID_BINARY', message);

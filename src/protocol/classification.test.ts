@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { classificationCount, classify } from './classification.js';
-import { BerthError } from './errors.js';
-import { numberToHalf } from './float16.js';
+import { BerthError, numberToHalf } from '../ground/index.js';
 
 const text = (data: unknown) => (data as Uint8Array[]).map((b) => new TextDecoder().decode(b));
 

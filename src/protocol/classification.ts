@@ -4,10 +4,13 @@
  * `classification: N` is answered with its N highest values as BYTES strings "value:index",
  * per batch item when the model batches, over the whole tensor otherwise.
  */
-import type { NumericArray } from './datatypes.js';
-import { BerthError } from './errors.js';
-import { halfToNumber } from './float16.js';
-import type { RequestedOutput, Tensor } from './types.js';
+import {
+  BerthError,
+  halfToNumber,
+  type NumericArray,
+  type RequestedOutput,
+  type Tensor,
+} from '../ground/index.js';
 
 const utf8 = new TextEncoder();
 

@@ -9,8 +9,19 @@
  * outputs, and KServe's client reads both.
  */
 import { decodeBinaryData, encodeBinaryData } from './binary-data.js';
-import { readDatatype, type Datatype, type TensorData } from './datatypes.js';
-import { BerthError } from './errors.js';
+import {
+  BerthError,
+  parseShape,
+  readDatatype,
+  type Datatype,
+  type DecodeLimits,
+  type InferInput,
+  type InferRequest,
+  type InferResponse,
+  type RequestedOutput,
+  type Tensor,
+  type TensorData,
+} from '../ground/index.js';
 import {
   decodeTensorContents,
   grpcParametersOf,
@@ -20,8 +31,6 @@ import {
   type GrpcTensorContents,
   type Int64Value,
 } from './grpc-values.js';
-import { parseShape, type DecodeLimits } from './shape.js';
-import type { InferInput, InferRequest, InferResponse, RequestedOutput, Tensor } from './types.js';
 
 type ParameterMap = Readonly<Record<string, GrpcParameter>>;
 

@@ -4,10 +4,16 @@
  * parameters as `InferParameter` oneofs, typed tensor contents as plain lists. Everything here
  * checks what it reads and names the field, like the REST readers in rest-fields.ts.
  */
-import { allocateArray, INTEGER_RANGE, type Datatype, type TensorData } from './datatypes.js';
-import { BerthError } from './errors.js';
-import { showValue } from './show-value.js';
-import type { ParameterValue, Parameters } from './types.js';
+import {
+  BerthError,
+  INTEGER_RANGE,
+  allocateArray,
+  showValue,
+  type Datatype,
+  type ParameterValue,
+  type Parameters,
+  type TensorData,
+} from '../ground/index.js';
 
 /** A protobuf int64/uint64 as decoders produce it. */
 export type Int64Value = number | string | bigint | { low: number; high: number; unsigned?: boolean };

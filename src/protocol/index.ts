@@ -1,14 +1,10 @@
 /**
  * The Open Inference Protocol v2: types, tensor codecs (JSON and Triton binary), request
- * validation, the gRPC schema and message mapping, and the error model. Pure: no I/O; its one
- * dependency is protobufjs, for the gRPC schema.
+ * validation, the gRPC schema and message mapping, over the ground's errors and types. Pure: no
+ * I/O; its one dependency is protobufjs, for the gRPC schema.
  */
-export * from './errors.js';
-export * from './error-status.js';
-export * from './datatypes.js';
-export * from './float16.js';
-export * from './types.js';
-export * from './shape.js';
+// The ground (errors, statuses, tensor types) is re-exported, so protocol's users need one import.
+export * from '../ground/index.js';
 export { decodeJsonData, encodeJsonData } from './json-data.js';
 export { decodeBinaryData, encodeBinaryData } from './binary-data.js';
 export {

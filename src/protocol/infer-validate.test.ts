@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { validateInferRequest } from './infer-validate.js';
-import type { InferInput, InferRequest, ModelSignature } from './types.js';
+import type { InferInput, InferRequest, ModelSignature } from '../ground/index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 
 const signature: ModelSignature = {

@@ -2,9 +2,13 @@
  * Checks a decoded inference request against a model's signature before it reaches a runtime,
  * so every mismatch is a 400 naming the tensor, what was expected and what was sent.
  */
-import { BerthError } from './errors.js';
-import { formatShape } from './shape.js';
-import type { InferRequest, ModelSignature, TensorSpec } from './types.js';
+import {
+  BerthError,
+  formatShape,
+  type InferRequest,
+  type ModelSignature,
+  type TensorSpec,
+} from '../ground/index.js';
 
 export interface ValidateOptions {
   /** Triton semantics: > 0 means dimension 0 of every input is the batch, at most this big. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { Datatype, TensorData } from './datatypes.js';
+import type { Datatype, TensorData } from '../ground/index.js';
 import { decodeJsonData, encodeJsonData } from './json-data.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 

@@ -4,16 +4,18 @@
  * range; encoding builds the JSON text of an array without per-element objects.
  */
 import {
-  allocateArray,
+  BerthError,
+  HALF_MAX,
   INTEGER_RANGE,
+  allocateArray,
+  halfToNumber,
+  numberToHalf,
+  showValue,
   type BytesData,
   type Datatype,
   type NumericArray,
   type TensorData,
-} from './datatypes.js';
-import { BerthError } from './errors.js';
-import { HALF_MAX, halfToNumber, numberToHalf } from './float16.js';
-import { showValue } from './show-value.js';
+} from '../ground/index.js';
 
 const FP32_MAX = 3.4028234663852886e38;
 

@@ -2,7 +2,7 @@
  * The REST inference body: a JSON object, optionally followed by binary tensor data whose start
  * is given by the Inference-Header-Content-Length header (extension_binary_data.md).
  */
-import { BerthError } from './errors.js';
+import { BerthError } from '../ground/index.js';
 
 export const INFERENCE_HEADER_CONTENT_LENGTH = 'inference-header-content-length';
 

@@ -1,6 +1,5 @@
 /** Field readers for untrusted REST JSON: each names the field and what was expected. */
-import { BerthError } from './errors.js';
-import type { ParameterValue, Parameters } from './types.js';
+import { BerthError, type ParameterValue, type Parameters } from '../ground/index.js';
 
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -5,8 +5,7 @@ import {
   decodeRestInferRequest,
   encodeRestInferRequest,
 } from './rest-infer-request.js';
-import { DEFAULT_DECODE_LIMITS } from './shape.js';
-import type { InferRequest } from './types.js';
+import { DEFAULT_DECODE_LIMITS, type InferRequest } from '../ground/index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 import { concat } from '../../test/helpers/bytes.js';
 
@@ -477,5 +476,17 @@ describe('encodeRestInferRequest -> decodeRestInferRequest', () => {
     expect(JSON.parse(encoded.header)).toEqual({
       inputs: [{ name: 'a', datatype: 'INT32', shape: [1], data: [1] }],
     });
+  });
+});
+
+describe('decodeRestInferRequest and the element limit', () => {
+  it('refuses a huge shape before any tensor memory is allocated', () => {
+    // 1e10 elements: allocating them would throw a RangeError or exhaust memory, so reaching the
+    // limit error proves the shape was checked first.
+    for (const datatype of ['FP32', 'BYTES']) {
+      const header = { inputs: [{ name: 'x', datatype, shape: [100_000, 100_000], data: [] }] };
+      const error = thrownBy(() => decodeRestInferRequest(header, new Uint8Array(0), DEFAULT_DECODE_LIMITS));
+      expect(error.code).toBe('BERTH_ERR_PROTOCOL_TENSOR_TOO_LARGE');
+    }
   });
 });

@@ -3,8 +3,17 @@
  * tensor data extension): decoding on the server, encoding in the client.
  */
 import { decodeBinaryData, encodeBinaryData } from './binary-data.js';
-import { elementSize } from './datatypes.js';
-import { BerthError } from './errors.js';
+import {
+  BerthError,
+  elementCount,
+  elementSize,
+  type DecodeLimits,
+  type InferInput,
+  type InferRequest,
+  type Parameters,
+  type RequestedOutput,
+  type TensorSpec,
+} from '../ground/index.js';
 import { encodeJsonData } from './json-data.js';
 import {
   invalidRequest,
@@ -15,8 +24,6 @@ import {
   readString,
 } from './rest-fields.js';
 import { BinaryCursor, decodeRestTensor } from './rest-tensor.js';
-import { elementCount, type DecodeLimits } from './shape.js';
-import type { InferInput, InferRequest, Parameters, RequestedOutput, TensorSpec } from './types.js';
 
 /** How the response should carry each output: JSON or binary. */
 export interface OutputEncoding {

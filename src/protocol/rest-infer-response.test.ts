@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { decodeRestInferResponse, encodeRestInferResponse } from './rest-infer-response.js';
-import { DEFAULT_DECODE_LIMITS } from './shape.js';
-import type { InferResponse } from './types.js';
+import { DEFAULT_DECODE_LIMITS, type InferResponse } from '../ground/index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
 import { concat } from '../../test/helpers/bytes.js';
 

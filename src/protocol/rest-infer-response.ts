@@ -7,8 +7,7 @@ import { encodeJsonData } from './json-data.js';
 import { invalidRequest, readArray, readObject } from './rest-fields.js';
 import type { OutputEncoding } from './rest-infer-request.js';
 import { BinaryCursor, decodeRestTensor } from './rest-tensor.js';
-import type { DecodeLimits } from './shape.js';
-import type { InferResponse, Parameters, Tensor } from './types.js';
+import type { DecodeLimits, InferResponse, Parameters, Tensor } from '../ground/index.js';
 
 export interface EncodedRestResponse {
   /** The JSON object. */

@@ -2,13 +2,18 @@
  * One tensor object of the REST protocol (`$request_input` / `$response_output`), whose data is
  * either JSON (`data`) or a slice of the binary section (`parameters.binary_data_size`).
  */
-import { readDatatype, type Datatype, type TensorData } from './datatypes.js';
-import { BerthError } from './errors.js';
+import {
+  BerthError,
+  parseShape,
+  readDatatype,
+  type Datatype,
+  type DecodeLimits,
+  type Parameters,
+  type TensorData,
+} from '../ground/index.js';
 import { decodeBinaryData } from './binary-data.js';
 import { decodeJsonData } from './json-data.js';
 import { invalidRequest, readObject, readParameters, readString } from './rest-fields.js';
-import { parseShape, type DecodeLimits } from './shape.js';
-import type { Parameters } from './types.js';
 
 /** The binary section after the JSON header, consumed in tensor order. */
 export class BinaryCursor {

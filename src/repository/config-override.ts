@@ -4,7 +4,7 @@
  * `dynamic_batching`, ...), which is mapped like a config.pbtxt; an object using only berth's
  * config.yaml keys is taken as such.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { modelConfigSchema, toModelConfig, type ModelConfig } from './model-config.js';
 import { mapTritonConfig, pbtxtFromJson } from './triton-config.js';
 

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { createModelCatalog } from './model-catalog.js';
 import { tempDirsForFile } from '../../test/helpers/temp-dir.js';
 

@@ -6,7 +6,7 @@
  */
 import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import type { ModelConfig } from './model-config.js';
 import { checkUniqueNames, isValidModelName, parseVersionName } from './model-names.js';
 import { modelFromFile, scanModel, unreadable, type ModelDescriptor } from './model-source.js';

@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BerthError, DATATYPES } from '../protocol/index.js';
+import { BerthError, DATATYPES } from '../ground/index.js';
 
 const tensorOverride = z
   .object({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { checkModelName, isValidModelName, parseVersionName } from './model-names.js';
 
 describe('isValidModelName', () => {

@@ -1,5 +1,5 @@
 /** What may name a model or a version, so a name can never address a path outside the repository. */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 const MODEL_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const VERSION = /^[1-9][0-9]{0,14}$/;

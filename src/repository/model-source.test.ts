@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { doubleModel, identityModel, writeModel } from '../../test/fixtures/models.js';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { DEFAULT_MODEL_CONFIG } from './model-config.js';
 import { modelFromBytes, modelFromFile, scanRepository, type ModelDescriptor } from './model-source.js';
 import { resolveModelSources } from './model-catalog.js';

@@ -5,7 +5,7 @@
  */
 import { readFile, readdir, realpath, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
-import { BerthError, toBerthError } from '../protocol/index.js';
+import { BerthError, toBerthError } from '../ground/index.js';
 import {
   DEFAULT_MODEL_CONFIG,
   parseModelConfig,

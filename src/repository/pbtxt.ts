@@ -5,7 +5,7 @@
  * schema into fields that each hold every value given for them, in order; the caller decides
  * which fields are repeated (triton-config.ts).
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 
 /** An enum value or other bare word (`TYPE_FP32`, `KIND_GPU`, `true`). */
 export interface PbtxtWord {

@@ -5,7 +5,7 @@
  * them; fields that only tune performance on other hardware are ignored with a warning naming
  * them. Nothing is dropped silently.
  */
-import { BerthError, type Datatype } from '../protocol/index.js';
+import { BerthError, type Datatype } from '../ground/index.js';
 import { isMessage, isWord, parsePbtxt, type PbtxtMessage, type PbtxtValue } from './pbtxt.js';
 
 export interface TritonConfig {

@@ -3,7 +3,7 @@
  * LoadedModel that runs tensors in berth's representation (typed arrays), so transports and the
  * scheduler never see a runtime's own types. Every backend passes the shared backend suite.
  */
-import type { FixedDatatype, ModelSignature, NumericArray, Tensor } from '../protocol/index.js';
+import type { FixedDatatype, ModelSignature, NumericArray, Tensor } from '../ground/index.js';
 import type { ModelArtifact } from '../repository/index.js';
 
 export interface LoadOptions {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { doubleModel, identityModel, writeModel } from '../../test/fixtures/models.js';
 import { createLogger } from '../observability/index.js';
-import { BerthError, type ModelState } from '../protocol/index.js';
+import { BerthError, type ModelState } from '../ground/index.js';
 import { modelFromBytes, scanRepository, type ModelDescriptor } from '../repository/index.js';
 import { createOnnxBackend, ModelRegistry, type LoadFailure, type ModelVersion } from './index.js';
 import { thrownBy } from '../../test/helpers/errors.js';

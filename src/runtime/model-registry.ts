@@ -15,7 +15,7 @@ import {
   type ModelMetadata,
   type ModelSignature,
   type ModelState,
-} from '../protocol/index.js';
+} from '../ground/index.js';
 import type { ModelConfig, ModelDescriptor, ModelVersionSource } from '../repository/index.js';
 import { ModelStats, type Logger, type ModelStatsJson } from '../observability/index.js';
 import type { Backend, LoadedModel, LoadOptions } from './backend.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { type ModelSignature } from '../protocol/index.js';
+import { type ModelSignature } from '../ground/index.js';
 import { parseModelConfig, type ModelConfig } from '../repository/index.js';
 import { effectiveSignature } from './model-signature.js';
 import { thrownBy } from '../../test/helpers/errors.js';

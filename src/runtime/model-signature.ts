@@ -3,7 +3,7 @@
  * `maxBatchSize > 0` dimension 0 is the batch (shown as -1) and config `dims` describe the rest,
  * as in Triton. An override may fix a variable dimension, never contradict the file.
  */
-import { BerthError, formatShape, type ModelSignature, type TensorSpec } from '../protocol/index.js';
+import { BerthError, formatShape, type ModelSignature, type TensorSpec } from '../ground/index.js';
 import type { ModelConfig, TensorOverride } from '../repository/index.js';
 
 function configError(model: string, message: string): BerthError {

@@ -9,7 +9,7 @@
  * they fit. It is dispatched when it is full, when it reaches the largest preferred size, or when
  * its oldest request has waited maxQueueDelayMs.
  */
-import { BerthError, toBerthError } from '../protocol/index.js';
+import { BerthError, toBerthError } from '../ground/index.js';
 import type { BatchPolicy } from './batch-policy.js';
 import { systemClock, type Clock } from './clock.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Tensor } from '../protocol/index.js';
+import type { Tensor } from '../ground/index.js';
 import { batchKey, batchSizeOf, mergeBatch, splitBatch } from './batch-tensors.js';
 
 const f32 = (name: string, shape: number[], values: number[]): Tensor => ({

@@ -12,7 +12,7 @@ import {
   type FixedDatatype,
   type NumericArray,
   type Tensor,
-} from '../protocol/index.js';
+} from '../ground/index.js';
 
 /**
  * The key under which requests may share a batch: same input names, datatypes and non-batch

@@ -4,7 +4,7 @@
  * server answers with 5xx / UNAVAILABLE (a model not ready, a full queue, a drain, a deadline)
  * are warnings without a stack; the client's own mistakes (4xx) are debug.
  */
-import { httpStatusOf, type BerthError } from '../protocol/index.js';
+import { httpStatusOf, type BerthError } from '../ground/index.js';
 
 /** What error logging needs of a logger: pino's and fastify's request loggers both fit. */
 export interface ErrorLog {

@@ -9,7 +9,7 @@
  *   interval, so a model still being copied in is not loaded half-written.
  * Loads and reloads never interrupt serving (model-registry.ts).
  */
-import { BerthError, toBerthError, type ModelIndexEntry } from '../protocol/index.js';
+import { BerthError, toBerthError, type ModelIndexEntry } from '../ground/index.js';
 import type { Logger } from '../observability/index.js';
 import type { ModelCatalog, ModelConfig } from '../repository/index.js';
 import type { LoadFailure, ModelRegistry } from '../runtime/index.js';

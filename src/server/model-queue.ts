@@ -3,7 +3,7 @@
  * batch, runs it on a free model instance, and splits the outputs back per request.
  */
 import type { ServerMetrics } from '../observability/index.js';
-import type { NumericArray, Tensor } from '../protocol/index.js';
+import type { NumericArray, Tensor } from '../ground/index.js';
 import type { LoadedModel, ReadyModel } from '../runtime/index.js';
 import {
   BatchScheduler,

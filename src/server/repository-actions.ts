@@ -3,7 +3,7 @@
  * an optional `config` parameter) and unload (with Triton's `unload_dependents`, which has no
  * effect since berth serves no ensembles). Other parameters are refused by name.
  */
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import type { Logger } from '../observability/index.js';
 import { parseConfigOverride } from '../repository/index.js';
 import type { ModelControl } from './model-control.js';

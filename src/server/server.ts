@@ -4,7 +4,7 @@
  * true only when loading is done.
  */
 import type { AddressInfo } from 'node:net';
-import { BerthError, type DecodeLimits } from '../protocol/index.js';
+import { BerthError, type DecodeLimits } from '../ground/index.js';
 import { createServerMetrics, type Logger, type ServerMetrics } from '../observability/index.js';
 import { createModelCatalog, type ModelCatalog, type ModelDescriptor } from '../repository/index.js';
 import { createOnnxBackend, ModelRegistry, type Backend, type LoadFailure } from '../runtime/index.js';

@@ -4,7 +4,7 @@
  * Triton clients (`get_model_config`) call. It describes what berth actually serves: the
  * signature after config overrides, and berth's batching and instance settings.
  */
-import type { Datatype, TensorSpec } from '../protocol/index.js';
+import type { Datatype, TensorSpec } from '../ground/index.js';
 import type { ReadyModel } from '../runtime/index.js';
 
 const TYPE_OF: Record<Datatype, string> = {

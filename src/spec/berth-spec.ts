@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { BerthError } from '../protocol/index.js';
+import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
 
 /** The file berth looks for in the working directory when no `-f` is given. */

@@ -1,10 +1,10 @@
 /**
  * Errors at the gRPC boundary: anything thrown becomes a BerthError once, then the gRPC status of
- * its category (protocol/error-status.ts, the same table HTTP uses) with its message as details.
+ * its category (ground/error-status.ts, the same table HTTP uses) with its message as details.
  * The stable code travels in the `berth-error-code` trailer; internals only go to the log.
  */
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { grpcStatusOf, toBerthError } from '../../protocol/index.js';
+import { grpcStatusOf, toBerthError } from '../../ground/index.js';
 import type { Logger } from '../../observability/index.js';
 import { logAnsweredError } from '../error-log.js';
 
@@ -17,7 +17,7 @@ export function toServiceError(error: unknown, logger: Logger, method: string): 
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_TRAILER, berth.code);
   return {
-    // berth's one table of statuses (protocol/error-status.ts) holds the numbers of gRPC's enum.
+    // berth's one table of statuses (ground/error-status.ts) holds the numbers of gRPC's enum.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
     code: grpcStatusOf(berth),
     details: berth.message,

@@ -1,7 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../client/index.js';
-import { DATATYPES, halfToNumber, type Datatype } from '../../protocol/index.js';
+import { DATATYPES, halfToNumber, type Datatype } from '../../ground/index.js';
 import { buildIrisModel, ELEM_OF_DATATYPE } from '../../runtime/index.js';
 import { addSubModel, doubleModel, identityModel } from '../../../test/fixtures/models.js';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.js';

@@ -10,7 +10,7 @@
 import { promisify } from 'node:util';
 import { gunzip, inflate } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
-import { BerthError } from '../../protocol/index.js';
+import { BerthError } from '../../ground/index.js';
 
 const gunzipAsync = promisify(gunzip);
 const inflateAsync = promisify(inflate);

@@ -6,7 +6,7 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, httpStatusOf, toBerthError } from '../../protocol/index.js';
+import { BerthError, httpStatusOf, toBerthError } from '../../ground/index.js';
 import { logAnsweredError, type ErrorLog } from '../error-log.js';
 
 export type { ErrorLog } from '../error-log.js';

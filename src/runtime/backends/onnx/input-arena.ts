@@ -5,7 +5,7 @@
  * a new buffer (9.6 MB for 16 mobilenet_v2 images), and that external memory made V8 run a full
  * garbage collection several times a second.
  */
-import { arrayOver, elementSize, type FixedDatatype, type NumericArray } from '../../../protocol/index.js';
+import { arrayOver, elementSize, type FixedDatatype, type NumericArray } from '../../../ground/index.js';
 
 const ALIGN = 8;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;

@@ -16,7 +16,7 @@ import {
   type ModelSignature,
   type NumericArray,
   type Tensor,
-} from '../../../protocol/index.js';
+} from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type {
   Backend,

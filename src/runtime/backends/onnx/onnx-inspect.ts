@@ -1,7 +1,7 @@
 /** What `berth inspect` shows of an ONNX file: its signature in protocol terms, opsets and metadata. */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { BerthError, type Datatype } from '../../../protocol/index.js';
+import { BerthError, type Datatype } from '../../../ground/index.js';
 import { unreadable } from '../../../repository/index.js';
 import { readOnnxModelInfo, type OnnxElemType, type OnnxModelValueInfo } from './onnx-model.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { doubleModel } from '../../../../test/fixtures/models.js';
-import { BerthError } from '../../../protocol/index.js';
+import { BerthError } from '../../../ground/index.js';
 import type { LoadOptions } from '../../backend.js';
 import { createOnnxBackend } from './onnx-backend.js';
 import { CUDA_PROVIDER_LIBRARIES, missingCudaLibraries, onnxruntimeBinaryDir } from './onnx-load-error.js';

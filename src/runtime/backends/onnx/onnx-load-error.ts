@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { BerthError } from '../../../protocol/index.js';
+import { BerthError } from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
 import { readOnnxModelInfo } from './onnx-model.js';

@@ -12,7 +12,7 @@ import {
   type NumericArray,
   type Tensor,
   type TensorSpec,
-} from '../../../protocol/index.js';
+} from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
 import { explainLoadFailure } from './onnx-load-error.js';

@@ -1,6 +1,6 @@
 /** The mapping between OIP datatypes and onnxruntime tensor types. */
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
-import type { Datatype } from '../../../protocol/index.js';
+import type { Datatype } from '../../../ground/index.js';
 
 export const ORT_TYPE_OF: Record<Datatype, OrtTensor.Type> = {
   BOOL: 'bool',

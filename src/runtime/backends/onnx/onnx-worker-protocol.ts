@@ -1,5 +1,5 @@
 /** Messages between the main thread and an ONNX Runtime worker thread (one session per worker). */
-import type { Datatype, ErrorCode, ModelSignature, TensorData } from '../../../protocol/index.js';
+import type { Datatype, ErrorCode, ModelSignature, TensorData } from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
 

@@ -1,6 +1,6 @@
 /** Worker thread entry: owns one ONNX Runtime session and runs requests from the main thread in order. */
 import { parentPort } from 'node:worker_threads';
-import { BerthError, type NumericArray, type Tensor } from '../../../protocol/index.js';
+import { BerthError, type NumericArray, type Tensor } from '../../../ground/index.js';
 import type { FromWorker, ToWorker } from './onnx-worker-protocol.js';
 import { OnnxSession } from './onnx-session.js';
 
