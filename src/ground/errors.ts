@@ -222,6 +222,16 @@ export const ERROR_CODES = {
     category: 'UNAVAILABLE',
     description: 'The berth client could not reach the server or got a response it could not read.',
   },
+  BERTH_ERR_BENCH_INVALID_METADATA: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'berth bench: the model metadata the server sent cannot be benchmarked (no inputs, an unknown datatype, a shape that is not integers).',
+  },
+  BERTH_ERR_BENCH_INVALID_DATA: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'berth bench --data FILE: the file cannot be read, is not JSON, or its inputs do not match the model (names, shapes, values).',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',
