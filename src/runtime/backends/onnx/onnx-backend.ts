@@ -17,6 +17,7 @@ import {
   type NumericArray,
   type Tensor,
 } from '../../../ground/index.js';
+import type { Logger } from '../../../observability/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type {
   Backend,
@@ -27,7 +28,8 @@ import type {
   TensorAllocator,
 } from '../../backend.js';
 import { ArenaPool } from './input-arena.js';
-import type { FromWorker, ToWorker, WireTensor } from './onnx-worker-protocol.js';
+import { disableOnnxTelemetry, onnxLogLevelFor, type OnnxLogLevel } from './onnx-logging.js';
+import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './onnx-worker-protocol.js';
 
 export const ONNX_PLATFORM = 'onnxruntime_onnx';
 
@@ -217,8 +219,14 @@ class OnnxWorkerModel implements LoadedModel {
   }
 }
 
-function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<LoadedModel> {
-  const worker = new Worker(workerUrl());
+function loadInWorker(
+  artifact: ModelArtifact,
+  options: LoadOptions,
+  onnxLogLevel: OnnxLogLevel,
+): Promise<LoadedModel> {
+  // Before the worker exists: onnxruntime reads the variable when the first session is created.
+  disableOnnxTelemetry();
+  const worker = new Worker(workerUrl(), { workerData: { onnxLogLevel } satisfies WorkerInit });
   return new Promise<LoadedModel>((resolve, reject) => {
     const onExit = (code: number) =>
       reject(
@@ -251,11 +259,39 @@ function loadInWorker(artifact: ModelArtifact, options: LoadOptions): Promise<Lo
   });
 }
 
+export interface OnnxBackendOptions {
+  /**
+   * berth's logger. Its level decides what onnxruntime writes of its own to standard error, as
+   * text that is not JSON: nothing by default, its info lines and above at debug, everything at
+   * trace (onnx-logging.ts). Without it, onnxruntime stays quiet.
+   */
+  readonly logger?: Logger;
+}
+
 /**
+ * ONNX models in worker threads. Turns onnxruntime's telemetry off for the process unless
+ * ORT_DISABLE_TELEMETRY is set (docs/cli.md, "onnxruntime's own output").
+ *
  * @example
- * const model = await createOnnxBackend().load({ kind: 'file', path: 'model.onnx' }, options);
+ * const model = await createOnnxBackend({ logger }).load({ kind: 'file', path: 'model.onnx' }, options);
  * const { outputs: [y] } = await model.run([x], ['OUTPUT0']);
  */
-export function createOnnxBackend(): Backend {
-  return { platform: ONNX_PLATFORM, load: loadInWorker };
+export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Backend {
+  const { logger } = backendOptions;
+  let said = false;
+  return {
+    platform: ONNX_PLATFORM,
+    load: (artifact, options) => {
+      // Read at each load: the level of a logger can change while the server runs.
+      const onnxLogLevel = onnxLogLevelFor(logger?.level ?? 'info');
+      if (!said && onnxLogLevel !== 'fatal') {
+        said = true;
+        logger?.debug(
+          { onnxLogLevel },
+          `onnxruntime writes its own ${onnxLogLevel} lines and above to standard error, as text`,
+        );
+      }
+      return loadInWorker(artifact, options, onnxLogLevel);
+    },
+  };
 }

@@ -16,6 +16,7 @@ import {
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
 import { explainLoadFailure } from './onnx-load-error.js';
+import { onnxSeverityNumber, type OnnxLogLevel } from './onnx-logging.js';
 import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
 
 // FP16 is carried as its bit patterns in a Uint16Array. Where the platform has Float16Array
@@ -25,6 +26,15 @@ import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
 // first tensor; this module runs only in onnx-worker's thread, so hiding it there changes nothing
 // else, and FP16 goes in and out as Uint16Array on every supported Node.
 Reflect.deleteProperty(globalThis, 'Float16Array');
+
+/**
+ * The severity of onnxruntime's process-wide logger (device discovery, arenas, thread pools,
+ * telemetry), read once, when the first session of the process creates its environment; each
+ * session's own lines follow its options (OnnxSession.create).
+ */
+export function setOnnxEnvLogLevel(level: OnnxLogLevel): void {
+  ort.env.logLevel = level;
+}
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -88,8 +98,15 @@ export class OnnxSession {
     this.declared = new Map(this.signature.outputs.map((s) => [s.name, s.datatype]));
   }
 
-  static async create(artifact: ModelArtifact, options: LoadOptions): Promise<OnnxSession> {
+  static async create(
+    artifact: ModelArtifact,
+    options: LoadOptions,
+    logLevel: OnnxLogLevel = 'fatal',
+  ): Promise<OnnxSession> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
+      // The session's own lines (graph transforms, kernel errors at run time) go to standard
+      // error as text; a failed run also comes back as a status (onnx-logging.ts).
+      logSeverityLevel: onnxSeverityNumber(logLevel),
       intraOpNumThreads: options.intraOpThreads,
       interOpNumThreads: options.interOpThreads,
       // KIND_GPU / execution: cuda asks for CUDA explicitly: onnxruntime-node fails the session when

@@ -2,6 +2,13 @@
 import type { Datatype, ErrorCode, ModelSignature, TensorData } from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadOptions } from '../../backend.js';
+import type { OnnxLogLevel } from './onnx-logging.js';
+
+/** What a worker starts with (its `workerData`), before any message. */
+export interface WorkerInit {
+  /** The severity from which onnxruntime writes its own lines to standard error. */
+  readonly onnxLogLevel: OnnxLogLevel;
+}
 
 export interface WireTensor {
   readonly name: string;

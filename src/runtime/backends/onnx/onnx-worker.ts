@@ -1,11 +1,14 @@
 /** Worker thread entry: owns one ONNX Runtime session and runs requests from the main thread in order. */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { BerthError, type NumericArray, type Tensor } from '../../../ground/index.js';
-import type { FromWorker, ToWorker } from './onnx-worker-protocol.js';
-import { OnnxSession } from './onnx-session.js';
+import type { FromWorker, ToWorker, WorkerInit } from './onnx-worker-protocol.js';
+import { OnnxSession, setOnnxEnvLogLevel } from './onnx-session.js';
 
 const port = parentPort;
 if (port === null) throw new Error('onnx-worker must run in a worker thread');
+
+const onnxLogLevel = (workerData as WorkerInit | undefined)?.onnxLogLevel ?? 'fatal';
+setOnnxEnvLogLevel(onnxLogLevel);
 
 let session: OnnxSession | undefined;
 
@@ -35,7 +38,7 @@ async function handle(message: ToWorker): Promise<void> {
   switch (message.type) {
     case 'load':
       try {
-        session = await OnnxSession.create(message.artifact, message.options);
+        session = await OnnxSession.create(message.artifact, message.options, onnxLogLevel);
         reply({ type: 'loaded', signature: session.signature });
       } catch (error) {
         reply({
