@@ -7,7 +7,7 @@ import { DEFAULT_DECODE_LIMITS } from '../ground/index.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/log-options.js';
 import type { ModelDescriptor } from '../repository/index.js';
 import type { LoadFailure } from '../runtime/index.js';
-import { MODEL_CONTROL_MODES } from '../server/model-control.js';
+import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';

@@ -4,8 +4,7 @@
  * raw bytes both ways, as Triton's own clients send them.
  */
 import { Client, credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
-import type {
-  BerthError} from '../protocol/index.js';
+import type { BerthError } from '../protocol/index.js';
 import {
   decodeGrpcInferResponse,
   encodeGrpcInferRequest,

@@ -78,3 +78,51 @@ export interface ModelIndexEntry {
   readonly state: ModelState;
   readonly reason: string;
 }
+
+/** The request phases Triton's statistics extension counts. */
+export const INFER_STAT_NAMES = [
+  'success',
+  'fail',
+  'queue',
+  'compute_input',
+  'compute_infer',
+  'compute_output',
+  'cache_hit',
+  'cache_miss',
+] as const;
+export type InferStat = (typeof INFER_STAT_NAMES)[number];
+
+/** Triton's `$duration_stat`: how many, and their total time in nanoseconds. */
+export interface DurationStat {
+  count: number;
+  ns: number;
+}
+
+export interface BatchStat {
+  readonly batch_size: number;
+  readonly compute_input: DurationStat;
+  readonly compute_infer: DurationStat;
+  readonly compute_output: DurationStat;
+}
+
+/** Triton's `$model_stat` JSON object. */
+export interface ModelStatsJson {
+  readonly name: string;
+  readonly version: string;
+  readonly last_inference: number;
+  readonly inference_count: number;
+  readonly execution_count: number;
+  readonly inference_stats: Readonly<Record<InferStat, DurationStat>>;
+  readonly batch_stats: readonly BatchStat[];
+  readonly memory_usage: readonly never[];
+}
+
+/**
+ * What a queued request watches to be dropped when its caller goes away: a subset of AbortSignal,
+ * so an AbortSignal fits, and a transport can offer a cheaper one.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}

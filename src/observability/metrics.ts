@@ -26,6 +26,9 @@ export interface ServerMetrics {
   readonly pendingRequests: Gauge<'model' | 'version'>;
   readonly batchSize: Histogram<'model' | 'version'>;
   readonly modelReady: Gauge<'model' | 'version'>;
+  /** Every call through the request seam, by operation, transport and outcome. */
+  readonly requests: Counter<'operation' | 'transport' | 'code'>;
+  readonly requestSeconds: Histogram<'operation' | 'transport'>;
 }
 
 /**
@@ -108,6 +111,19 @@ export function createServerMetrics(options: { processMetrics?: boolean } = {}):
       name: 'berth_model_ready',
       help: '1 when the model version is ready to serve, 0 otherwise.',
       labelNames: labels,
+      registers,
+    }),
+    requests: new Counter({
+      name: 'berth_requests_total',
+      help: 'Calls of every OIP operation, by transport and outcome (OK or the error category).',
+      labelNames: ['operation', 'transport', 'code'],
+      registers,
+    }),
+    requestSeconds: new Histogram({
+      name: 'berth_request_duration_seconds',
+      help: 'Time from a call entering the request seam to its result, decoding and inference included.',
+      labelNames: ['operation', 'transport'],
+      buckets: LATENCY_BUCKETS,
       registers,
     }),
   };

@@ -4,43 +4,17 @@
  * total nanoseconds of successful, failed and queued requests and of the compute phases, plus the
  * same per batch size. Kept as plain numbers: recording is a few additions on the request path.
  */
+import {
+  INFER_STAT_NAMES,
+  type BatchStat,
+  type DurationStat,
+  type InferStat,
+  type ModelStatsJson,
+} from '../ground/index.js';
 
-/** Triton's `$duration_stat`: how many, and their total time in nanoseconds. */
-export interface DurationStat {
-  count: number;
-  ns: number;
-}
+export type { BatchStat, DurationStat, ModelStatsJson } from '../ground/index.js';
 
-export interface BatchStat {
-  readonly batch_size: number;
-  readonly compute_input: DurationStat;
-  readonly compute_infer: DurationStat;
-  readonly compute_output: DurationStat;
-}
-
-/** Triton's `$model_stat` JSON object. */
-export interface ModelStatsJson {
-  readonly name: string;
-  readonly version: string;
-  readonly last_inference: number;
-  readonly inference_count: number;
-  readonly execution_count: number;
-  readonly inference_stats: Readonly<Record<InferStat, DurationStat>>;
-  readonly batch_stats: readonly BatchStat[];
-  readonly memory_usage: readonly never[];
-}
-
-const INFER_STATS = [
-  'success',
-  'fail',
-  'queue',
-  'compute_input',
-  'compute_infer',
-  'compute_output',
-  'cache_hit',
-  'cache_miss',
-] as const;
-type InferStat = (typeof INFER_STATS)[number];
+const INFER_STATS = INFER_STAT_NAMES;
 
 const zero = (): DurationStat => ({ count: 0, ns: 0 });
 const ns = (ms: number): number => Math.max(0, Math.round(ms * 1e6));

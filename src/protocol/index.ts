@@ -61,3 +61,25 @@ export {
   reflectionService,
   type GrpcMethod,
 } from './grpc-schema.js';
+export type {
+  CallContext,
+  InferCall,
+  InferPayload,
+  InputOf,
+  ModelFilter,
+  ModelRef,
+  NoInput,
+  OipService,
+  OperationName,
+  OutputOf,
+  Principal,
+  RepositoryCall,
+  RepositoryParameters,
+  StreamOutcome,
+  TraceContext,
+  Transport,
+  TritonModelConfig,
+  UnaryOperation,
+} from './oip-service.js';
+export { TRANSPORTS } from './oip-service.js';
+export { compose, inferEach, intercept, type Call, type Interceptor, type Next } from './oip-intercept.js';

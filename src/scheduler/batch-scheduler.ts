@@ -9,7 +9,7 @@
  * they fit. It is dispatched when it is full, when it reaches the largest preferred size, or when
  * its oldest request has waited maxQueueDelayMs.
  */
-import { BerthError, toBerthError } from '../ground/index.js';
+import { BerthError, toBerthError, type CancelSignal } from '../ground/index.js';
 import type { BatchPolicy } from './batch-policy.js';
 import { systemClock, type Clock } from './clock.js';
 
@@ -29,12 +29,6 @@ export interface ScheduledRequest<I> {
 }
 
 /** The part of AbortSignal the scheduler uses; a cheaper object may stand in for it. */
-export interface CancelSignal {
-  readonly aborted: boolean;
-  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
-}
-
 /** Runs one batch; returns one result per request, in order. */
 export type Executor<I, O> = (payloads: readonly I[]) => Promise<readonly O[]>;
 

@@ -1,5 +1,8 @@
-/** Transports (REST on fastify, gRPC on @grpc/grpc-js) over the transport-independent inference service. */
-export { startServer, SERVER_EXTENSIONS, type RunningServer, type ServeOptions } from './server.js';
-export { InferenceService } from './inference-service.js';
+/**
+ * Transports over the OipService port: REST (a node:http fast path and fastify) and gRPC
+ * (@grpc/grpc-js), generated from one operation table, with every call passing the request seam.
+ */
+export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export { createHttpApp, type HttpAppOptions } from './http/http-app.js';
-export { MODEL_CONTROL_MODES, ModelControl, type ModelControlMode } from './model-control.js';
+export { OPERATIONS, ROLES, type OperationSpec, type Role } from './operations.js';
+export { requestLog, requestMetrics } from './interceptors/index.js';

@@ -87,11 +87,17 @@ describe('logging of answered errors', () => {
       body: '{"inputs":[]}',
     });
     expect(response.status).toBe(503);
-    await until(
-      () => Promise.resolve(lines.some((l) => l.code === 'BERTH_ERR_MODEL_NOT_READY')),
-      'the 503 log line',
-    );
-    const answered = lines.find((l) => l.code === 'BERTH_ERR_MODEL_NOT_READY');
+    const isAnswer = (l: Record<string, unknown>) =>
+      l.code === 'BERTH_ERR_MODEL_NOT_READY' && l.msg !== 'request completed';
+    await until(() => Promise.resolve(lines.some(isAnswer)), 'the 503 log line');
+    const answered = lines.find(isAnswer);
+    // The request line of the seam says how the call ended, at debug.
+    expect(lines.find((l) => l.msg === 'request completed')).toMatchObject({
+      level: 20,
+      operation: 'infer',
+      transport: 'http',
+      code: 'BERTH_ERR_MODEL_NOT_READY',
+    });
     expect(answered).toMatchObject({ level: 40, status: 503 });
     expect(answered).not.toHaveProperty('err');
     const load = lines.find((l) => String(l.msg).startsWith('model version failed to load'));

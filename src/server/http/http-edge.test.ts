@@ -5,10 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createClient } from '../../client/index.js';
 import { createLogger, createServerMetrics } from '../../observability/index.js';
-import { ModelRegistry } from '../../runtime/index.js';
-import { createModelCatalog } from '../../repository/index.js';
-import { InferenceService } from '../inference-service.js';
-import { ModelControl } from '../model-control.js';
+import { createEngine } from '../../engine/index.js';
 import { createHttpApp } from './http-app.js';
 import { doubleModel } from '../../../test/fixtures/models.js';
 import { startTestServer, type TestServer } from '../../../test/helpers/server.js';
@@ -99,39 +96,48 @@ describe('errors below the routes', () => {
 });
 
 describe('draining', () => {
-  it('refuses a request that still reaches the server while it drains with SHUTTING_DOWN', async () => {
-    const registry = new ModelRegistry({
-      backends: [],
-      load: { intraOpThreads: 1, interOpThreads: 1, spinning: false, execution: 'cpu' },
-      logger: silent,
-    });
+  it('stays live, is not ready, and refuses every other call with SHUTTING_DOWN while it drains', async () => {
     const metrics = createServerMetrics({ processMetrics: false });
-    const control = new ModelControl({
-      mode: 'none',
-      startupModels: [],
-      pollIntervalMs: 1000,
-      catalog: await createModelCatalog([], []),
-      registry,
+    const engine = await createEngine({
+      backends: [],
       logger: silent,
+      metrics,
+      version: '0',
+      intraOpThreads: 1,
+      interOpThreads: 1,
+      strictReadiness: true,
     });
+    await engine.start();
     const app = createHttpApp({
-      registry,
-      control,
-      service: new InferenceService(registry, metrics),
+      service: engine,
       metrics,
       logger: silent,
-      server: { name: 'berth', version: '0', extensions: [] },
       limits: { maxBodyBytes: 1024, maxTensorElements: 1024 },
-      isReady: () => false,
-      isDraining: () => true,
+      isDraining: () => engine.lifecycle.draining,
       requestTimeoutMs: 1000,
     });
-    const response = await app.inject({ method: 'GET', url: '/v2/health/live' });
-    expect(response.statusCode).toBe(503);
-    expect(response.headers['berth-error-code']).toBe('BERTH_ERR_SERVER_SHUTTING_DOWN');
-    expect(response.headers.connection).toBe('close');
-    expect(response.json()).toEqual({ error: 'server is shutting down; retry on another replica' });
+    await engine.drain();
+    const live = await app.inject({ method: 'GET', url: '/v2/health/live' });
+    expect(live.statusCode).toBe(200);
+    expect(live.json()).toEqual({ live: true });
+    expect(live.headers.connection).toBe('close');
+    const ready = await app.inject({ method: 'GET', url: '/v2/health/ready' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({ ready: false });
+    for (const request of [
+      { method: 'GET', url: '/v2' },
+      { method: 'GET', url: '/v2/models/double' },
+      { method: 'POST', url: '/v2/models/double/infer', payload: '{}' },
+      { method: 'POST', url: '/v2/repository/index' },
+    ] as const) {
+      const response = await app.inject(request);
+      expect(response.statusCode, request.url).toBe(503);
+      expect(response.headers['berth-error-code']).toBe('BERTH_ERR_SERVER_SHUTTING_DOWN');
+      expect(response.headers.connection).toBe('close');
+      expect(response.json()).toEqual({ error: 'server is shutting down; retry on another replica' });
+    }
     await app.close();
+    await engine.close();
   });
 });
 

@@ -1,40 +1,34 @@
 /**
  * The inference hot path on bare node:http, in front of fastify (docs/adr/0003). On this machine
  * fastify answering a fixed response to a POST reaches less than half the requests per second of
- * node:http doing the same, so `POST /v2/models/{m}[/versions/{v}]/infer` with a plain body is
- * read, decoded, queued and answered here, in the format and with the errors of every other
- * route. Everything else, including compressed bodies and requests during a drain, goes to
- * fastify unchanged.
+ * node:http doing the same, so the infer operation's routes (operations.ts) with a plain body are
+ * read here, decoded and answered by the same table entry, through the same service and its
+ * interceptors, in the format and with the errors of every other route. Everything else,
+ * including compressed bodies, goes to fastify unchanged.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH } from '../../protocol/index.js';
-import { BodyPool } from './body-pool.js';
-import { ClientGone } from './client-gone.js';
-import { isAcceptedContentType } from './http-body.js';
+import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH, type OipService } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
+import { httpContext } from '../call-context.js';
+import { INFER_OPERATION, type Limits } from '../operations.js';
+import { BodyPool } from './body-pool.js';
+import { isAcceptedContentType } from './http-body.js';
 import { writeError } from './http-errors.js';
-import { handleInfer, type InferContext, type InferReply, type InferRoute } from './infer-handler.js';
+import { compileRoutes } from './route-match.js';
 import { requestIdOf } from './request-id.js';
 
-export interface FastPathOptions extends InferContext {
+export interface FastPathOptions {
+  readonly service: OipService;
+  readonly limits: Limits;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
 }
 
-/** Model and version segments up to 256 characters, as fastify's router allows. */
-const INFER_PATH = /^\/v2\/models\/([^/?#]{1,256})(?:\/versions\/([^/?#]{1,256}))?\/infer(?:\?.*)?$/;
+const matchInfer = compileRoutes(INFER_OPERATION.http.routes.map((r) => r.path));
 
-/** The route of an inference URL, or undefined for anything else (and for undecodable names). */
-export function matchInferRoute(url: string): InferRoute | undefined {
-  const match = INFER_PATH.exec(url);
-  if (match === null) return undefined;
-  try {
-    const model = decodeURIComponent(match[1] ?? '');
-    const version = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
-    return { model, version };
-  } catch {
-    return undefined;
-  }
+/** The path parameters of an inference URL, or undefined for anything else. */
+export function matchInferRoute(url: string): Record<string, string> | undefined {
+  return matchInfer(url);
 }
 
 class ClientAborted extends Error {}
@@ -122,32 +116,17 @@ export function createInferFastPath(
   const pool = new BodyPool({ maxIdleBytes: 64 * 1024 * 1024 });
   return (request, response) => {
     if (request.method !== 'POST' || request.url === undefined) return false;
-    const route = matchInferRoute(request.url);
-    if (route === undefined || options.isDraining()) return false;
+    const params = matchInfer(request.url);
+    if (params === undefined) return false;
     const encoding = request.headers['content-encoding'];
     if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') return false;
     const type = request.headers['content-type'];
     if (type !== undefined && !isAcceptedContentType(type)) return false;
     const requestId = requestIdOf(request.headers['x-request-id']);
-    void serve(options, pool, route, request, response, requestId).catch((error: unknown) => {
+    void serve(options, pool, params, request, response, requestId).catch((error: unknown) => {
       logger.error({ err: error, reqId: requestId }, 'inference fast path failed');
       response.destroy();
     });
-    if (logger.isLevelEnabled('debug')) {
-      const started = performance.now();
-      response.once('finish', () =>
-        logger.debug(
-          {
-            reqId: requestId,
-            method: 'POST',
-            url: request.url,
-            status: response.statusCode,
-            ms: performance.now() - started,
-          },
-          'request completed',
-        ),
-      );
-    }
     return true;
   };
 }
@@ -155,7 +134,7 @@ export function createInferFastPath(
 async function serve(
   options: FastPathOptions,
   pool: BodyPool,
-  route: InferRoute,
+  params: Record<string, string>,
   request: IncomingMessage,
   response: ServerResponse,
   requestId: string,
@@ -177,24 +156,35 @@ async function serve(
     return;
   }
   try {
-    let reply: InferReply;
+    let answer;
     try {
-      reply = await handleInfer(options, route, read.body, request.headers, new ClientGone(response));
+      const call = INFER_OPERATION.http.decode({
+        params,
+        body: read.body,
+        headers: request.headers,
+        limits: options.limits,
+      });
+      const output = await options.service.infer(
+        call.input,
+        httpContext(requestId, request.headers, response),
+      );
+      answer = call.answer(output);
     } finally {
       // Settled: the request has left the queue, and its inputs were copied when its run began.
       if (read.pooled !== undefined) pool.give(read.pooled);
     }
     if (response.destroyed) return;
+    const payload = answer.payload as Buffer;
     const headers: Record<string, string | number> = {
       ...common,
-      'content-type': reply.contentType,
-      'content-length': reply.payload.byteLength,
+      ...answer.headers,
+      'content-type': answer.contentType ?? 'application/octet-stream',
+      'content-length': payload.byteLength,
     };
-    if (reply.headerLength !== undefined) headers[INFERENCE_HEADER_CONTENT_LENGTH] = reply.headerLength;
     // A keep-alive connection would otherwise outlive its last response and hold a drain open.
     if (options.isDraining()) headers.connection = 'close';
-    response.writeHead(200, headers);
-    response.end(reply.payload);
+    response.writeHead(answer.status, headers);
+    response.end(payload);
   } catch (error) {
     const extra = options.isDraining() ? { ...common, connection: 'close' } : common;
     writeError(error, response, options.logger.child({ reqId: requestId }), extra);

@@ -1,14 +1,13 @@
 /**
- * Triton's model repository extension, shared by the REST routes and the gRPC RPCs: load (with
+ * Triton's model repository extension, as the engine answers it on every transport: load (with
  * an optional `config` parameter) and unload (with Triton's `unload_dependents`, which has no
  * effect since berth serves no ensembles). Other parameters are refused by name.
  */
 import { BerthError } from '../ground/index.js';
+import type { RepositoryParameters } from '../protocol/index.js';
 import type { Logger } from '../observability/index.js';
 import { parseConfigOverride } from '../repository/index.js';
 import type { ModelControl } from './model-control.js';
-
-export type RepositoryParameters = Readonly<Record<string, string | number | boolean | Uint8Array>>;
 
 function invalid(message: string): BerthError {
   return new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', message);

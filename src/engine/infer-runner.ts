@@ -1,7 +1,7 @@
 /**
- * The transport-independent inference path: resolve the model version, validate the request
- * against its signature, run it, and account for it in metrics. The HTTP and gRPC adapters only
- * translate to and from this.
+ * The engine's inference path: resolve the model version, decode and validate the request
+ * against its signature, run it through the model's queue and batcher, and account for it in the
+ * model's metrics and statistics.
  */
 import {
   BerthError,
@@ -9,13 +9,15 @@ import {
   classify,
   toBerthError,
   validateInferRequest,
+  type CallContext,
+  type InferCall,
+  type InferPayload,
   type InferRequest,
   type InferResponse,
-  type TensorSpec,
 } from '../protocol/index.js';
 import type { ServerMetrics } from '../observability/index.js';
 import { relabelShape, type ModelRegistry, type ReadyModel } from '../runtime/index.js';
-import { batchKey, batchSizeOf, type BatchScheduler, type CancelSignal } from '../scheduler/index.js';
+import { batchKey, batchSizeOf, type BatchScheduler } from '../scheduler/index.js';
 import { createModelQueue, type QueuedInference, type QueuedResult } from './model-queue.js';
 
 /** Triton request parameters: `timeout` in microseconds, `priority` (1 is the highest). */
@@ -44,17 +46,7 @@ function schedulingOf(request: InferRequest): { timeoutMs?: number; priority?: n
   return out;
 }
 
-export interface InferOptions {
-  /** Drops the request if its client goes away while it is queued. */
-  readonly signal?: CancelSignal;
-  /**
-   * Milliseconds left before the client stops waiting (a gRPC deadline): the request's queue
-   * timeout is cut to it, so a request nobody waits for any more is never run.
-   */
-  readonly deadlineMs?: number;
-}
-
-export class InferenceService {
+export class InferRunner {
   private readonly queues = new WeakMap<ReadyModel, BatchScheduler<QueuedInference, QueuedResult>>();
 
   constructor(
@@ -71,33 +63,18 @@ export class InferenceService {
     return queue;
   }
 
-  /** The only input of a model, for Triton's raw binary request form. */
-  singleInput(model: string, version: string | undefined): TensorSpec {
-    const { signature } = this.registry.resolve(model, version);
-    const [input] = signature.inputs;
-    if (input === undefined || signature.inputs.length !== 1) {
-      throw new BerthError(
-        'BERTH_ERR_PROTOCOL_INVALID_BINARY',
-        `a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; "${model}" has ${signature.inputs.length}`,
-      );
-    }
-    return input;
-  }
-
   /**
-   * Runs one inference request through the model's queue and batcher. The request may be given as
-   * a decoder, so that a body that fails to decode is counted against the model like any other
-   * failed request.
+   * Runs one inference request through the model's queue and batcher. A request given as a
+   * decoder is decoded here, so that a body that fails to decode counts against the model like any
+   * other failed request. The context's deadline cuts the request's queue timeout, and its signal
+   * drops the request if the caller goes away while it waits.
    *
    * @example
-   * const response = await service.infer('iris', undefined, request);
+   * const response = await runner.infer({ name: 'iris', request }, context);
    */
-  async infer(
-    model: string,
-    version: string | undefined,
-    request: InferRequest | (() => InferRequest | Promise<InferRequest>),
-    options: InferOptions = {},
-  ): Promise<InferResponse> {
+  async infer(call: InferCall, context: CallContext): Promise<InferResponse> {
+    const model = call.name;
+    const version = call.version === '' ? undefined : call.version;
     let labels = { model, version: version ?? '' };
     try {
       // Counted against the version until it settles, so an unload or reload lets it finish.
@@ -105,7 +82,7 @@ export class InferenceService {
       const started = performance.now();
       try {
         labels = { model, version: String(ready.version) };
-        const response = await this.run(ready, labels, request, options);
+        const response = await this.run(ready, labels, call.request, context);
         ready.stats.success(performance.now() - started);
         return response;
       } catch (error) {
@@ -127,10 +104,10 @@ export class InferenceService {
   private async run(
     ready: ReadyModel,
     labels: { model: string; version: string },
-    request: InferRequest | (() => InferRequest | Promise<InferRequest>),
-    options: InferOptions,
+    request: InferPayload,
+    context: CallContext,
   ): Promise<InferResponse> {
-    const decoded = typeof request === 'function' ? await request() : request;
+    const decoded: InferRequest = typeof request === 'function' ? await request(ready.signature) : request;
     validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
     const classes = new Map<string, number>();
     for (const output of decoded.outputs ?? []) {
@@ -139,15 +116,16 @@ export class InferenceService {
     }
     const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
     const scheduling = schedulingOf(decoded);
-    if (options.deadlineMs !== undefined) {
-      if (options.deadlineMs <= 0) {
+    if (context.deadline !== undefined) {
+      const left = context.deadline - Date.now();
+      if (left <= 0) {
         throw new BerthError(
           'BERTH_ERR_SCHEDULER_TIMEOUT',
           'the request deadline passed before it was queued',
         );
       }
       const own = scheduling.timeoutMs ?? (ready.config.batching.timeoutMs || Infinity);
-      scheduling.timeoutMs = Math.min(own, options.deadlineMs);
+      scheduling.timeoutMs = Math.min(own, left);
     }
     const plan = ready.reshape;
     const batched = ready.config.maxBatchSize > 0;
@@ -168,7 +146,7 @@ export class InferenceService {
         batchSize: batched ? batchSizeOf(inputs) : 1,
         key: batchKey(inputs),
         ...scheduling,
-        ...(options.signal === undefined ? {} : { signal: options.signal }),
+        ...(context.signal === undefined ? {} : { signal: context.signal }),
       });
       let produced = result.outputs;
       if (plan !== undefined && plan.outputs.size > 0) {

@@ -1,0 +1,116 @@
+/**
+ * A call's context (request id, deadline, cancellation, trace context, peer) from what each
+ * transport gives: one cancel signal for both, which fires when the caller goes away before its
+ * answer was written.
+ */
+import type { EventEmitter } from 'node:events';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
+import { requestIdOf } from './http/request-id.js';
+
+/**
+ * Listens to its source only once the scheduler asks (when a request has to wait), since an
+ * AbortController per request costs more than the dispatch of a small request.
+ */
+export class CallerGone implements CancelSignal {
+  private gone = false;
+  private listener: (() => void) | undefined;
+
+  /**
+   * @param source what emits `event` when the call ends
+   * @param unanswered whether the call ended without its answer (checked when `event` fires)
+   * @param goneAlready whether the caller is known to be gone already
+   */
+  constructor(
+    private readonly source: EventEmitter,
+    private readonly event: string,
+    private readonly unanswered: () => boolean,
+    private readonly goneAlready: () => boolean = () => false,
+  ) {}
+
+  get aborted(): boolean {
+    return this.gone || this.goneAlready();
+  }
+
+  addEventListener(_type: 'abort', listener: () => void): void {
+    this.listener = listener;
+    this.source.once(this.event, this.onEnd);
+  }
+
+  removeEventListener(_type: 'abort', listener: () => void): void {
+    if (this.listener !== listener) return;
+    this.listener = undefined;
+    this.source.off(this.event, this.onEnd);
+  }
+
+  private readonly onEnd = (): void => {
+    if (!this.unanswered()) return;
+    this.gone = true;
+    const listener = this.listener;
+    this.listener = undefined;
+    listener?.();
+  };
+}
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/** W3C trace context, when the caller sent a well-formed `traceparent`. */
+export function traceOf(
+  traceparent: string | string[] | undefined,
+  tracestate: string | string[] | undefined,
+): TraceContext | undefined {
+  if (typeof traceparent !== 'string' || !TRACEPARENT.test(traceparent)) return undefined;
+  return typeof tracestate === 'string' && tracestate.length <= 512
+    ? { traceparent, tracestate }
+    : { traceparent };
+}
+
+/** A REST call's context; `requestId` is the one already given to its response. */
+export function httpContext(
+  requestId: string,
+  headers: IncomingHttpHeaders,
+  response: ServerResponse,
+): CallContext {
+  const trace = traceOf(headers.traceparent, headers.tracestate);
+  const peer = response.socket?.remoteAddress;
+  return {
+    requestId,
+    transport: 'http',
+    signal: new CallerGone(response, 'close', () => !response.writableFinished),
+    ...(trace === undefined ? {} : { trace }),
+    ...(peer === undefined ? {} : { peer }),
+  };
+}
+
+/** What a gRPC call offers, unary or streaming. */
+export interface GrpcCallLike extends EventEmitter {
+  readonly cancelled: boolean;
+  readonly metadata: { get(key: string): unknown[] };
+  getDeadline(): Date | number;
+  getPeer(): string;
+}
+
+/** A gRPC call's context: its deadline, and a signal that fires when it is cancelled. */
+export function grpcContext(call: GrpcCallLike): CallContext {
+  const [given] = call.metadata.get('x-request-id');
+  const [traceparent] = call.metadata.get('traceparent');
+  const [tracestate] = call.metadata.get('tracestate');
+  const trace = traceOf(
+    typeof traceparent === 'string' ? traceparent : undefined,
+    typeof tracestate === 'string' ? tracestate : undefined,
+  );
+  const deadline = Number(call.getDeadline());
+  return {
+    requestId: requestIdOf(typeof given === 'string' ? given : undefined),
+    transport: 'grpc',
+    signal: new CallerGone(
+      call,
+      'cancelled',
+      () => true,
+      () => call.cancelled,
+    ),
+    ...(Number.isFinite(deadline) ? { deadline } : {}),
+    ...(trace === undefined ? {} : { trace }),
+    peer: call.getPeer(),
+  };
+}

@@ -1,0 +1,379 @@
+/**
+ * The one table of OIP operations: for each, the role that may call it, its REST routes with how
+ * a request becomes the operation's input and its output becomes a response, and its gRPC method
+ * with the same two translations. The HTTP adapter (fast path and fastify routes) and the gRPC
+ * adapter are generated from it, so both transports answer every operation the same way, and a
+ * new operation cannot be served on one and forgotten on the other (operations.test.ts).
+ */
+import {
+  BerthError,
+  decodeGrpcInferRequest,
+  decodeRawInferRequest,
+  decodeRestInferRequest,
+  encodeGrpcInferResponse,
+  encodeRestInferResponse,
+  inferenceRoot,
+  INFERENCE_HEADER_CONTENT_LENGTH,
+  isObject,
+  parameterValueOf,
+  parseHeaderLength,
+  splitRestBody,
+  type DecodeLimits,
+  type GrpcInferRequestMessage,
+  type GrpcParameter,
+  type InputOf,
+  type OutputEncoding,
+  type OutputOf,
+  type RepositoryParameters,
+  type UnaryOperation,
+} from '../protocol/index.js';
+import { readBody } from './http/http-body.js';
+
+/** Who may call an operation (the access-control interceptor enforces it). */
+export const ROLES = ['health', 'read', 'infer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface HttpRoute {
+  readonly method: 'GET' | 'POST';
+  /** fastify's syntax: `:name` is a path segment. */
+  readonly path: string;
+}
+
+export type Limits = DecodeLimits & { readonly maxBodyBytes: number };
+
+/** A REST request as an operation sees it. */
+export interface HttpInput {
+  readonly params: Readonly<Record<string, string | undefined>>;
+  /** The raw body (undefined for GET). */
+  readonly body: Buffer | undefined;
+  readonly headers: { readonly [name: string]: string | string[] | undefined };
+  readonly limits: Limits;
+}
+
+/** A REST response. */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly headers?: Readonly<Record<string, string | number>>;
+  readonly payload: Buffer | string | undefined;
+}
+
+/** A decoded REST request: the operation's input, and how its output is answered. */
+export interface HttpCall<Op extends UnaryOperation> {
+  readonly input: InputOf<Op>;
+  readonly answer: (output: OutputOf<Op>) => HttpAnswer;
+}
+
+export interface OperationSpec<Op extends UnaryOperation> {
+  readonly operation: Op;
+  readonly role: Role;
+  readonly http: {
+    readonly routes: readonly HttpRoute[];
+    readonly decode: (request: HttpInput) => HttpCall<Op> | Promise<HttpCall<Op>>;
+  };
+  readonly grpc: {
+    /** The RPC of `inference.GRPCInferenceService`. */
+    readonly method: string;
+    readonly decode: (message: never, limits: DecodeLimits) => InputOf<Op>;
+    readonly encode: (output: OutputOf<Op>) => unknown;
+  };
+}
+
+/** As every other JSON response berth writes (docs/protocol.md). */
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+
+const json = (status: number, body: unknown): HttpAnswer => ({
+  status,
+  contentType: JSON_CONTENT_TYPE,
+  payload: JSON.stringify(body),
+});
+const empty: HttpAnswer = { status: 200, contentType: undefined, payload: undefined };
+
+const invalid = (message: string) => new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', message);
+
+function versionOf(version: string | undefined): string | undefined {
+  return version === undefined || version === '' ? undefined : version;
+}
+
+function modelNameOf(name: string | undefined, field: string): string {
+  if (name === undefined || name === '') throw invalid(`${field} must be a non-empty string`);
+  return name;
+}
+
+/** `/v2/models/:model[/versions/:version]`, and the same under `suffix`. */
+const modelRoutes = (method: 'GET' | 'POST', suffix: string): HttpRoute[] => [
+  { method, path: `/v2/models/:model${suffix}` },
+  { method, path: `/v2/models/:model/versions/:version${suffix}` },
+];
+
+const modelRefOfHttp = ({ params }: HttpInput) => ({
+  name: params.model ?? '',
+  version: versionOf(params.version),
+});
+
+interface NameVersion {
+  readonly name?: string;
+  readonly version?: string;
+}
+const modelRefOfGrpc = (message: NameVersion) => ({
+  name: modelNameOf(message.name, 'name'),
+  version: versionOf(message.version),
+});
+
+/** A repository request's JSON body (optional), inflated when compressed, checked to be an object. */
+async function repositoryBody(request: HttpInput): Promise<Record<string, unknown>> {
+  const encoding = request.headers['content-encoding'];
+  const body = await readBody(
+    request.body,
+    typeof encoding === 'string' ? encoding : undefined,
+    request.limits.maxBodyBytes,
+  );
+  if (body.byteLength === 0) return {};
+  const parsed = splitRestBody(body, undefined).header;
+  if (!isObject(parsed)) throw invalid('request body must be a JSON object');
+  return parsed;
+}
+
+function restParameters(body: Record<string, unknown>): RepositoryParameters {
+  if (body.parameters === undefined) return {};
+  if (!isObject(body.parameters)) throw invalid('"parameters" must be a JSON object');
+  for (const [key, value] of Object.entries(body.parameters)) {
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw invalid(`parameters.${key} must be a string, number or boolean`);
+    }
+  }
+  return body.parameters as RepositoryParameters;
+}
+
+interface RepositoryModelRequest {
+  readonly repository_name?: string;
+  readonly model_name?: string;
+  readonly parameters?: Readonly<Record<string, GrpcParameter>> | null;
+}
+
+/** ModelRepositoryParameter values: bytes (file contents) stay bytes, for a clear refusal. */
+function grpcParameters(request: RepositoryModelRequest): RepositoryParameters {
+  const out: Record<string, string | number | boolean | Uint8Array> = {};
+  for (const [key, parameter] of Object.entries(request.parameters ?? {})) {
+    out[key] =
+      parameter.bytes_param !== undefined &&
+      parameter.bytes_param !== null &&
+      parameter.parameter_choice === 'bytes_param'
+        ? parameter.bytes_param
+        : parameterValueOf(parameter, `parameters.${key}`);
+  }
+  return out;
+}
+
+const repositoryCallOfHttp = async (request: HttpInput) => ({
+  name: request.params.model ?? '',
+  parameters: restParameters(await repositoryBody(request)),
+});
+const repositoryCallOfGrpc = (message: RepositoryModelRequest) => ({
+  name: modelNameOf(message.model_name, 'model_name'),
+  parameters: grpcParameters(message),
+});
+
+/** Converts Triton's JSON names of enums (TYPE_FP32, KIND_CPU) to the numbers the wire needs. */
+const CONFIG_RESPONSE = inferenceRoot.lookupType('inference.ModelConfigResponse');
+
+/**
+ * One REST inference request: the body is decoded inside the call (so a body that fails to
+ * decode counts against the model), and the response is encoded as the request asked, JSON or
+ * binary tensors.
+ */
+function inferOfHttp(request: HttpInput): HttpCall<'infer'> {
+  let encoding: OutputEncoding = { binary: () => false };
+  const { headers, limits } = request;
+  return {
+    input: {
+      name: request.params.model ?? '',
+      version: versionOf(request.params.version),
+      request: async (signature) => {
+        const bytes = await readBody(
+          request.body,
+          headers['content-encoding'] as string | undefined,
+          limits.maxBodyBytes,
+        );
+        const headerLength = parseHeaderLength(
+          headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
+          bytes.byteLength,
+        );
+        if (headerLength === 0) {
+          const [input] = signature.inputs;
+          if (input === undefined || signature.inputs.length !== 1) {
+            throw new BerthError(
+              'BERTH_ERR_PROTOCOL_INVALID_BINARY',
+              `a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; "${request.params.model ?? ''}" has ${signature.inputs.length}`,
+            );
+          }
+          const decoded = decodeRawInferRequest(input, bytes, limits);
+          encoding = decoded.encoding;
+          return decoded.request;
+        }
+        const { header, binary } = splitRestBody(bytes, headerLength);
+        const decoded = decodeRestInferRequest(header, binary, limits);
+        encoding = decoded.encoding;
+        return decoded.request;
+      },
+    },
+    answer: (response) => {
+      const encoded = encodeRestInferResponse(response, encoding);
+      if (encoded.chunks.length === 0) {
+        return { status: 200, contentType: JSON_CONTENT_TYPE, payload: Buffer.from(encoded.header, 'utf8') };
+      }
+      const head = Buffer.from(encoded.header, 'utf8');
+      return {
+        status: 200,
+        contentType: 'application/octet-stream',
+        headers: { [INFERENCE_HEADER_CONTENT_LENGTH]: head.byteLength },
+        payload: Buffer.concat([head, ...encoded.chunks], head.byteLength + encoded.binaryLength),
+      };
+    },
+  };
+}
+
+const spec = <Op extends UnaryOperation>(s: OperationSpec<Op>): OperationSpec<Op> => s;
+
+export const INFER_OPERATION = {
+  operation: 'infer',
+  role: 'infer',
+  http: { routes: modelRoutes('POST', '/infer'), decode: inferOfHttp },
+  grpc: {
+    method: 'ModelInfer',
+    decode: (message: GrpcInferRequestMessage, limits) => ({
+      name: modelNameOf(message.model_name, 'model_name'),
+      version: versionOf(message.model_version),
+      request: () => decodeGrpcInferRequest(message, limits),
+    }),
+    encode: encodeGrpcInferResponse,
+  },
+} as const satisfies OperationSpec<'infer'>;
+
+/** Every unary operation; the stream (gRPC ModelStreamInfer) is `infer`, once per message. */
+export const OPERATIONS = [
+  spec({
+    operation: 'serverLive',
+    role: 'health',
+    http: {
+      routes: [{ method: 'GET', path: '/v2/health/live' }],
+      decode: () => ({ input: {}, answer: ({ live }) => json(live ? 200 : 503, { live }) }),
+    },
+    grpc: { method: 'ServerLive', decode: () => ({}), encode: (output) => output },
+  }),
+  spec({
+    operation: 'serverReady',
+    role: 'health',
+    http: {
+      routes: [{ method: 'GET', path: '/v2/health/ready' }],
+      decode: () => ({ input: {}, answer: ({ ready }) => json(ready ? 200 : 503, { ready }) }),
+    },
+    grpc: { method: 'ServerReady', decode: () => ({}), encode: (output) => output },
+  }),
+  spec({
+    operation: 'serverMetadata',
+    role: 'read',
+    http: {
+      routes: [{ method: 'GET', path: '/v2' }],
+      decode: () => ({ input: {}, answer: (metadata) => json(200, metadata) }),
+    },
+    grpc: { method: 'ServerMetadata', decode: () => ({}), encode: (output) => output },
+  }),
+  spec({
+    operation: 'modelReady',
+    role: 'health',
+    http: {
+      routes: modelRoutes('GET', '/ready'),
+      decode: (request) => ({
+        input: modelRefOfHttp(request),
+        answer: (output) => json(output.ready ? 200 : 503, output),
+      }),
+    },
+    grpc: {
+      method: 'ModelReady',
+      decode: modelRefOfGrpc,
+      encode: ({ ready }) => ({ ready }),
+    },
+  }),
+  spec({
+    operation: 'modelMetadata',
+    role: 'read',
+    http: {
+      routes: modelRoutes('GET', ''),
+      decode: (request) => ({ input: modelRefOfHttp(request), answer: (metadata) => json(200, metadata) }),
+    },
+    grpc: { method: 'ModelMetadata', decode: modelRefOfGrpc, encode: (output) => output },
+  }),
+  spec({
+    operation: 'modelConfig',
+    role: 'read',
+    http: {
+      routes: modelRoutes('GET', '/config'),
+      decode: (request) => ({ input: modelRefOfHttp(request), answer: (config) => json(200, config) }),
+    },
+    grpc: {
+      method: 'ModelConfig',
+      decode: modelRefOfGrpc,
+      encode: (config) => CONFIG_RESPONSE.fromObject({ config }),
+    },
+  }),
+  spec({
+    operation: 'modelStatistics',
+    role: 'read',
+    http: {
+      routes: [{ method: 'GET', path: '/v2/models/stats' }, ...modelRoutes('GET', '/stats')],
+      decode: (request) => ({
+        input: { name: request.params.model, version: versionOf(request.params.version) },
+        answer: (stats) => json(200, { model_stats: stats }),
+      }),
+    },
+    grpc: {
+      method: 'ModelStatistics',
+      decode: (message: NameVersion) => ({ name: message.name, version: versionOf(message.version) }),
+      encode: (stats) => ({ model_stats: stats }),
+    },
+  }),
+  spec({
+    operation: 'repositoryIndex',
+    role: 'read',
+    http: {
+      routes: [{ method: 'POST', path: '/v2/repository/index' }],
+      decode: async (request) => {
+        const body = await repositoryBody(request);
+        if (body.ready !== undefined && typeof body.ready !== 'boolean') {
+          throw invalid('"ready" must be true or false');
+        }
+        return { input: { ready: body.ready === true }, answer: (index) => json(200, index) };
+      },
+    },
+    grpc: {
+      method: 'RepositoryIndex',
+      decode: (message: { ready?: boolean }) => ({ ready: message.ready === true }),
+      encode: (models) => ({ models }),
+    },
+  }),
+  spec({
+    operation: 'repositoryLoad',
+    role: 'admin',
+    http: {
+      routes: [{ method: 'POST', path: '/v2/repository/models/:model/load' }],
+      decode: async (request) => ({ input: await repositoryCallOfHttp(request), answer: () => empty }),
+    },
+    grpc: { method: 'RepositoryModelLoad', decode: repositoryCallOfGrpc, encode: () => ({}) },
+  }),
+  spec({
+    operation: 'repositoryUnload',
+    role: 'admin',
+    http: {
+      routes: [{ method: 'POST', path: '/v2/repository/models/:model/unload' }],
+      decode: async (request) => ({ input: await repositoryCallOfHttp(request), answer: () => empty }),
+    },
+    grpc: { method: 'RepositoryModelUnload', decode: repositoryCallOfGrpc, encode: () => ({}) },
+  }),
+  INFER_OPERATION,
+] as const;
+
+/** The gRPC streaming RPC: each message is an `infer` call (INFER_OPERATION's gRPC decode). */
+export const STREAM_INFER_METHOD = 'ModelStreamInfer';
+
+export type AnyOperationSpec = (typeof OPERATIONS)[number];
