@@ -8,7 +8,8 @@ import { join } from 'node:path';
  * folder removes these without complaint. Everything else a test leaves fails the run.
  */
 const WRITTEN_BY_TOOLS: readonly { readonly name: RegExp; readonly writer: string }[] = [
-  // libonnxruntime.so.1 (onnxruntime-node) writes both in every process that creates a session.
+  // libonnxruntime.so.1's telemetry writes both in every process that creates a session, unless
+  // ORT_DISABLE_TELEMETRY is set (as below, and as berth's backend sets it for its workers).
   { name: /^mat-debug-\d+\.log$/, writer: 'onnxruntime' },
   { name: /^\.ses$/, writer: 'onnxruntime' },
   // node's module compile cache, where a tool calls module.enableCompileCache() (tsc and vite do).
@@ -35,6 +36,9 @@ export default function setup(): () => void {
   const run = join(outer, `berth-test-run-${process.pid}-${randomBytes(4).toString('hex')}`);
   mkdirSync(run, { mode: 0o700 });
   process.env.TMPDIR = run;
+  // Tests that open onnxruntime sessions directly bypass berth's backend, which turns
+  // onnxruntime's telemetry off; without this they write telemetry under ~/.cache too.
+  process.env.ORT_DISABLE_TELEMETRY = '1';
   return () => {
     const left = readdirSync(run).filter((name) => !WRITTEN_BY_TOOLS.some((tool) => tool.name.test(name)));
     rmSync(run, { recursive: true, force: true });
