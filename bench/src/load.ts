@@ -1,8 +1,9 @@
 /**
  * One load run: wrk (C, one thread, so the load generator takes as little of the machine as it
  * can) POSTing one request body over N keep-alive connections for a fixed time, after a warm-up
- * run whose numbers are thrown away. Also the probe that checks a target's answer before it is
- * measured.
+ * run whose numbers are thrown away; with the server's pid, also the CPU it used per request over the
+ * measured run (as bench/cpu-per-request.sh counts it). Also the probe that checks a target's
+ * answer before it is measured.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { promisify } from 'node:util';
 
 import type { BenchModel, Format } from './models.js';
 import { BENCH_DIR } from './paths.js';
+import { treeCpuSeconds } from './process.js';
 
 const run = promisify(execFile);
 
@@ -22,6 +24,11 @@ export interface LoadResult {
   readonly p99Ms: number;
   /** Connect, read, write and timeout errors plus responses with status >= 400. */
   readonly errors: number;
+  /**
+   * CPU time (user + system, every thread of the server and its child processes) over the
+   * measured run divided by the requests completed, in µs; undefined without the server's pid.
+   */
+  readonly cpuUsPerRequest: number | undefined;
 }
 
 interface WrkOutput {
@@ -74,10 +81,13 @@ export async function measure(
   model: BenchModel,
   format: Format,
   connections: number,
-  options: { seconds: number; warmupSeconds: number },
+  options: { seconds: number; warmupSeconds: number; pid?: number | undefined },
 ): Promise<LoadResult> {
   if (options.warmupSeconds > 0) await wrk(url, model, format, connections, options.warmupSeconds);
+  const { pid } = options;
+  const cpuBefore = pid === undefined ? 0 : treeCpuSeconds(pid);
   const out = await wrk(url, model, format, connections, options.seconds);
+  const cpuSeconds = pid === undefined ? undefined : treeCpuSeconds(pid) - cpuBefore;
   const errors = Object.values(out.errors).reduce((a, b) => a + b, 0);
   return {
     requests: out.requests,
@@ -86,6 +96,8 @@ export async function measure(
     p90Ms: out.latencyUs.p90 / 1000,
     p99Ms: out.latencyUs.p99 / 1000,
     errors,
+    cpuUsPerRequest:
+      cpuSeconds === undefined || out.requests === 0 ? undefined : (cpuSeconds * 1e6) / out.requests,
   };
 }
 

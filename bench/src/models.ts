@@ -1,8 +1,8 @@
 /**
  * Prepares the bench models under bench/models/ (git-ignored, made again when missing): the tiny
  * MLP from TypeScript, mobilenet_v2 and resnet18 exported with random weights by
- * python/export_models.py; a one-model berth repository per model and batching variant; and the
- * request bodies every target is sent.
+ * python/export_models.py; a one-model berth repository per model and berth variant (batching, no
+ * batching, tuned); and the request bodies every target is sent.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,11 @@ import { MLP_INPUT, buildTinyMlp, seededFloats } from './tiny-mlp.js';
 
 export type ModelName = 'mlp' | 'mobilenet_v2' | 'resnet18';
 export type Format = 'json' | 'binary';
-export type BatchingVariant = 'batching' | 'no-batching';
+/** berth's model configs: batching (the default target), no batching, and tuned (`--tuned-config`). */
+export type BerthVariant = 'batching' | 'no-batching' | 'tuned';
+
+/** A config.yaml as an object (written as JSON, which YAML reads). */
+export type ConfigObject = { readonly [key: string]: unknown };
 
 export interface RequestBody {
   readonly path: string;
@@ -31,8 +35,8 @@ export interface BenchModel {
   readonly itemShape: readonly number[];
   readonly maxBatchSize: number;
   readonly bodies: Readonly<Record<Format, RequestBody>>;
-  /** A one-model berth repository per batching variant. */
-  readonly repos: Readonly<Record<BatchingVariant, string>>;
+  /** A one-model berth repository per berth variant. */
+  readonly repos: Readonly<Record<BerthVariant, string>>;
 }
 
 export const MODEL_NAMES: readonly ModelName[] = ['mlp', 'mobilenet_v2', 'resnet18'];
@@ -79,27 +83,48 @@ function writeBodies(name: ModelName, itemShape: readonly number[]): Record<Form
   };
 }
 
-function writeRepo(
-  name: ModelName,
-  variant: BatchingVariant,
-  onnxPath: string,
-  maxBatchSize: number,
-): string {
+function isObject(value: unknown): value is ConfigObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `over` merged into `base`, objects key by key; anything else in `over` replaces. */
+export function mergeConfig(base: ConfigObject, over: ConfigObject): ConfigObject {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isObject(current) && isObject(value) ? mergeConfig(current, value) : value;
+  }
+  return out;
+}
+
+const VARIANT_COMMENTS: Record<BerthVariant, string> = {
+  batching: 'Dynamic batching: whatever queued while the instance was busy runs as one batch.',
+  'no-batching': 'No batch dimension: one request per execution.',
+  tuned: "The batching config with the bench's --tuned-config merged in.",
+};
+
+function writeRepo(name: ModelName, variant: BerthVariant, onnxPath: string, config: ConfigObject): string {
   const repo = join(MODELS_DIR, 'repos', `${name}.${variant}`);
   rmSync(repo, { recursive: true, force: true });
   mkdirSync(join(repo, name, '1'), { recursive: true });
   linkSync(onnxPath, join(repo, name, '1', 'model.onnx'));
-  const config =
-    variant === 'batching'
-      ? `# Dynamic batching: whatever queued while the instance was busy runs as one batch.\n` +
-        `maxBatchSize: ${maxBatchSize}\nbatching:\n  maxQueueDelayMs: 0\n  maxQueueSize: 4096\n`
-      : `# No batch dimension: one request per execution.\nmaxBatchSize: 0\n`;
-  writeFileSync(join(repo, name, 'config.yaml'), config);
+  writeFileSync(
+    join(repo, name, 'config.yaml'),
+    `# ${VARIANT_COMMENTS[variant]}\n${JSON.stringify(config, null, 2)}\n`,
+  );
   return repo;
 }
 
-/** Makes (or reuses) the named models and everything the targets need to serve them. */
-export function prepareModels(names: readonly ModelName[]): BenchModel[] {
+/** The default berth config of a bench model: dynamic batching on, no queue delay. */
+export function batchingConfig(maxBatchSize: number): ConfigObject {
+  return { maxBatchSize, batching: { maxQueueDelayMs: 0, maxQueueSize: 4096 } };
+}
+
+/**
+ * Makes (or reuses) the named models and everything the targets need to serve them; `tuned` is
+ * merged into the batching config for the tuned variant.
+ */
+export function prepareModels(names: readonly ModelName[], tuned: ConfigObject = {}): BenchModel[] {
   return names.map((name) => {
     const { itemShape, maxBatchSize } = SPECS[name];
     const dir = join(MODELS_DIR, name);
@@ -118,8 +143,9 @@ export function prepareModels(names: readonly ModelName[]): BenchModel[] {
       maxBatchSize,
       bodies: writeBodies(name, itemShape),
       repos: {
-        batching: writeRepo(name, 'batching', onnxPath, maxBatchSize),
-        'no-batching': writeRepo(name, 'no-batching', onnxPath, maxBatchSize),
+        batching: writeRepo(name, 'batching', onnxPath, batchingConfig(maxBatchSize)),
+        'no-batching': writeRepo(name, 'no-batching', onnxPath, { maxBatchSize: 0 }),
+        tuned: writeRepo(name, 'tuned', onnxPath, mergeConfig(batchingConfig(maxBatchSize), tuned)),
       },
     };
   });

@@ -1,5 +1,5 @@
 /** Starting, watching and stopping the processes under test. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -94,18 +94,13 @@ function statusRssKiB(pid: number): number {
   }
 }
 
-/** Resident memory of a process and all its descendants (gunicorn's workers, say), in MiB. */
-export function treeRssMiB(rootPid: number): number {
+/** A process and all its descendants (gunicorn's workers, say), from /proc. */
+function treePids(rootPid: number): Set<number> {
   const parents = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const afterName = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      parents.set(Number(entry), Number(afterName[1]));
-    } catch {
-      // the process ended while we looked
-    }
+    const fields = statFields(Number(entry));
+    if (fields !== undefined) parents.set(Number(entry), Number(fields[1]));
   }
   const tree = new Set([rootPid]);
   for (let grew = true; grew;) {
@@ -117,7 +112,46 @@ export function treeRssMiB(rootPid: number): number {
       }
     }
   }
+  return tree;
+}
+
+/** /proc/PID/stat's fields after the command name: [0] is field 3 (state), [11] field 14 (utime). */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined; // the process ended while we looked
+  }
+}
+
+/** Resident memory of a process and all its descendants, in MiB. */
+export function treeRssMiB(rootPid: number): number {
   let kib = 0;
-  for (const pid of tree) kib += statusRssKiB(pid);
+  for (const pid of treePids(rootPid)) kib += statusRssKiB(pid);
   return kib / 1024;
+}
+
+let clockTicks: number | undefined;
+
+/** Clock ticks per second of /proc/PID/stat's times (getconf CLK_TCK; 100 on Linux). */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const n = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout);
+    clockTicks = Number.isFinite(n) && n > 0 ? n : 100;
+  }
+  return clockTicks;
+}
+
+/**
+ * CPU seconds (user + system, every thread) a process and its descendants have used so far:
+ * utime + stime (fields 14 and 15 of /proc/PID/stat), as bench/cpu-per-request.sh reads them.
+ */
+export function treeCpuSeconds(rootPid: number): number {
+  let ticks = 0;
+  for (const pid of treePids(rootPid)) {
+    const fields = statFields(pid);
+    if (fields !== undefined) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / ticksPerSecond();
 }

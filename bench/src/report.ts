@@ -1,9 +1,13 @@
-/** The bench's results, the targets it checks them against, and their Markdown. */
-import type { ColdStart, ComputeLimit } from './limits.js';
+/** The bench's results and their Markdown. */
+import { type Check, medians, round, time } from './checks.js';
+import { type ColdStart, type ComputeLimit, type LimitResult, describeConfig } from './limits.js';
 import type { LoadResult } from './load.js';
 import type { Format, ModelName } from './models.js';
+import type { ProcessReport } from './server-run.js';
+import type { Sample } from './target-runs.js';
 import type { TargetId } from './targets.js';
 
+/** One load of the side-by-side sweep. */
 export interface Row {
   readonly model: ModelName;
   readonly target: TargetId;
@@ -11,14 +15,6 @@ export interface Row {
   readonly format: Format;
   readonly connections: number;
   readonly result: LoadResult;
-}
-
-export interface ProcessReport {
-  readonly model: ModelName;
-  readonly target: TargetId;
-  readonly label: string;
-  readonly startMs: number;
-  readonly rssMiB: number;
 }
 
 export interface BenchResults {
@@ -29,108 +25,18 @@ export interface BenchResults {
   readonly seconds: number;
   readonly cnnSeconds: number;
   readonly warmupSeconds: number;
+  /** Rounds of the target runs. */
+  readonly rounds: number;
+  readonly limitSeconds: number;
   readonly targets: readonly { label: string; about: string }[];
+  /** The target runs, every round. */
+  readonly samples: readonly Sample[];
+  /** The side-by-side sweep (not in a quick run). */
   readonly rows: readonly Row[];
   readonly processes: readonly ProcessReport[];
+  /** Per model, the medians of its compute-limit rounds. */
   readonly limits: readonly ComputeLimit[];
   readonly coldStart: ColdStart | undefined;
-}
-
-export interface Check {
-  readonly name: string;
-  readonly measured: string;
-  /** undefined when the run did not include what the check needs. */
-  readonly pass: boolean | undefined;
-}
-
-/** A row's result, when its run completed requests. */
-function find(
-  results: BenchResults,
-  model: ModelName,
-  target: TargetId,
-  format: Format,
-  connections: number,
-): LoadResult | undefined {
-  const result = results.rows.find(
-    (r) => r.model === model && r.target === target && r.format === format && r.connections === connections,
-  )?.result;
-  return result !== undefined && result.requests > 0 ? result : undefined;
-}
-
-const fmt = (n: number, digits = 2) => n.toFixed(digits);
-
-function ratioCheck(
-  name: string,
-  numerator: number | undefined,
-  denominator: number | undefined,
-  min: number,
-  what: string,
-): Check {
-  if (numerator === undefined || denominator === undefined || denominator === 0)
-    return { name, measured: 'not measured', pass: undefined };
-  const ratio = numerator / denominator;
-  return {
-    name,
-    measured: `${fmt(ratio)}x (${what.replace('%n', round(numerator)).replace('%d', round(denominator))})`,
-    pass: ratio >= min,
-  };
-}
-
-/** The issue-3 targets, in the order the issue lists them. */
-export function checkTargets(results: BenchResults): Check[] {
-  const mobilenetLimit = results.limits.find((l) => l.model === 'mobilenet_v2');
-  const mobilenet16 = find(results, 'mobilenet_v2', 'berth', 'binary', 16);
-  const cold = results.coldStart;
-  const p99Check: Check =
-    mobilenet16 === undefined
-      ? { name: 'mobilenet_v2, c16: berth p99 <= 1.5x its p50', measured: 'not measured', pass: undefined }
-      : {
-          name: 'mobilenet_v2, c16: berth p99 <= 1.5x its p50',
-          measured: `${fmt(mobilenet16.p99Ms / mobilenet16.p50Ms)}x (p50 ${ms(mobilenet16.p50Ms)} ms, p99 ${ms(mobilenet16.p99Ms)} ms)`,
-          pass: mobilenet16.p99Ms <= 1.5 * mobilenet16.p50Ms,
-        };
-  return [
-    ratioCheck(
-      'mobilenet_v2, binary, c16: berth >= 0.95x raw onnxruntime in-process best',
-      mobilenet16?.rps,
-      mobilenetLimit?.bestItemsPerSecond,
-      0.95,
-      `%n req/s vs %d images/s at batch ${mobilenetLimit?.bestBatch ?? '?'}`,
-    ),
-    ratioCheck(
-      'tiny MLP, c64: berth binary >= 0.5x bare node:http',
-      find(results, 'mlp', 'berth', 'binary', 64)?.rps,
-      find(results, 'mlp', 'node-http-bare', 'json', 64)?.rps,
-      0.5,
-      '%n vs %d req/s',
-    ),
-    ratioCheck(
-      'tiny MLP, c64: berth binary >= berth JSON',
-      find(results, 'mlp', 'berth', 'binary', 64)?.rps,
-      find(results, 'mlp', 'berth', 'json', 64)?.rps,
-      1,
-      '%n vs %d req/s',
-    ),
-    p99Check,
-    ratioCheck(
-      'resnet18, binary, c16: berth >= 2x FastAPI + torch',
-      find(results, 'resnet18', 'berth', 'binary', 16)?.rps,
-      find(results, 'resnet18', 'fastapi-torch', 'binary', 16)?.rps,
-      2,
-      '%n vs %d req/s',
-    ),
-    cold === undefined
-      ? { name: 'mobilenet_v2: berth serve start to ready <= 1 s', measured: 'not measured', pass: undefined }
-      : {
-          name: 'mobilenet_v2: berth serve start to ready <= 1 s',
-          measured: `${Math.round(cold.medianMs)} ms median of ${cold.samplesMs.length}; RSS at ready ${Math.round(cold.rssAtReadyMiB)} MiB`,
-          pass: cold.medianMs <= 1000,
-        },
-  ];
-}
-
-function round(n: number): string {
-  return n >= 100 ? String(Math.round(n)) : n.toFixed(1);
 }
 
 function ms(n: number): string {
@@ -155,6 +61,142 @@ const MODEL_TITLES: Record<ModelName, string> = {
   resnet18: 'resnet18 (`[1,3,224,224]` FP32 per request, random weights)',
 };
 
+const tensors = (format: Format) => (format === 'json' ? 'JSON' : 'binary');
+
+function targetsSection(results: BenchResults, checks: readonly Check[]): string[] {
+  const met = (c: Check) => {
+    const word = c.pass === undefined ? 'n/a' : c.pass ? 'yes' : 'no';
+    return c.informational ? `(${word})` : c.pass === false ? '**no**' : word;
+  };
+  return [
+    '### Targets (issue 12)\n',
+    table(
+      ['target', 'berth', 'limit', 'result', 'met'],
+      ['l', 'l', 'l', 'l', 'l'],
+      checks.map((c) => [c.name, c.measured, c.limit, c.result, met(c)]),
+    ),
+    (results.rounds === 1
+      ? '\nOne round: berth and its limits ran one after the other. '
+      : `\nEach figure is the median of ${results.rounds} rounds in which berth and its limits ran one after ` +
+        'the other, the order reversed every other round. ') +
+      'CPU per request: user + system time of the ' +
+      "server's process (every thread) over the measured run, from /proc/PID/stat, over the requests " +
+      "completed; onnxruntime's CPU per image: process.cpuUsage() over its timed loop, over the images. " +
+      'Met in parentheses: for context, not checked.\n',
+  ];
+}
+
+function roundsSection(results: BenchResults): string[] {
+  const keys = [
+    ...new Map(
+      results.samples.map((s) => [`${s.model}\0${s.target}\0${s.format}\0${s.connections}`, s]),
+    ).values(),
+  ];
+  const cell = (values: readonly number[], median: number, show: (n: number) => string) =>
+    values.length > 1 ? `${show(median)} (${values.map(show).join(', ')})` : show(median);
+  const rows = keys.flatMap((s) => {
+    const m = medians(results, s.model, s.target, s.format, s.connections);
+    if (m === undefined) return [[s.model, s.label, tensors(s.format), String(s.connections), '-', '-', '-']];
+    const cpu = m.runs.map((r) => r.cpuUsPerRequest ?? NaN);
+    return [
+      [
+        s.model,
+        s.label,
+        tensors(s.format),
+        String(s.connections),
+        cell(
+          m.runs.map((r) => r.rps),
+          m.rps,
+          round,
+        ),
+        cell(
+          m.runs.map((r) => r.p50Ms * 1000),
+          m.p50Ms * 1000,
+          time,
+        ),
+        m.cpuUsPerRequest === undefined ? '-' : cell(cpu, m.cpuUsPerRequest, time),
+      ],
+    ];
+  });
+  return [
+    '### Target runs: median (each round)\n',
+    table(
+      ['model', 'target', 'tensors', 'connections', 'req/s', 'p50', 'CPU/request'],
+      ['l', 'l', 'l', 'r', 'r', 'r', 'r'],
+      rows,
+    ),
+    '',
+  ];
+}
+
+function limitSection(results: BenchResults): string[] {
+  const batches = [...new Set(results.limits.flatMap((l) => l.results.map((r) => r.batch)))].sort(
+    (a, b) => a - b,
+  );
+  const rows = results.limits.flatMap((l) => {
+    const configs = [...new Map(l.results.map((r) => [`${r.threads}/${r.spinning}`, r])).values()];
+    return configs.map((c) => [
+      l.model,
+      String(c.threads),
+      c.threads === 1 ? '-' : c.spinning ? 'on' : 'off',
+      ...batches.map((b) => {
+        const r: LimitResult | undefined = l.results.find(
+          (x) => x.batch === b && x.threads === c.threads && x.spinning === c.spinning,
+        );
+        return r === undefined ? '' : `${round(r.itemsPerSecond)} · ${time(r.cpuUsPerItem)}`;
+      }),
+    ]);
+  });
+  const bests = results.limits.map(
+    (l) => `${l.model}: ${round(l.best.itemsPerSecond)} items/s, ${describeConfig(l.best)}`,
+  );
+  return [
+    '### Compute limit: onnxruntime-node in-process, no HTTP\n',
+    table(
+      ['model', 'intra-op threads', 'spinning', ...batches.map((b) => `batch ${b}`)],
+      ['l', 'r', 'l', ...batches.map(() => 'r' as const)],
+      rows,
+    ),
+    `\nItems per second · CPU per item (user + system, every thread). Each configuration run back to back ` +
+      `for ${results.limitSeconds} s in one process; with several rounds, the median. ` +
+      `berth's session options otherwise (graph optimisation "all", CPU provider). Best: ${bests.join('; ')}.\n`,
+  ];
+}
+
+function sweepSection(results: BenchResults): string[] {
+  const out: string[] = [];
+  for (const model of [...new Set(results.rows.map((r) => r.model))]) {
+    out.push(`### ${MODEL_TITLES[model]}\n`);
+    const rows = results.rows
+      .filter((r) => r.model === model)
+      .sort((a, b) => a.connections - b.connections)
+      .map((r) => [
+        r.label,
+        tensors(r.format),
+        String(r.connections),
+        ...(r.result.requests === 0
+          ? ['-', '-', '-', '-', '-']
+          : [
+              round(r.result.rps),
+              ms(r.result.p50Ms),
+              ms(r.result.p90Ms),
+              ms(r.result.p99Ms),
+              r.result.cpuUsPerRequest === undefined ? '-' : time(r.result.cpuUsPerRequest),
+            ]),
+        String(r.result.errors),
+      ]);
+    out.push(
+      table(
+        ['target', 'tensors', 'connections', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'CPU/request', 'errors'],
+        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+        rows,
+      ),
+      '',
+    );
+  }
+  return out;
+}
+
 export function toMarkdown(
   results: BenchResults,
   checks: readonly Check[],
@@ -169,54 +211,12 @@ export function toMarkdown(
     `Each run: wrk, one thread, keep-alive connections, ${results.seconds} s measured (${results.cnnSeconds} s for the CNNs) ` +
       `after a ${results.warmupSeconds} s warm-up whose numbers are dropped; every target in its own process, one at a time, ` +
       'on the same cores as wrk. Latencies are of completed requests; "-" means none completed within the run.\n',
-    '### Targets\n',
-    table(
-      ['target', 'measured', 'met'],
-      ['l', 'l', 'l'],
-      checks.map((c) => [c.name, c.measured, c.pass === undefined ? 'n/a' : c.pass ? 'yes' : '**no**']),
-    ),
-    '',
+    ...targetsSection(results, checks),
+    ...roundsSection(results),
   );
   if (chartPath !== undefined) out.push(`![throughput against p99 latency](${chartPath})\n`);
-  out.push('### Compute limit: onnxruntime-node in-process, no HTTP\n');
-  out.push(
-    table(
-      ['model', ...(results.limits[0]?.results.map((r) => `batch ${r.batch}`) ?? []), 'best'],
-      ['l', ...(results.limits[0]?.results.map(() => 'r' as const) ?? []), 'r'],
-      results.limits.map((l) => [
-        l.model,
-        ...(results.limits[0]?.results.map((r) => {
-          const mine = l.results.find((m) => m.batch === r.batch);
-          return mine === undefined ? '' : round(mine.itemsPerSecond);
-        }) ?? []),
-        `${round(l.bestItemsPerSecond)} (batch ${l.bestBatch})`,
-      ]),
-    ),
-    '\nItems per second; each batch size run back to back.\n',
-  );
-  for (const model of [...new Set(results.rows.map((r) => r.model))]) {
-    out.push(`### ${MODEL_TITLES[model]}\n`);
-    const rows = results.rows
-      .filter((r) => r.model === model)
-      .sort((a, b) => a.connections - b.connections)
-      .map((r) => [
-        r.label,
-        r.format === 'json' ? 'JSON' : 'binary',
-        String(r.connections),
-        ...(r.result.requests === 0
-          ? ['-', '-', '-', '-']
-          : [round(r.result.rps), ms(r.result.p50Ms), ms(r.result.p90Ms), ms(r.result.p99Ms)]),
-        String(r.result.errors),
-      ]);
-    out.push(
-      table(
-        ['target', 'tensors', 'connections', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'errors'],
-        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
-        rows,
-      ),
-      '',
-    );
-  }
+  if (results.limits.length > 0) out.push(...limitSection(results));
+  out.push(...sweepSection(results));
   out.push('### Start and memory\n');
   out.push(
     table(
@@ -230,7 +230,7 @@ export function toMarkdown(
       ]),
     ),
     '\nRSS is the whole process tree (gunicorn\'s workers included). "Start to ready" is spawn to the first ' +
-      '200 from `GET /v2/health/ready`, polled every 5 ms.\n',
+      '200 from `GET /v2/health/ready`, polled every 5 ms; the last start of each.\n',
   );
   out.push('### What each target is\n');
   out.push(results.targets.map((t) => `- **${t.label}**: ${t.about}.`).join('\n'), '');

@@ -5,12 +5,26 @@
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
-import type { BenchModel, Format } from './models.js';
+import type { BenchModel, BerthVariant, ConfigObject, Format } from './models.js';
 import { BENCH_DIR, BERTH_BIN, PYTHON } from './paths.js';
 import { type Running, startProcess } from './process.js';
 
-export type TargetId =
-  'berth' | 'berth-no-batching' | 'node-http-bare' | 'node-naive' | 'fastapi-torch' | 'flask-torch';
+export const TARGET_IDS = [
+  'node-http-bare',
+  'berth',
+  'berth-no-batching',
+  'berth-tuned',
+  'node-naive',
+  'fastapi-torch',
+  'flask-torch',
+] as const;
+export type TargetId = (typeof TARGET_IDS)[number];
+
+/** The `berth, tuned` variant: extra `berth serve` flags and config keys over the default berth. */
+export interface TunedOptions {
+  readonly args: readonly string[];
+  readonly config: ConfigObject;
+}
 
 export interface Target {
   readonly id: TargetId;
@@ -18,8 +32,8 @@ export interface Target {
   /** What it is, for the report. */
   readonly about: string;
   start(model: BenchModel, port: number): Promise<Running>;
-  /** The request formats it is measured with for a model; empty to skip the model. */
-  formats(model: BenchModel, quick: boolean): readonly Format[];
+  /** The request formats the sweep measures it with for a model; empty to skip the model. */
+  formats(model: BenchModel): readonly Format[];
 }
 
 const CORES = cpus().length;
@@ -29,24 +43,22 @@ const pythonEnv = (model: BenchModel, torchThreads: number) => ({
   BENCH_TORCH_THREADS: String(torchThreads),
   PYTHONDONTWRITEBYTECODE: '1',
 });
-/**
- * Big inputs are sent as binary tensors to every peer: JSON parsing would dominate otherwise. A
- * quick run measures peers with binary tensors only.
- */
-const binaryUnlessSmall = (model: BenchModel, quick: boolean): readonly Format[] =>
-  model.name === 'mlp' && !quick ? ['json', 'binary'] : ['binary'];
+/** Big inputs are sent as binary tensors to every peer: JSON parsing would dominate otherwise. */
+const binaryUnlessSmall = (model: BenchModel): readonly Format[] =>
+  model.name === 'mlp' ? ['json', 'binary'] : ['binary'];
 
-const berth = (variant: 'batching' | 'no-batching') => (model: BenchModel, port: number) =>
-  startProcess(
-    `berth (${variant})`,
-    process.execPath,
-    [BERTH_BIN, 'serve', model.repos[variant], '--port', String(port), '--grpc-port', '0'],
-    {
-      port,
-    },
-  );
+const berth =
+  (variant: BerthVariant, extraArgs: readonly string[] = []) =>
+  (model: BenchModel, port: number) =>
+    startProcess(
+      `berth (${variant})`,
+      process.execPath,
+      [BERTH_BIN, 'serve', model.repos[variant], '--port', String(port), '--grpc-port', '0', ...extraArgs],
+      { port },
+    );
 
-export const TARGETS: readonly Target[] = [
+/** Every target; `berth, tuned` runs with `tuned`'s flags and config keys. */
+export const createTargets = (tuned: TunedOptions): readonly Target[] => [
   {
     id: 'node-http-bare',
     label: 'bare node:http',
@@ -55,21 +67,30 @@ export const TARGETS: readonly Target[] = [
       startProcess('bare node:http', process.execPath, [join(BENCH_DIR, 'servers', 'bare-http.mjs')], {
         port,
       }),
-    formats: (model) => (model.name === 'mlp' ? ['json'] : []),
+    formats: (model) => (model.name === 'mlp' ? binaryUnlessSmall(model) : []),
   },
   {
     id: 'berth',
     label: 'berth',
     about: 'berth serve, dynamic batching on (maxBatchSize 64/32, maxQueueDelayMs 0)',
     start: berth('batching'),
-    formats: (model, quick) =>
-      model.name === 'resnet18' || (quick && model.name !== 'mlp') ? ['binary'] : ['json', 'binary'],
+    formats: (model) => (model.name === 'resnet18' ? ['binary'] : ['json', 'binary']),
   },
   {
     id: 'berth-no-batching',
     label: 'berth, no batching',
     about: 'berth serve, maxBatchSize 0: one request per execution',
     start: berth('no-batching'),
+    formats: binaryUnlessSmall,
+  },
+  {
+    id: 'berth-tuned',
+    label: 'berth, tuned',
+    about:
+      `berth serve ${tuned.args.length > 0 ? `${tuned.args.join(' ')} ` : ''}with the batching config` +
+      (Object.keys(tuned.config).length > 0 ? ` and ${JSON.stringify(tuned.config)}` : '') +
+      ' (`--tuned-args`, `--tuned-config`)',
+    start: berth('tuned', tuned.args),
     formats: binaryUnlessSmall,
   },
   {
