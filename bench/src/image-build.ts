@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testBaseImage } from '../../test/helpers/base-image.js';
+import { buildBaseImage } from '../../test/helpers/base-image.js';
 import { startRegistry } from '../../test/helpers/registry.js';
 import { BENCH_DIR, BERTH_BIN } from './paths.js';
 
@@ -49,7 +49,8 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] ?? NaN;
 }
 
-const base = await testBaseImage();
+const baseDir = mkdtempSync(join(tmpdir(), 'berth-bench-base-'));
+const base = await buildBaseImage(baseDir);
 const registry = await startRegistry();
 const images: { label: string; models: string[] }[] = [
   { label: 'built-in iris', models: [] },
@@ -96,6 +97,7 @@ try {
   }
 } finally {
   await registry.stop();
+  rmSync(baseDir, { recursive: true, force: true });
 }
 process.stdout.write(
   [

@@ -53,7 +53,8 @@ export function testBaseImageForFile(): () => Promise<TestBaseImage> {
   return () => (built ??= buildBaseImage(tempDir()));
 }
 
-async function buildBaseImage(dir: string): Promise<TestBaseImage> {
+/** Builds the base image into `dir` (the caller removes it): for scripts outside vitest. */
+export async function buildBaseImage(dir: string): Promise<TestBaseImage> {
   const store = new BlobStore(dir);
   await store.init();
   const node = realpathSync(process.execPath);
