@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  clientCpuNote,
   errorLines,
   formatMs,
   formatRate,
@@ -68,6 +69,13 @@ describe('bench report', () => {
     );
     expect(levelLine(failing)).toBe(
       'concurrency 1: 10 requests, 0.0 req/s, p50 - ms, p99 - ms, 10 errors (HTTP 400, timeout)',
+    );
+  });
+
+  it('warns when the generator was busy enough to limit the numbers', () => {
+    expect(clientCpuNote(good)).toBeUndefined();
+    expect(clientCpuNote({ ...good, clientCpu: 0.97 })).toMatch(
+      /^note: at concurrency 4 berth bench itself used 97% of a CPU core; it may be what limits/,
     );
   });
 

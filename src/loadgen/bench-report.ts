@@ -48,6 +48,21 @@ export interface BenchReport {
   readonly ok: boolean;
 }
 
+/** What a run will send and how, known before its first level. */
+export type BenchSetup = Omit<BenchReport, 'levels' | 'ok'>;
+
+/** What the run will send, and the choices made for the user, printed before the first level. */
+export function setupLines(setup: BenchSetup): string[] {
+  const version = setup.modelVersion === null ? '' : ` version ${setup.modelVersion}`;
+  const inputs = setup.inputs.map((i) => `${i.name} ${i.datatype} [${i.shape.join(',')}]`).join(', ');
+  return [
+    `bench ${setup.model}${version} at ${setup.url} (${setup.transport}): ${inputs}; ` +
+      `${setup.requestBytes} bytes a request, ${setup.data} data; ` +
+      `${setup.warmupMs / 1000} s warm-up, ${setup.durationMs / 1000} s measured per level`,
+    ...setup.notes.map((note) => `note: ${note}`),
+  ];
+}
+
 /** Milliseconds with three significant digits or so: 0.412, 4.12, 41.2, 412. */
 export function formatMs(ms: number | null): string {
   if (ms === null) return '-';
@@ -101,6 +116,18 @@ export function levelLine(level: LevelReport): string {
   return (
     `concurrency ${level.concurrency}: ${level.requests} requests, ${formatRate(level.requestsPerSecond)} req/s, ` +
     `p50 ${formatMs(level.latencyMs.p50)} ms, p99 ${formatMs(level.latencyMs.p99)} ms, ${errors}`
+  );
+}
+
+/** Above this share of one core, the generator may be what limits the numbers. */
+const BUSY_CLIENT = 0.9;
+
+/** A warning when the generator itself was busy enough to limit what it measured. */
+export function clientCpuNote(level: LevelReport): string | undefined {
+  if (level.clientCpu < BUSY_CLIENT) return undefined;
+  return (
+    `note: at concurrency ${level.concurrency} berth bench itself used ${Math.round(level.clientCpu * 100)}% of a CPU core; ` +
+    'it may be what limits these numbers (run it on another machine than the server, or split the load)'
   );
 }
 

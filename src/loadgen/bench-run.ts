@@ -6,7 +6,7 @@ import { createClient, type OipClient } from '../client/index.js';
 import { BerthError, isBerthError, type InferInput, type ModelMetadata } from '../ground/index.js';
 import type { BenchTarget, DataSource } from './bench-options.js';
 import { inferencesPerRequest, planInputs, type BenchPlan } from './bench-plan.js';
-import type { BenchReport, LevelReport } from './bench-report.js';
+import type { BenchReport, BenchSetup, LevelReport } from './bench-report.js';
 import { PERFORMANCE_CLOCK, runClosedLoop, type Clock, type LiveCounts } from './closed-loop.js';
 import { createGrpcTarget } from './grpc-target.js';
 import { readDataFile } from './input-data-file.js';
@@ -36,7 +36,7 @@ export interface BenchOptions {
 
 export interface BenchHooks {
   /** The plan is made: what will be sent, and the notes to show before the run. */
-  onPlan?(report: Omit<BenchReport, 'levels' | 'ok'>): void;
+  onPlan?(setup: BenchSetup): void;
   /** A level starts; `live` is updated as its measured answers arrive. */
   onLevelStart?(concurrency: number, live: Readonly<LiveCounts>): void;
   onLevelDone?(level: LevelReport): void;
@@ -129,7 +129,7 @@ export async function runBench(
   const outputs = plan.declared.outputs.map((o) => o.name);
   const target = targetOf(options, inputs, outputs);
   const perRequest = inferencesPerRequest(plan.declared.inputs, inputs);
-  const header: Omit<BenchReport, 'levels' | 'ok'> = {
+  const setup: BenchSetup = {
     url: urlOf(options.target),
     transport: target.transport,
     model: options.model,
@@ -143,7 +143,7 @@ export async function runBench(
     timeoutMs: options.timeoutMs,
     notes: [...plan.notes, ...notes],
   };
-  hooks.onPlan?.(header);
+  hooks.onPlan?.(setup);
 
   const levels: LevelReport[] = [];
   for (const concurrency of options.concurrency) {
@@ -181,5 +181,5 @@ export async function runBench(
     levels.push(level);
     hooks.onLevelDone?.(level);
   }
-  return { ...header, levels, ok: levels.every((l) => l.failed === 0 && l.ok > 0) };
+  return { ...setup, levels, ok: levels.every((l) => l.failed === 0 && l.ok > 0) };
 }

@@ -23,13 +23,16 @@ export {
 } from './bench-options.js';
 export { runBench, type BenchHooks, type BenchOptions } from './bench-run.js';
 export {
+  clientCpuNote,
   errorLines,
   formatMs,
   formatRate,
   levelLine,
   progressLine,
   reportRows,
+  setupLines,
   type BenchReport,
+  type BenchSetup,
   type LevelReport,
 } from './bench-report.js';
 export type { LiveCounts } from './closed-loop.js';
