@@ -2,6 +2,7 @@
 /** The `berth` command line: argument parsing and output only; the work happens in the modules. */
 import { Command, CommanderError } from 'commander';
 import { isBerthError } from '../ground/index.js';
+import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
 import { healthCommand } from './health-command.js';
 import { inspectCommand } from './inspect-command.js';
@@ -58,6 +59,7 @@ for (const command of [
   inspectCommand(),
   modelsCommand(),
   healthCommand(),
+  benchCommand(),
 ]) {
   program.addCommand(withUsageErrors(command, `berth ${command.name()}`));
 }
