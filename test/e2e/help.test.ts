@@ -9,6 +9,7 @@ const COMMANDS = [
   ['inspect'],
   ['health'],
   ['models'],
+  ['bench'],
   ['models', 'list'],
   ['models', 'load'],
   ['render'],
