@@ -46,13 +46,36 @@ function schedulingOf(request: InferRequest): { timeoutMs?: number; priority?: n
   return out;
 }
 
+/** A model version's request series, made once: prom-client hashes a labels object at each call. */
+interface Series {
+  readonly success: { inc(): void };
+  readonly pending: { inc(): void; dec(): void };
+  readonly compute: { observe(value: number): void };
+  readonly duration: { observe(value: number): void };
+}
+
 export class InferRunner {
   private readonly queues = new WeakMap<ReadyModel, BatchScheduler<QueuedInference, QueuedResult>>();
+  private readonly series = new WeakMap<ReadyModel, Series>();
 
   constructor(
     private readonly registry: ModelRegistry,
     private readonly metrics: ServerMetrics,
   ) {}
+
+  private seriesOf(model: ReadyModel, labels: { model: string; version: string }): Series {
+    let found = this.series.get(model);
+    if (found === undefined) {
+      found = {
+        success: this.metrics.requestSuccess.labels(labels),
+        pending: this.metrics.pendingRequests.labels(labels),
+        compute: this.metrics.computeDuration.labels(labels),
+        duration: this.metrics.requestDuration.labels(labels),
+      };
+      this.series.set(model, found);
+    }
+    return found;
+  }
 
   private queueOf(model: ReadyModel): BatchScheduler<QueuedInference, QueuedResult> {
     let queue = this.queues.get(model);
@@ -138,7 +161,8 @@ export class InferRunner {
               ? input
               : { ...input, shape: relabelShape(input.name, input.shape, target[1], batched) };
           });
-    this.metrics.pendingRequests.inc(labels);
+    const series = this.seriesOf(ready, labels);
+    series.pending.inc();
     const started = performance.now();
     try {
       const result = await this.queueOf(ready).submit({
@@ -157,9 +181,9 @@ export class InferRunner {
             : { ...output, shape: relabelShape(output.name, output.shape, target[0], batched) };
         });
       }
-      this.metrics.requestSuccess.inc(labels);
-      this.metrics.computeDuration.observe(labels, result.computeSeconds);
-      this.metrics.requestDuration.observe(labels, (performance.now() - started) / 1000);
+      series.success.inc();
+      series.compute.observe(result.computeSeconds);
+      series.duration.observe((performance.now() - started) / 1000);
       return {
         modelName: ready.name,
         modelVersion: String(ready.version),
@@ -173,7 +197,7 @@ export class InferRunner {
               }),
       };
     } finally {
-      this.metrics.pendingRequests.dec(labels);
+      series.pending.dec();
     }
   }
 }

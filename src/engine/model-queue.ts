@@ -63,6 +63,11 @@ export function createModelQueue(
   metrics: ServerMetrics,
 ): BatchScheduler<QueuedInference, QueuedResult> {
   const labels = { model: model.name, version: String(model.version) };
+  // Each series once: prom-client hashes a labels object at every call that is given one.
+  const executions = metrics.executionCount.labels(labels);
+  const inferences = metrics.inferenceCount.labels(labels);
+  const batchSizes = metrics.batchSize.labels(labels);
+  const queueSeconds = metrics.queueDuration.labels(labels);
   const inflight = new Map<LoadedModel, number>(model.instances.map((i) => [i, 0]));
   const allOutputs = model.signature.outputs.map((o) => o.name);
 
@@ -134,11 +139,11 @@ export function createModelQueue(
     execute,
     systemClock,
     (stats) => {
-      metrics.executionCount.inc(labels);
-      metrics.inferenceCount.inc(labels, model.config.maxBatchSize > 0 ? stats.size : stats.requests);
-      metrics.batchSize.observe(labels, stats.size);
+      executions.inc();
+      inferences.inc(model.config.maxBatchSize > 0 ? stats.size : stats.requests);
+      batchSizes.observe(stats.size);
       for (const waited of stats.waitedMs) {
-        metrics.queueDuration.observe(labels, waited / 1000);
+        queueSeconds.observe(waited / 1000);
         model.stats.queued(waited);
       }
     },

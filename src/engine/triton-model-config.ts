@@ -59,7 +59,7 @@ export function tritonModelConfig(model: ReadyModel): Record<string, unknown> {
       {
         name: model.name,
         kind: config.execution === 'cuda' ? 'KIND_GPU' : 'KIND_CPU',
-        count: config.instances,
+        count: model.instances.length,
       },
     ],
     default_model_filename: config.defaultModelFilename,

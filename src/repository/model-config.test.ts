@@ -19,8 +19,8 @@ describe('parseModelConfig', () => {
         priorityLevels: 0,
         defaultPriority: 1,
       },
-      instances: 1,
       execution: 'cpu',
+      placement: 'auto',
       defaultModelFilename: 'model.onnx',
     };
     expect(parseModelConfig('', where)).toEqual(expected);
@@ -77,6 +77,7 @@ describe('parseModelConfig', () => {
       outputs: [{ name: 'score' }],
       threads: { intraOp: 2, interOp: 1, spinning: true },
       execution: 'cuda',
+      placement: 'auto',
       defaultModelFilename: 'fraud.onnx',
     });
   });
@@ -192,5 +193,17 @@ describe('selectVersions', () => {
     const list = [1, 3, 2];
     selectVersions(list, { policy: 'all' });
     expect(list).toEqual([1, 3, 2]);
+  });
+});
+
+describe('placement', () => {
+  const where = 'models/m/config.yaml';
+  it('is auto by default, and inline only for one CPU instance', () => {
+    expect(parseModelConfig('placement: worker\n', where).placement).toBe('worker');
+    expect(parseModelConfig('placement: inline\n', where).placement).toBe('inline');
+    expect(() => parseModelConfig('placement: inline\ninstances: 2\n', where)).toThrow(
+      /placement: placement: inline runs the model on the event loop thread: it needs instances: 1 and execution: cpu/,
+    );
+    expect(() => parseModelConfig('placement: thread\n', where)).toThrow(/placement/);
   });
 });

@@ -88,8 +88,11 @@ export const modelConfigSchema = z
       .default(0),
     versions: versionPolicy.default({ policy: 'latest', count: 1 }),
     batching: batching.default(batching.parse({})),
-    /** Model instances (one runtime session each) running batches concurrently. */
-    instances: z.number().int().min(1).max(64).default(1),
+    /**
+     * Model instances (one runtime session each) running batches concurrently. Absent: chosen
+     * for the machine (runtime/tuning.ts): one per core for a CPU model, one for a GPU model.
+     */
+    instances: z.number().int().min(1).max(64).optional(),
     inputs: z.array(tensorOverride).optional(),
     outputs: z.array(tensorOverride).optional(),
     threads: z
@@ -103,6 +106,12 @@ export const modelConfigSchema = z
       .optional(),
     execution: z.enum(['cpu', 'cuda']).default('cpu'),
     /**
+     * Where the model runs: in a worker thread of its own (`worker`), on the event loop's thread
+     * (`inline`, for models that compute in less time than a thread hop takes), or `auto`: inline
+     * when a measured run is that short (docs/adr/0005-where-a-model-runs.md).
+     */
+    placement: z.enum(['auto', 'worker', 'inline']).default('auto'),
+    /**
      * Warm-up samples, run before a version is READY; a failing one fails the load. Absent: one
      * sample of zeros whose failure is only logged. `[]`: none.
      */
@@ -112,7 +121,16 @@ export const modelConfigSchema = z
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/, 'must be a plain file name')
       .default('model.onnx'),
   })
-  .strict();
+  .strict()
+  .refine(
+    (config) =>
+      config.placement !== 'inline' || ((config.instances ?? 1) === 1 && config.execution === 'cpu'),
+    {
+      message:
+        'placement: inline runs the model on the event loop thread: it needs instances: 1 and execution: cpu',
+      path: ['placement'],
+    },
+  );
 
 export type ModelConfig = z.output<typeof modelConfigSchema>;
 export type VersionPolicy = ModelConfig['versions'];

@@ -18,7 +18,13 @@ export interface LoadOptions {
    */
   readonly spinning: boolean;
   readonly execution: 'cpu' | 'cuda';
+  /** Where the model runs (placement.ts); absent: in a worker thread. */
+  readonly placement?: Placement;
+  /** The most rows a batch of this model has (config `maxBatchSize`; 0: it does not batch). */
+  readonly maxBatchSize?: number;
 }
+
+export type Placement = 'auto' | 'worker' | 'inline';
 
 export interface RunOptions {
   /**
@@ -42,6 +48,8 @@ export interface LoadedModel {
   readonly platform: string;
   /** The signature the model file declares (before config overrides). */
   readonly signature: ModelSignature;
+  /** Where it runs, when the backend chose (placement.ts). */
+  readonly placement?: 'inline' | 'worker';
   /** Runs the model; `outputs` names the outputs to compute, in the order to return them. */
   run(inputs: readonly Tensor[], outputs: readonly string[], options?: RunOptions): Promise<RunResult>;
   /**

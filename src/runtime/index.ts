@@ -1,5 +1,14 @@
 /** Runtimes: the Backend contract, the ONNX Runtime backend, and the registry of loaded models. */
-export type { Backend, LoadedModel, LoadOptions, RunOptions, RunResult, TensorAllocator } from './backend.js';
+export type {
+  Backend,
+  LoadedModel,
+  LoadOptions,
+  Placement,
+  RunOptions,
+  RunResult,
+  TensorAllocator,
+} from './backend.js';
+export { INLINE_MAX_COMPUTE_MS, INLINE_MAX_MODEL_BYTES } from './placement.js';
 export { createOnnxBackend, ONNX_PLATFORM } from './backends/onnx/onnx-backend.js';
 export {
   DATATYPE_OF_ELEM,

@@ -18,8 +18,12 @@ import {
 } from '../ground/index.js';
 import type { ModelConfig, ModelDescriptor, ModelVersionSource } from '../repository/index.js';
 import { ModelStats, type Logger, type ModelStatsJson } from '../observability/index.js';
-import type { Backend, LoadedModel, LoadOptions } from './backend.js';
+import { availableParallelism, totalmem } from 'node:os';
+import type { Backend, LoadedModel, LoadOptions, Placement } from './backend.js';
 import { effectiveSignature, reshapePlanOf, type ReshapePlan } from './model-signature.js';
+import { artifactBytes } from './artifact-bytes.js';
+import { mayRunInline } from './placement.js';
+import { defaultTuning } from './tuning.js';
 import { warmUp } from './warmup.js';
 
 export interface ModelVersion {
@@ -269,15 +273,45 @@ export class ModelRegistry {
           `no backend serves platform "${config.platform}"`,
         );
       }
-      const options = {
-        intraOpThreads: config.threads?.intraOp ?? this.options.load.intraOpThreads,
-        interOpThreads: config.threads?.interOp ?? this.options.load.interOpThreads,
-        spinning: config.threads?.spinning ?? this.options.load.spinning,
+      const modelBytes = artifactBytes(source.artifact);
+      const tuning = defaultTuning({
+        cores: availableParallelism(),
+        totalMemoryBytes: totalmem(),
+        modelBytes,
         execution: config.execution,
-      };
-      const results = await Promise.allSettled(
-        Array.from({ length: config.instances }, () => backend.load(source.artifact, options)),
-      );
+        instances: config.instances,
+        intraOpThreads: config.threads?.intraOp,
+        serverIntraOpThreads: this.options.load.intraOpThreads,
+      });
+      const load = (placement: Placement) =>
+        backend.load(source.artifact, {
+          intraOpThreads: tuning.intraOpThreads,
+          interOpThreads: config.threads?.interOp ?? this.options.load.interOpThreads,
+          spinning: config.threads?.spinning ?? this.options.load.spinning,
+          execution: config.execution,
+          placement,
+          maxBatchSize: config.maxBatchSize,
+        });
+      const several = (count: number) =>
+        Promise.allSettled(Array.from({ length: count }, () => load('worker')));
+      let results: PromiseSettledResult<LoadedModel>[];
+      if (
+        (config.instances ?? 1) === 1 &&
+        mayRunInline({ ...config, requested: config.placement, modelBytes })
+      ) {
+        // A model that may run inline is loaded once first: inline, it is the only instance.
+        results = await Promise.allSettled([load(config.placement)]);
+        const [first] = results;
+        if (first?.status === 'fulfilled' && first.value.placement !== 'inline' && tuning.instances > 1) {
+          results = [...results, ...(await several(tuning.instances - 1))];
+        }
+      } else {
+        // Several instances are for running batches side by side, which only workers do.
+        results =
+          tuning.instances > 1
+            ? await several(tuning.instances)
+            : await Promise.allSettled([load(config.placement)]);
+      }
       const instances = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
       const failed = results.find((r) => r.status === 'rejected');
       const [loaded] = instances;
@@ -296,7 +330,13 @@ export class ModelRegistry {
       version.platform = loaded.platform;
       version.instances = instances;
       this.changeState(version, 'READY', '');
-      log.info({ ms: Math.round(performance.now() - started) }, 'model version ready');
+      log.info(
+        {
+          ms: Math.round(performance.now() - started),
+          ...(loaded.placement === undefined ? {} : { placement: loaded.placement }),
+        },
+        'model version ready',
+      );
     } catch (error) {
       const berth = toBerthError(error);
       const reason = berth.code === 'BERTH_ERR_INTERNAL' ? String(error) : berth.message;

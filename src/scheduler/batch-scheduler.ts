@@ -96,6 +96,12 @@ export class BatchScheduler<I, O> {
     const level = this.levelOf(request.priority);
     return new Promise<O>((resolve, reject) => {
       const entry: Entry<I, O> = { request, level, enqueuedAt: this.clock.now(), resolve, reject };
+      // Nothing waits and an instance is free: the request is a batch of its own, as nextBatch
+      // would choose it, without a pass over the queue.
+      if (this.queued === 0 && this.running < this.policy.instances && this.runsAlone(request)) {
+        this.dispatch([entry]);
+        return;
+      }
       let list = this.levels.get(level);
       if (list === undefined) {
         list = [];
@@ -108,6 +114,12 @@ export class BatchScheduler<I, O> {
       // a timeout timer and an abort listener (both cost more than the dispatch itself).
       if (this.isQueued(entry)) this.watch(entry);
     });
+  }
+
+  /** Whether a request alone in the queue is a whole batch now: there is nothing to wait for. */
+  private runsAlone(request: ScheduledRequest<I>): boolean {
+    const { maxBatchSize, maxQueueDelayMs } = this.policy;
+    return maxBatchSize === 0 || maxQueueDelayMs <= 0 || request.batchSize >= maxBatchSize;
   }
 
   private isQueued(entry: Entry<I, O>): boolean {

@@ -41,12 +41,13 @@ function post(url: string, body: string): Promise<{ status: number; headers: Inc
 
 const PENDING = /berth_inference_pending_requests\{model="slow",version="1"\} (\d+)/;
 
-/** A berth process serving a slow batching model (512 rows take a few hundred ms), whose instance
- * is then occupied by one full batch so that the next request has to wait in the queue. */
+/** A berth process serving a slow batching model (512 rows take a few hundred ms) with one
+ * instance, which is then occupied by one full batch so that the next request has to wait in the
+ * queue. */
 async function saturated(config: string): Promise<{ url: string; filler: Promise<unknown> }> {
   const repo = tempDir();
   writeModel(repo, 'slow', slowBatchModel(2000));
-  writeFileSync(join(repo, 'slow', 'config.yaml'), `maxBatchSize: ${ROWS}\n${config}`);
+  writeFileSync(join(repo, 'slow', 'config.yaml'), `maxBatchSize: ${ROWS}\ninstances: 1\n${config}`);
   const p = await startServe([repo, '--intra-op-threads', '1']);
   await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   const filler = post(`${p.url}/v2/models/slow/infer`, fullBatch);

@@ -12,7 +12,6 @@ import {
   BerthError,
   isArrayOf,
   toBerthError,
-  type BytesData,
   type ModelSignature,
   type NumericArray,
   type Tensor,
@@ -28,6 +27,8 @@ import type {
   TensorAllocator,
 } from '../../backend.js';
 import { ArenaPool } from './input-arena.js';
+import { loadInline } from './onnx-inline.js';
+import { checkStringElements } from './string-elements.js';
 import { disableOnnxTelemetry, onnxLogLevelFor, type OnnxLogLevel } from './onnx-logging.js';
 import type { FromWorker, ToWorker, WireTensor, WorkerInit } from './onnx-worker-protocol.js';
 
@@ -40,35 +41,6 @@ function workerUrl(): URL {
   return new URL('../../../../dist/runtime/backends/onnx/onnx-worker.js', import.meta.url);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * onnxruntime holds string tensors as NUL-terminated UTF-8 text: anything else would reach the
- * model silently altered (cut at the NUL, or with replacement characters), so it is refused.
- */
-function checkStringElements(tensor: Tensor): void {
-  const elements = tensor.data as BytesData;
-  for (let i = 0; i < elements.length; i++) {
-    const bytes = elements[i] ?? new Uint8Array();
-    let problem: string | undefined;
-    if (bytes.includes(0)) problem = 'contains a NUL byte';
-    else {
-      try {
-        strictUtf8.decode(bytes);
-      } catch {
-        problem = 'is not valid UTF-8';
-      }
-    }
-    if (problem !== undefined) {
-      throw new BerthError(
-        'BERTH_ERR_PROTOCOL_INVALID_DATA',
-        `input "${tensor.name}": BYTES element ${i} ${problem}; ONNX string tensors hold UTF-8 text without NUL bytes`,
-      );
-    }
-  }
-}
-
-/** Whether a typed array spans the whole of a transferable buffer. */
 function ownsWholeBuffer(data: ArrayBufferView): boolean {
   return (
     data.buffer instanceof ArrayBuffer && data.byteOffset === 0 && data.byteLength === data.buffer.byteLength
@@ -121,6 +93,7 @@ interface Pending {
 
 class OnnxWorkerModel implements LoadedModel {
   readonly platform = ONNX_PLATFORM;
+  readonly placement = 'worker';
   private readonly pending = new Map<number, Pending>();
   private readonly arenas = new ArenaPool();
   private readonly arenaBuffers = new WeakSet<ArrayBufferLike>();
@@ -269,7 +242,8 @@ export interface OnnxBackendOptions {
 }
 
 /**
- * ONNX models in worker threads. Turns onnxruntime's telemetry off for the process unless
+ * ONNX models, each in a worker thread of its own or, when it computes faster than a thread hop,
+ * on the event loop's thread (runtime/placement.ts). Turns onnxruntime's telemetry off for the process unless
  * ORT_DISABLE_TELEMETRY is set (docs/cli.md, "onnxruntime's own output").
  *
  * @example
@@ -281,7 +255,7 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Back
   let said = false;
   return {
     platform: ONNX_PLATFORM,
-    load: (artifact, options) => {
+    load: async (artifact, options) => {
       // Read at each load: the level of a logger can change while the server runs.
       const onnxLogLevel = onnxLogLevelFor(logger?.level ?? 'info');
       if (!said && onnxLogLevel !== 'fatal') {
@@ -291,7 +265,8 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Back
           `onnxruntime writes its own ${onnxLogLevel} lines and above to standard error, as text`,
         );
       }
-      return loadInWorker(artifact, options, onnxLogLevel);
+      const inline = await loadInline(ONNX_PLATFORM, artifact, options, onnxLogLevel);
+      return inline.model ?? (await loadInWorker(artifact, options, onnxLogLevel));
     },
   };
 }

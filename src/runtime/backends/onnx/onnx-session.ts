@@ -1,7 +1,8 @@
 /**
  * One onnxruntime-node session and the conversions between berth tensors and onnxruntime's.
- * onnxruntime-node runs a session synchronously on the calling thread, so berth calls this only
- * inside a worker thread (onnx-worker.ts); the main thread's event loop never blocks on a model.
+ * onnxruntime-node runs a session synchronously on the calling thread: in a worker thread
+ * (onnx-worker.ts), or on the event loop's thread for a model placed inline (onnx-inline.ts),
+ * which never has FP16 tensors (runtime/placement.ts).
  */
 import * as ort from 'onnxruntime-node';
 import {
@@ -18,14 +19,6 @@ import type { LoadOptions } from '../../backend.js';
 import { explainLoadFailure } from './onnx-load-error.js';
 import { onnxSeverityNumber, type OnnxLogLevel } from './onnx-logging.js';
 import { datatypeOfOrtType, ORT_TYPE_OF } from './onnx-types.js';
-
-// FP16 is carried as its bit patterns in a Uint16Array. Where the platform has Float16Array
-// (Node 24), onnxruntime-common turns float16 tensor data into one, and onnxruntime-node's native
-// binding, reading it through N-API (which has no float16 typed array), sees no bytes at all
-// ("not enough space: expected 6, got 0"). onnxruntime-common looks for Float16Array once, at the
-// first tensor; this module runs only in onnx-worker's thread, so hiding it there changes nothing
-// else, and FP16 goes in and out as Uint16Array on every supported Node.
-Reflect.deleteProperty(globalThis, 'Float16Array');
 
 /**
  * The severity of onnxruntime's process-wide logger (device discovery, arenas, thread pools,

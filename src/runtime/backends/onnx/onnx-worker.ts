@@ -5,6 +5,15 @@ import type { FromWorker, ToWorker, WorkerInit } from './onnx-worker-protocol.js
 import { OnnxSession, setOnnxEnvLogLevel } from './onnx-session.js';
 
 const port = parentPort;
+
+// FP16 is carried as its bit patterns in a Uint16Array. Where the platform has Float16Array
+// (Node 24), onnxruntime-common turns float16 tensor data into one, and onnxruntime-node's native
+// binding, reading it through N-API (which has no float16 typed array), sees no bytes at all
+// ("not enough space: expected 6, got 0"). onnxruntime-common looks for Float16Array once, at the
+// first tensor, so hiding it here, in the worker's own thread, before any session exists, changes
+// nothing else, and FP16 goes in and out as Uint16Array on every supported Node.
+Reflect.deleteProperty(globalThis, 'Float16Array');
+
 if (port === null) throw new Error('onnx-worker must run in a worker thread');
 
 const onnxLogLevel = (workerData as WorkerInit | undefined)?.onnxLogLevel ?? 'fatal';
