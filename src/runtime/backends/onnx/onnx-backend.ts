@@ -266,6 +266,10 @@ export function createOnnxBackend(backendOptions: OnnxBackendOptions = {}): Back
         );
       }
       const inline = await loadInline(ONNX_PLATFORM, artifact, options, onnxLogLevel);
+      logger?.debug(
+        { placement: inline.model === undefined ? 'worker' : 'inline', why: inline.reason },
+        'model placement',
+      );
       return inline.model ?? (await loadInWorker(artifact, options, onnxLogLevel));
     },
   };
