@@ -38,7 +38,7 @@ beforeAll(async () => {
   writeModel(repo, 'double', doubleModel());
   writeModel(repo, 'pair', addSubModel());
   writeModel(repo, 'slow', slowBatchModel(2000));
-  writeFileSync(join(repo, 'slow', 'config.yaml'), 'maxBatchSize: 512\n');
+  writeFileSync(join(repo, 'slow', 'config.yaml'), 'maxBatchSize: 512\ninstances: 1\n');
   server = await startServe([repo, '--intra-op-threads', '1', '--grpc-max-message-size', '1MiB']);
   address = server.grpcAddress ?? '';
   await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
