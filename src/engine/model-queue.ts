@@ -41,13 +41,17 @@ function pipelineDepth(model: ReadyModel): number {
 
 export function batchPolicyOf(model: ReadyModel): BatchPolicy {
   const { config } = model;
+  const depth = pipelineDepth(model);
   return {
     maxBatchSize: config.maxBatchSize,
     maxQueueDelayMs: config.batching.maxQueueDelayMs,
     preferredBatchSizes: config.batching.preferredBatchSizes,
     maxQueueSize: config.batching.maxQueueSize,
     defaultTimeoutMs: config.batching.timeoutMs,
-    instances: model.instances.length * pipelineDepth(model),
+    // Read at each dispatch: instances the machine's default adds join while the model serves.
+    get instances() {
+      return model.instances.length * depth;
+    },
     priorityLevels: config.batching.priorityLevels,
     defaultPriority: config.batching.defaultPriority,
   };
@@ -68,14 +72,15 @@ export function createModelQueue(
   const inferences = metrics.inferenceCount.labels(labels);
   const batchSizes = metrics.batchSize.labels(labels);
   const queueSeconds = metrics.queueDuration.labels(labels);
-  const inflight = new Map<LoadedModel, number>(model.instances.map((i) => [i, 0]));
+  const inflight = new Map<LoadedModel, number>();
   const allOutputs = model.signature.outputs.map((o) => o.name);
 
   /** The instance with the fewest executions handed to it. */
   const leastBusy = (): LoadedModel => {
     let best: LoadedModel | undefined;
     let count = Infinity;
-    for (const [instance, n] of inflight) {
+    for (const instance of model.instances) {
+      const n = inflight.get(instance) ?? 0;
       if (n < count) {
         best = instance;
         count = n;

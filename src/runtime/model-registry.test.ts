@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,8 @@ import { BerthError, type ModelState } from '../ground/index.js';
 import { modelFromBytes, scanRepository, type ModelDescriptor } from '../repository/index.js';
 import { createOnnxBackend, ModelRegistry, type LoadFailure, type ModelVersion } from './index.js';
 import { thrownBy } from '../../test/helpers/errors.js';
+import { until } from '../../test/helpers/until.js';
+import { defaultTuning } from './tuning.js';
 
 const garbage = new TextEncoder().encode('garbage');
 const logger = createLogger({ level: 'silent', format: 'json' });
@@ -452,5 +454,50 @@ describe('ModelRegistry lifecycle: reload and unload without failing requests', 
     expect(stats?.last_inference).toBeGreaterThan(Date.now() - 10_000);
     expect(registry.stats()).toHaveLength(1);
     expect(thrownBy(() => registry.stats('d', '9')).code).toBe('BERTH_ERR_MODEL_VERSION_NOT_FOUND');
+  });
+});
+
+describe("the machine's default instances", () => {
+  it('serves with the first instance, adds the others as they load, and frees them on unload', async () => {
+    // Variable dimensions past the first keep the model off the event loop thread: workers.
+    const descriptors = await repository((dir) =>
+      writeModel(dir, 'wide', identityModel('FLOAT', ['a', 'b'])),
+    );
+    const registry = createRegistry();
+    const expected = defaultTuning({
+      cores: availableParallelism(),
+      totalMemoryBytes: totalmem(),
+      modelBytes: 1,
+      execution: 'cpu',
+      instances: undefined,
+      intraOpThreads: undefined,
+      serverIntraOpThreads: 1,
+    }).instances;
+    await registry.loadAll(descriptors);
+    expect(registry.isReady('wide')).toBe(true);
+    const ready = registry.resolve('wide');
+    expect(ready.instances.length).toBeGreaterThanOrEqual(1);
+    expect(ready.instances.every((i) => i.placement === 'worker')).toBe(true);
+    await until(() => Promise.resolve(ready.instances.length === expected), `${expected} instances`);
+    const x = { name: 'INPUT0', datatype: 'FP32', shape: [1, 2], data: new Float32Array([1, 2]) } as const;
+    const results = await Promise.all(ready.instances.map((i) => i.run([x], ['OUTPUT0'])));
+    expect(results.map((r) => Array.from(r.outputs[0]?.data as Float32Array))).toEqual(
+      ready.instances.map(() => [1, 2]),
+    );
+    await registry.unloadAll();
+    expect(registry.isReady('wide')).toBe(false);
+  });
+
+  it('unloads at once while instances are still joining, and waits for them to be freed', async () => {
+    const descriptors = await repository((dir) =>
+      writeModel(dir, 'wide', identityModel('FLOAT', ['a', 'b'])),
+    );
+    const registry = createRegistry();
+    await registry.loadAll(descriptors);
+    expect(registry.isReady('wide')).toBe(true);
+    // Any added instance is still loading: unloadAll frees it when it arrives, then returns.
+    await registry.unloadAll();
+    expect(registry.isReady('wide')).toBe(false);
+    expect(registry.index().filter((e) => e.state === 'READY')).toEqual([]);
   });
 });

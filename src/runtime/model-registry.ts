@@ -100,6 +100,8 @@ export class ModelRegistry {
   private readonly busy = new Map<string, Promise<unknown>>();
   /** Old versions finishing their requests after a reload. */
   private readonly retiring = new Set<Promise<void>>();
+  /** Instances being added to serving versions (join). */
+  private readonly joining = new Set<Promise<void>>();
   private loading = 0;
   private loadedOnce = false;
 
@@ -238,6 +240,38 @@ export class ModelRegistry {
     });
   }
 
+  /**
+   * Loads and warms up `count` more instances of a serving version, adding each to it as it is
+   * ready; one that arrives after the version stopped serving is freed instead. A failure leaves
+   * the version with the instances it has.
+   */
+  private async join(
+    version: ModelVersion,
+    instances: LoadedModel[],
+    count: number,
+    load: () => Promise<LoadedModel>,
+    warm: Omit<Parameters<typeof warmUp>[0], 'instances'>,
+  ): Promise<void> {
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        let instance: LoadedModel;
+        try {
+          instance = await load();
+          await warmUp({ ...warm, instances: [instance] });
+        } catch (error) {
+          warm.logger.warn(
+            { code: toBerthError(error).code },
+            `an added instance did not load: ${toBerthError(error).message}; serving with ${instances.length}`,
+          );
+          return;
+        }
+        if (version.state === 'READY' && version.instances === instances) instances.push(instance);
+        else await instance.dispose();
+      }),
+    );
+    warm.logger.debug({ instances: instances.length }, 'model version instances loaded');
+  }
+
   /** Takes a version out of service, waits for its requests, and frees its sessions. */
   private async retire(version: ModelVersion, reason: string): Promise<void> {
     const instances = version.instances;
@@ -295,6 +329,9 @@ export class ModelRegistry {
       const several = (count: number) =>
         Promise.allSettled(Array.from({ length: count }, () => load('worker')));
       let results: PromiseSettledResult<LoadedModel>[];
+      // Instances the machine's default adds (config.instances absent) join once the version
+      // serves: the first one alone decides how fast the version is ready.
+      let joining = 0;
       if (
         (config.instances ?? 1) === 1 &&
         mayRunInline({ ...config, requested: config.placement, modelBytes })
@@ -302,9 +339,11 @@ export class ModelRegistry {
         // A model that may run inline is loaded once first: inline, it is the only instance.
         results = await Promise.allSettled([load(config.placement)]);
         const [first] = results;
-        if (first?.status === 'fulfilled' && first.value.placement !== 'inline' && tuning.instances > 1) {
-          results = [...results, ...(await several(tuning.instances - 1))];
-        }
+        if (first?.status === 'fulfilled' && first.value.placement !== 'inline')
+          joining = tuning.instances - 1;
+      } else if (config.instances === undefined && tuning.instances > 1) {
+        results = await several(1);
+        joining = tuning.instances - 1;
       } else {
         // Several instances are for running batches side by side, which only workers do.
         results =
@@ -334,9 +373,20 @@ export class ModelRegistry {
         {
           ms: Math.round(performance.now() - started),
           ...(loaded.placement === undefined ? {} : { placement: loaded.placement }),
+          instances: instances.length + joining,
         },
         'model version ready',
       );
+      if (joining > 0) {
+        const joined = this.join(version, instances, joining, () => load('worker'), {
+          signature: version.signature ?? loaded.signature,
+          config,
+          modelDir: descriptor.modelDir,
+          logger: log,
+        });
+        this.joining.add(joined);
+        void joined.finally(() => this.joining.delete(joined));
+      }
     } catch (error) {
       const berth = toBerthError(error);
       const reason = berth.code === 'BERTH_ERR_INTERNAL' ? String(error) : berth.message;
@@ -504,5 +554,7 @@ export class ModelRegistry {
   async unloadAll(): Promise<void> {
     await Promise.all([...this.models.keys()].map((name) => this.unload(name)));
     await Promise.all([...this.retiring]);
+    // An instance still loading for a version that no longer serves is freed when it arrives.
+    await Promise.all([...this.joining]);
   }
 }
