@@ -24,7 +24,7 @@ import { effectiveSignature, reshapePlanOf, type ReshapePlan } from './model-sig
 import { artifactBytes } from './artifact-bytes.js';
 import { mayRunInline } from './placement.js';
 import { defaultTuning } from './tuning.js';
-import { warmUp } from './warmup.js';
+import { warmUp, type WarmUpOptions } from './warmup.js';
 
 export interface ModelVersion {
   readonly name: string;
@@ -250,7 +250,7 @@ export class ModelRegistry {
     instances: LoadedModel[],
     count: number,
     load: () => Promise<LoadedModel>,
-    warm: Omit<Parameters<typeof warmUp>[0], 'instances'>,
+    warm: Omit<WarmUpOptions, 'instances'>,
   ): Promise<void> {
     await Promise.all(
       Array.from({ length: count }, async () => {
