@@ -52,6 +52,8 @@ interface Series {
   readonly pending: { inc(): void; dec(): void };
   readonly compute: { observe(value: number): void };
   readonly duration: { observe(value: number): void };
+  /** Every output of the model, in its order: what a request that names none gets. */
+  readonly outputs: readonly string[];
 }
 
 export class InferRunner {
@@ -71,6 +73,7 @@ export class InferRunner {
         pending: this.metrics.pendingRequests.labels(labels),
         compute: this.metrics.computeDuration.labels(labels),
         duration: this.metrics.requestDuration.labels(labels),
+        outputs: model.signature.outputs.map((o) => o.name),
       };
       this.series.set(model, found);
     }
@@ -132,12 +135,12 @@ export class InferRunner {
   ): Promise<InferResponse> {
     const decoded: InferRequest = typeof request === 'function' ? await request(ready.signature) : request;
     validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
-    const classes = new Map<string, number>();
+    let classes: Map<string, number> | undefined;
     for (const output of decoded.outputs ?? []) {
       const count = classificationCount(output);
-      if (count !== undefined) classes.set(output.name, count);
+      if (count !== undefined) (classes ??= new Map()).set(output.name, count);
     }
-    const outputs = decoded.outputs?.map((o) => o.name) ?? ready.signature.outputs.map((o) => o.name);
+    const outputs = decoded.outputs?.map((o) => o.name) ?? this.seriesOf(ready, labels).outputs;
     const scheduling = schedulingOf(decoded);
     if (context.deadline !== undefined) {
       const left = context.deadline - Date.now();
@@ -189,7 +192,7 @@ export class InferRunner {
         modelVersion: String(ready.version),
         ...(decoded.id === undefined ? {} : { id: decoded.id }),
         outputs:
-          classes.size === 0
+          classes === undefined
             ? produced
             : produced.map((o) => {
                 const count = classes.get(o.name);

@@ -225,7 +225,7 @@ export class BatchScheduler<I, O> {
   }
 
   private pump(): void {
-    while (this.running < this.policy.instances) {
+    while (this.queued > 0 && this.running < this.policy.instances) {
       const next = this.nextBatch();
       if (next === undefined) break;
       if ('waitUntil' in next) {
@@ -267,30 +267,33 @@ export class BatchScheduler<I, O> {
     } catch (error) {
       execution = Promise.reject(toBerthError(error));
     }
-    execution
-      .then(
-        (results) => {
+    // The instance is free before the batch's requests hear back, so that a caller who sends
+    // its next request as soon as it has its answer finds the instance free, not busy.
+    const settle = (settleEntries: () => void) => {
+      this.running--;
+      settleEntries();
+      this.pump();
+    };
+    execution.then(
+      (results) =>
+        settle(() => {
           if (results.length !== batch.length) {
-            throw new BerthError(
+            const error = new BerthError(
               'BERTH_ERR_INTERNAL',
               `executor returned ${results.length} results for ${batch.length} requests`,
             );
+            for (const entry of batch) entry.reject(error);
+            return;
           }
           batch.forEach((entry, i) => {
             entry.resolve(results[i] as O);
           });
-        },
-        (error: unknown) => {
+        }),
+      (error: unknown) =>
+        settle(() => {
           for (const entry of batch) entry.reject(error instanceof Error ? error : new Error(String(error)));
-        },
-      )
-      .catch((error: unknown) => {
-        for (const entry of batch) entry.reject(error instanceof Error ? error : new Error(String(error)));
-      })
-      .finally(() => {
-        this.running--;
-        this.pump();
-      });
+        }),
+    );
   }
 }
 
