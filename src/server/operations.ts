@@ -91,14 +91,13 @@ const empty: HttpAnswer = { status: 200, contentType: undefined, payload: undefi
 
 const invalid = (message: string) => new BerthError('BERTH_ERR_PROTOCOL_INVALID_REQUEST', message);
 
-function versionOf(version: string | undefined): string | undefined {
-  return version === undefined || version === '' ? undefined : version;
-}
-
 function modelNameOf(name: string | undefined, field: string): string {
   if (name === undefined || name === '') throw invalid(`${field} must be a non-empty string`);
   return name;
 }
+
+// An empty version (gRPC's default for an unset field) means the model's default: the port's
+// contract, which the engine keeps (oip-service.ts ModelRef).
 
 /** `/v2/models/:model[/versions/:version]`, and the same under `suffix`. */
 const modelRoutes = (method: 'GET' | 'POST', suffix: string): HttpRoute[] => [
@@ -108,7 +107,7 @@ const modelRoutes = (method: 'GET' | 'POST', suffix: string): HttpRoute[] => [
 
 const modelRefOfHttp = ({ params }: HttpInput) => ({
   name: params.model ?? '',
-  version: versionOf(params.version),
+  version: params.version,
 });
 
 interface NameVersion {
@@ -117,7 +116,7 @@ interface NameVersion {
 }
 const modelRefOfGrpc = (message: NameVersion) => ({
   name: modelNameOf(message.name, 'name'),
-  version: versionOf(message.version),
+  version: message.version,
 });
 
 /** A repository request's JSON body (optional), inflated when compressed, checked to be an object. */
@@ -188,7 +187,7 @@ function inferOfHttp(request: HttpInput): HttpCall<'infer'> {
   return {
     input: {
       name: request.params.model ?? '',
-      version: versionOf(request.params.version),
+      version: request.params.version,
       request: async (signature) => {
         const bytes = await readBody(
           request.body,
@@ -243,7 +242,7 @@ export const INFER_OPERATION = {
     method: 'ModelInfer',
     decode: (message: GrpcInferRequestMessage, limits) => ({
       name: modelNameOf(message.model_name, 'model_name'),
-      version: versionOf(message.model_version),
+      version: message.model_version,
       request: () => decodeGrpcInferRequest(message, limits),
     }),
     encode: encodeGrpcInferResponse,
@@ -323,13 +322,13 @@ export const OPERATIONS = [
     http: {
       routes: [{ method: 'GET', path: '/v2/models/stats' }, ...modelRoutes('GET', '/stats')],
       decode: (request) => ({
-        input: { name: request.params.model, version: versionOf(request.params.version) },
+        input: { name: request.params.model, version: request.params.version },
         answer: (stats) => json(200, { model_stats: stats }),
       }),
     },
     grpc: {
       method: 'ModelStatistics',
-      decode: (message: NameVersion) => ({ name: message.name, version: versionOf(message.version) }),
+      decode: (message: NameVersion) => ({ name: message.name, version: message.version }),
       encode: (stats) => ({ model_stats: stats }),
     },
   }),

@@ -1,21 +1,20 @@
 /**
  * Errors at the gRPC boundary: anything thrown becomes a BerthError once, then the gRPC status of
  * its category (ground/error-status.ts, the same table HTTP uses) with its message as details.
- * The stable code travels in the `berth-error-code` trailer; internals only go to the log.
+ * The stable code travels in the `berth-error-code` trailer (ground/error-wire.ts); internals only go
+ * to the log.
  */
 import { Metadata, type ServiceError } from '@grpc/grpc-js';
-import { grpcStatusOf, toBerthError } from '../../ground/index.js';
+import { ERROR_CODE_KEY, grpcStatusOf, toBerthError } from '../../ground/index.js';
 import type { Logger } from '../../observability/index.js';
 import { logAnsweredError } from '../error-log.js';
-
-export const ERROR_CODE_TRAILER = 'berth-error-code';
 
 /** The status a failed call ends with. */
 export function toServiceError(error: unknown, logger: Logger, method: string): Partial<ServiceError> {
   const berth = toBerthError(error);
   logAnsweredError(logger, berth, { method });
   const metadata = new Metadata();
-  metadata.set(ERROR_CODE_TRAILER, berth.code);
+  metadata.set(ERROR_CODE_KEY, berth.code);
   return {
     // berth's one table of statuses (ground/error-status.ts) holds the numbers of gRPC's enum.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment

@@ -6,12 +6,10 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { BerthError, httpStatusOf, toBerthError } from '../../ground/index.js';
+import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../../ground/index.js';
 import { logAnsweredError, type ErrorLog } from '../error-log.js';
 
 export type { ErrorLog } from '../error-log.js';
-
-export const ERROR_CODE_HEADER = 'berth-error-code';
 
 /** Fastify's own errors (body limit, content type, timeouts) mapped onto berth codes. */
 function fromFastify(error: FastifyError): BerthError | undefined {
@@ -63,7 +61,7 @@ export function errorReply(error: unknown, log: ErrorLog): ErrorReply {
   const status = httpStatusOf(berth);
   logAnsweredError(log, berth);
   const headers: Record<string, string> = {
-    [ERROR_CODE_HEADER]: berth.code,
+    [ERROR_CODE_KEY]: berth.code,
     'content-type': 'application/json; charset=utf-8',
   };
   // A full queue is momentary: tell well-behaved clients when to come back.
@@ -116,7 +114,7 @@ export function handleClientError(error: Error & { code?: string }, socket: Dupl
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n` +
       'connection: close\r\n' +
       'content-type: application/json; charset=utf-8\r\n' +
-      `${ERROR_CODE_HEADER}: ${berth.code}\r\n` +
+      `${ERROR_CODE_KEY}: ${berth.code}\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }
