@@ -3,7 +3,13 @@
  * a call, not a round trip to a worker (runtime/placement.ts). `loadInline` loads the session,
  * measures it on zeros when the placement is `auto`, and keeps it only when it is that fast.
  */
-import { allocateArray, BerthError, type ModelSignature, type Tensor } from '../../../ground/index.js';
+import {
+  allocateArray,
+  BerthError,
+  elementCount,
+  type ModelSignature,
+  type Tensor,
+} from '../../../ground/index.js';
 import type { ModelArtifact } from '../../../repository/index.js';
 import type { LoadedModel, LoadOptions, RunResult } from '../../backend.js';
 import { artifactBytes } from '../../artifact-bytes.js';
@@ -64,7 +70,7 @@ function zeros(signature: ModelSignature, rows: number): Tensor[] | undefined {
   for (const spec of signature.inputs) {
     if (spec.datatype === 'BYTES') return undefined;
     const shape = spec.shape.map((d) => (d < 0 ? rows : d));
-    const count = shape.reduce((a, b) => a * b, 1);
+    const count = elementCount(shape);
     if (count > 1 << 24) return undefined;
     out.push({
       name: spec.name,
