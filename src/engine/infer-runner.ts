@@ -46,7 +46,7 @@ function schedulingOf(request: InferRequest): { timeoutMs?: number; priority?: n
   return out;
 }
 
-/** A model version's request series, made once: prom-client hashes a labels object at each call. */
+/** A model version's request series, looked up once (the lookup hashes the labels). */
 interface Series {
   readonly success: { inc(): void };
   readonly pending: { inc(): void; dec(): void };

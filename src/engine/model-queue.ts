@@ -67,7 +67,7 @@ export function createModelQueue(
   metrics: ServerMetrics,
 ): BatchScheduler<QueuedInference, QueuedResult> {
   const labels = { model: model.name, version: String(model.version) };
-  // Each series once: prom-client hashes a labels object at every call that is given one.
+  // Each series looked up once: the lookup hashes the labels.
   const executions = metrics.executionCount.labels(labels);
   const inferences = metrics.inferenceCount.labels(labels);
   const batchSizes = metrics.batchSize.labels(labels);
