@@ -133,7 +133,9 @@ export class InferRunner {
     request: InferPayload,
     context: CallContext,
   ): Promise<InferResponse> {
-    const decoded: InferRequest = typeof request === 'function' ? await request(ready.signature) : request;
+    let decoded: InferRequest | Promise<InferRequest> =
+      typeof request === 'function' ? request(ready.signature) : request;
+    if (decoded instanceof Promise) decoded = await decoded;
     validateInferRequest(decoded, ready.signature, { maxBatchSize: ready.config.maxBatchSize });
     let classes: Map<string, number> | undefined;
     for (const output of decoded.outputs ?? []) {
@@ -172,8 +174,9 @@ export class InferRunner {
         payload: { inputs, outputs },
         batchSize: batched ? batchSizeOf(inputs) : 1,
         key: batchKey(inputs),
-        ...scheduling,
-        ...(context.signal === undefined ? {} : { signal: context.signal }),
+        priority: scheduling.priority,
+        timeoutMs: scheduling.timeoutMs,
+        signal: context.signal,
       });
       let produced = result.outputs;
       if (plan !== undefined && plan.outputs.size > 0) {

@@ -21,11 +21,11 @@ export interface ScheduledRequest<I> {
   /** Requests are only batched with requests of the same key. */
   readonly key: string;
   /** 1 is the highest; 0 or absent for the policy's default level. */
-  readonly priority?: number;
+  readonly priority?: number | undefined;
   /** Queue timeout for this request in ms; absent for the policy's default. */
-  readonly timeoutMs?: number;
+  readonly timeoutMs?: number | undefined;
   /** Aborts the request while it is still queued (a client that went away). */
-  readonly signal?: CancelSignal;
+  readonly signal?: CancelSignal | undefined;
 }
 
 /** The part of AbortSignal the scheduler uses; a cheaper object may stand in for it. */

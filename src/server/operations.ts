@@ -21,7 +21,9 @@ import {
   type DecodeLimits,
   type GrpcInferRequestMessage,
   type GrpcParameter,
+  type InferRequest,
   type InputOf,
+  type ModelSignature,
   type OutputEncoding,
   type OutputOf,
   type RepositoryParameters,
@@ -184,36 +186,37 @@ const CONFIG_RESPONSE = inferenceRoot.lookupType('inference.ModelConfigResponse'
 function inferOfHttp(request: HttpInput): HttpCall<'infer'> {
   let encoding: OutputEncoding = { binary: () => false };
   const { headers, limits } = request;
+  const decode = (signature: ModelSignature, bytes: Uint8Array): InferRequest => {
+    const headerLength = parseHeaderLength(
+      headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
+      bytes.byteLength,
+    );
+    if (headerLength === 0) {
+      const [input] = signature.inputs;
+      if (input === undefined || signature.inputs.length !== 1) {
+        throw new BerthError(
+          'BERTH_ERR_PROTOCOL_INVALID_BINARY',
+          `a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; "${request.params.model ?? ''}" has ${signature.inputs.length}`,
+        );
+      }
+      const decoded = decodeRawInferRequest(input, bytes, limits);
+      encoding = decoded.encoding;
+      return decoded.request;
+    }
+    const { header, binary } = splitRestBody(bytes, headerLength);
+    const decoded = decodeRestInferRequest(header, binary, limits);
+    encoding = decoded.encoding;
+    return decoded.request;
+  };
   return {
     input: {
       name: request.params.model ?? '',
       version: request.params.version,
-      request: async (signature) => {
-        const bytes = await readBody(
-          request.body,
-          headers['content-encoding'] as string | undefined,
-          limits.maxBodyBytes,
-        );
-        const headerLength = parseHeaderLength(
-          headers[INFERENCE_HEADER_CONTENT_LENGTH] as string | undefined,
-          bytes.byteLength,
-        );
-        if (headerLength === 0) {
-          const [input] = signature.inputs;
-          if (input === undefined || signature.inputs.length !== 1) {
-            throw new BerthError(
-              'BERTH_ERR_PROTOCOL_INVALID_BINARY',
-              `a raw binary request (Inference-Header-Content-Length: 0) needs a model with exactly one input; "${request.params.model ?? ''}" has ${signature.inputs.length}`,
-            );
-          }
-          const decoded = decodeRawInferRequest(input, bytes, limits);
-          encoding = decoded.encoding;
-          return decoded.request;
-        }
-        const { header, binary } = splitRestBody(bytes, headerLength);
-        const decoded = decodeRestInferRequest(header, binary, limits);
-        encoding = decoded.encoding;
-        return decoded.request;
+      // Synchronous unless the body must be inflated first: a plain body costs no extra turn.
+      request: (signature) => {
+        const coding = headers['content-encoding'] as string | undefined;
+        if (coding === undefined && Buffer.isBuffer(request.body)) return decode(signature, request.body);
+        return readBody(request.body, coding, limits.maxBodyBytes).then((bytes) => decode(signature, bytes));
       },
     },
     answer: (response) => {

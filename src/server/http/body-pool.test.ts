@@ -23,12 +23,20 @@ describe('BodyPool', () => {
     expect(big.byteLength).toBe(2 * MIN_POOLED_BYTES);
   });
 
-  it('does not pool small bodies, views, or foreign buffers', () => {
+  it('pools small bodies in the smallest class', () => {
     const pool = new BodyPool({ maxIdleBytes: 8 << 20 });
+    const tiny = pool.take(397);
+    expect(tiny.byteLength).toBe(MIN_POOLED_BYTES);
+    pool.give(tiny);
+    expect(pool.take(1) === tiny).toBe(true);
     const small = pool.take(1000);
-    expect(small.byteLength).toBe(1000);
-    pool.give(small);
+    expect(small.byteLength).toBe(1024);
+  });
+
+  it('does not pool views or foreign buffers', () => {
+    const pool = new BodyPool({ maxIdleBytes: 8 << 20 });
     pool.give(pool.take(1 << 20).subarray(8));
+    pool.give(Buffer.allocUnsafeSlow(1000));
     pool.give(Buffer.allocUnsafeSlow(300_000));
     expect(pool.retainedBytes).toBe(0);
   });

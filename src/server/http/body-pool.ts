@@ -1,13 +1,16 @@
 /**
- * Reusable buffers for large request bodies. A fresh 600 KB buffer per image request is external
- * memory V8 must account for: on mobilenet_v2 at 150 req/s it set off a mark-compact about every
- * 130 ms (BENCHMARKS.md, "What limits each target"). Bodies are only borrowed while one request
- * is decoded and run; after that nothing refers to them (inputs are copied into the batch or sent
- * to the model worker when the run starts), so the fast path gives them back here.
+ * Reusable buffers for request bodies. A fresh buffer per request is a fresh ArrayBuffer, whose
+ * memory is external to V8's heap: a 600 KB image body at 150 req/s set off a mark-compact about
+ * every 130 ms (BENCHMARKS.md, "What limits each target"), and even a 400-byte body of the tiny
+ * MLP costs a few microseconds more per request than a reused one (allocation, the ArrayBuffer's
+ * bookkeeping in V8 and its sweep, and onnxruntime reading a buffer it has not seen). Bodies are
+ * only borrowed while one request is decoded, run and answered; after that nothing refers to them
+ * (inputs are copied into the batch or sent to the model worker when the run starts, and the
+ * answer is encoded into its own buffer), so the fast path gives them back here.
  */
 
-/** Bodies smaller than this come and go cheaply in the young generation; they are not pooled. */
-export const MIN_POOLED_BYTES = 64 * 1024;
+/** The smallest size class: every body is taken in a class of at least this many bytes. */
+export const MIN_POOLED_BYTES = 512;
 
 export interface BodyPoolOptions {
   /** Most bytes kept idle across all sizes; past it, returned buffers are left to the GC. */
@@ -29,10 +32,9 @@ export class BodyPool {
 
   constructor(private readonly options: BodyPoolOptions) {}
 
-  /** A buffer of at least `bytes` (its length is its whole capacity); pooled when large. */
+  /** A buffer of at least `bytes`; its length is its whole capacity, a power of two. */
   take(bytes: number): Buffer {
-    if (bytes < MIN_POOLED_BYTES) return Buffer.allocUnsafeSlow(bytes);
-    const capacity = classOf(bytes);
+    const capacity = classOf(Math.max(bytes, MIN_POOLED_BYTES));
     const buffer = this.idle.get(capacity)?.pop();
     if (buffer === undefined) return Buffer.allocUnsafeSlow(capacity);
     this.idleBytes -= capacity;
@@ -40,8 +42,8 @@ export class BodyPool {
   }
 
   /**
-   * Returns a buffer from take() once nothing refers to it any more. Other buffers (small ones,
-   * or views) are ignored.
+   * Returns a buffer from take() once nothing refers to it any more. Other buffers (views, or
+   * sizes take() does not make) are ignored.
    */
   give(buffer: Buffer): void {
     const capacity = buffer.buffer.byteLength;

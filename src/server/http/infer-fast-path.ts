@@ -51,7 +51,7 @@ interface ReadBody {
 
 /**
  * The whole body, refused past `maxBytes` without reading further. A declared length is read
- * straight into one (pooled, when large) buffer of that size; an undeclared one is gathered and
+ * straight into one pooled buffer of that size; an undeclared one is gathered and
  * joined (a single chunk that needs no alignment is used as it is).
  */
 function readRequestBody(request: IncomingMessage, maxBytes: number, pool: BodyPool): Promise<ReadBody> {
@@ -175,15 +175,21 @@ async function serve(
     }
     if (response.destroyed) return;
     const payload = answer.payload as Buffer;
-    const headers: Record<string, string | number> = {
-      ...common,
-      ...answer.headers,
-      'content-type': answer.contentType ?? 'application/octet-stream',
-      'content-length': payload.byteLength,
-    };
+    // Headers as one flat array: node writes it without copying it into an object first.
+    const headers: (string | number)[] = [
+      'x-request-id',
+      requestId,
+      'content-type',
+      answer.contentType ?? 'application/octet-stream',
+      'content-length',
+      payload.byteLength,
+    ];
+    if (answer.headers !== undefined) {
+      for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
+    }
     // A keep-alive connection would otherwise outlive its last response and hold a drain open.
-    if (options.isDraining()) headers.connection = 'close';
-    response.writeHead(answer.status, headers);
+    if (options.isDraining()) headers.push('connection', 'close');
+    response.writeHead(answer.status, headers as unknown as string[]);
     response.end(payload);
   } catch (error) {
     const extra = options.isDraining() ? { ...common, connection: 'close' } : common;
