@@ -33,6 +33,18 @@ function checkShape(spec: TensorSpec, shape: readonly number[], options: Validat
   }
 }
 
+const INPUTS_BY_NAME = new WeakMap<ModelSignature, ReadonlyMap<string, TensorSpec>>();
+
+/** A signature's inputs by name, made once per signature (a model's is fixed while it serves). */
+function inputsByName(signature: ModelSignature): ReadonlyMap<string, TensorSpec> {
+  let found = INPUTS_BY_NAME.get(signature);
+  if (found === undefined) {
+    found = new Map(signature.inputs.map((spec) => [spec.name, spec]));
+    INPUTS_BY_NAME.set(signature, found);
+  }
+  return found;
+}
+
 /**
  * Throws a BerthError when the request does not fit the signature.
  *
@@ -44,8 +56,9 @@ export function validateInferRequest(
   signature: ModelSignature,
   options: ValidateOptions,
 ): void {
-  const expected = new Map(signature.inputs.map((spec) => [spec.name, spec]));
-  const seen = new Set<string>();
+  const expected = inputsByName(signature);
+  // One input (the usual request) cannot repeat itself: no set to build for it.
+  const seen = request.inputs.length > 1 ? new Set<string>() : undefined;
   let batch: number | undefined;
   for (const input of request.inputs) {
     const spec = expected.get(input.name);
@@ -55,10 +68,10 @@ export function validateInferRequest(
         `unexpected input "${input.name}": the model's inputs are ${[...expected.keys()].map((n) => `"${n}"`).join(', ')}`,
       );
     }
-    if (seen.has(input.name)) {
+    if (seen?.has(input.name) === true) {
       throw new BerthError('BERTH_ERR_INFER_UNKNOWN_INPUT', `input "${input.name}" is given more than once`);
     }
-    seen.add(input.name);
+    seen?.add(input.name);
     if (input.datatype !== spec.datatype) {
       throw new BerthError(
         'BERTH_ERR_INFER_DATATYPE_MISMATCH',
@@ -78,7 +91,7 @@ export function validateInferRequest(
     }
   }
   for (const name of expected.keys()) {
-    if (!seen.has(name)) {
+    if (!(seen?.has(name) ?? request.inputs[0]?.name === name)) {
       throw new BerthError('BERTH_ERR_INFER_MISSING_INPUT', `missing input "${name}" required by the model`);
     }
   }

@@ -30,6 +30,9 @@ export interface OutputEncoding {
   binary(name: string): boolean;
 }
 
+const ALL_BINARY: OutputEncoding = { binary: () => true };
+const ALL_JSON: OutputEncoding = { binary: () => false };
+
 export interface DecodedRestRequest {
   readonly request: InferRequest;
   readonly encoding: OutputEncoding;
@@ -62,7 +65,7 @@ export function decodeRestInferRequest(
   cursor.finish();
 
   let outputs: RequestedOutput[] | undefined;
-  const perOutput = new Map<string, boolean>();
+  let perOutput: Map<string, boolean> | undefined;
   if (object.outputs !== undefined) {
     outputs = readArray(object.outputs, '"outputs"').map((value, i) => {
       const what = `outputs[${i}]`;
@@ -70,7 +73,7 @@ export function decodeRestInferRequest(
       const name = readString(output.name, `${what}.name`);
       const outputParameters = readParameters(output.parameters, `${what}.parameters`);
       const binaryFlag = readBooleanParameter(outputParameters, 'binary_data', `${what}.parameters`);
-      if (binaryFlag !== undefined) perOutput.set(name, binaryFlag);
+      if (binaryFlag !== undefined) (perOutput ??= new Map()).set(name, binaryFlag);
       if (outputParameters?.shared_memory_region !== undefined) {
         throw invalidRequest(
           `${what} "${name}": parameter "shared_memory_region" (shared memory) is not supported by berth`,
@@ -86,7 +89,14 @@ export function decodeRestInferRequest(
     inputs,
     ...(outputs === undefined ? {} : { outputs }),
   };
-  return { request, encoding: { binary: (name) => perOutput.get(name) ?? defaultBinary } };
+  const flags = perOutput;
+  const encoding: OutputEncoding =
+    flags === undefined
+      ? defaultBinary
+        ? ALL_BINARY
+        : ALL_JSON
+      : { binary: (name) => flags.get(name) ?? defaultBinary };
+  return { request, encoding };
 }
 
 /**

@@ -19,9 +19,13 @@ import {
  * dimensions. Requests whose keys differ are never merged.
  */
 export function batchKey(inputs: readonly Tensor[]): string {
+  const ordered =
+    inputs.length < 2 ? inputs : [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   let key = '';
-  for (const t of [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    key += `${t.name}\u0000${t.datatype}\u0000${t.shape.slice(1).join(',')}\u0001`;
+  for (const t of ordered) {
+    key += `${t.name}\u0000${t.datatype}\u0000`;
+    for (let d = 1; d < t.shape.length; d++) key += d === 1 ? `${t.shape[d]}` : `,${t.shape[d]}`;
+    key += '\u0001';
   }
   return key;
 }
