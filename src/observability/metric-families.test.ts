@@ -6,9 +6,13 @@ const BUCKETS = [0.001, 0.01, 0.1, 1];
 const labelNames = ['model', 'version'] as const;
 
 /** The same observations through prom-client's own metrics and through the families. */
-function bothExpositions(contentType?: typeof Registry.OPENMETRICS_CONTENT_TYPE) {
-  const theirs = new Registry(contentType);
-  const ours = new Registry(contentType);
+function bothExpositions(openMetrics = false) {
+  const theirs = new Registry();
+  const ours = new Registry();
+  if (openMetrics) {
+    theirs.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+    ours.setContentType(Registry.OPENMETRICS_CONTENT_TYPE as never);
+  }
   const common = { labelNames, help: 'h' };
   const pc = {
     c: new Counter({ ...common, name: 'c_total', registers: [theirs] }),
@@ -46,7 +50,7 @@ describe('metric families', () => {
   });
 
   it('write the same OpenMetrics exposition and JSON as prom-client', async () => {
-    const { theirs, ours } = bothExpositions(Registry.OPENMETRICS_CONTENT_TYPE);
+    const { theirs, ours } = bothExpositions(true);
     expect(await ours.metrics()).toBe(await theirs.metrics());
     // prom-client adds an empty `exemplar` to each histogram sample; the families have none.
     const withoutExemplars = (value: unknown): unknown =>
