@@ -19,12 +19,16 @@ const MAY_IMPORT = {
   engine: ['ground', 'protocol', 'observability', 'repository', 'runtime', 'scheduler'],
   server: ['ground', 'protocol', 'observability', 'runtime', 'engine'],
   loadgen: ['ground', 'protocol', 'client'],
+  gateway: ['ground', 'protocol', 'observability', 'client'],
+  orchestrator: ['ground', 'protocol', 'observability', 'spec', 'client', 'gateway'],
   cli: ['ground', 'protocol', 'observability', 'repository', 'scheduler', 'spec', 'client'].concat([
     'runtime',
     'packaging',
     'engine',
     'server',
     'loadgen',
+    'gateway',
+    'orchestrator',
   ]),
 };
 const MODULES = Object.keys(MAY_IMPORT);

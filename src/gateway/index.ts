@@ -1,0 +1,19 @@
+/**
+ * The gateway (docs/architecture.md): an OipService over upstream OipServices. So far its
+ * decisions, each pure and on the caller's clock: which upstream takes a request, which are
+ * ejected for failing, when a circuit opens, and how many retries the load allows.
+ */
+export { pickUpstream, pickWeighted, type Candidate, type Random } from './balancer.js';
+export {
+  CircuitBreaker,
+  DEFAULT_BREAKER_POLICY,
+  type BreakerPolicy,
+  type BreakerState,
+} from './circuit-breaker.js';
+export {
+  DEFAULT_OUTLIER_POLICY,
+  OutlierDetector,
+  type OutlierPolicy,
+  type OutlierState,
+} from './outlier-detector.js';
+export { DEFAULT_RETRY_BUDGET, RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';

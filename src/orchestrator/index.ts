@@ -1,0 +1,19 @@
+/**
+ * The local supervisor behind `berth up` (docs/architecture.md). So far its decisions, each
+ * pure and on the caller's clock: when to restart a replica that exited, and how many replicas
+ * the load needs.
+ */
+export {
+  Autoscaler,
+  formatMs,
+  HPA_DEFAULTS,
+  type AutoscaleDecision,
+  type AutoscalePolicy,
+  type AutoscaleSample,
+} from './autoscaler.js';
+export {
+  DEFAULT_BACKOFF_POLICY,
+  RestartBackoff,
+  type BackoffPolicy,
+  type RestartDecision,
+} from './restart-backoff.js';
