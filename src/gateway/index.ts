@@ -1,7 +1,8 @@
 /**
  * The gateway (docs/architecture.md): an OipService over upstream OipServices. So far its
  * decisions, each pure and on the caller's clock: which upstream takes a request, which are
- * ejected for failing, when a circuit opens, and how many retries the load allows.
+ * ejected for failing, when a circuit opens, how many retries the load allows, whether two
+ * versions' answers agree, and how a canary or shadow rollout moves, promotes or rolls back.
  */
 export { pickUpstream, pickWeighted, type Candidate, type Random } from './balancer.js';
 export {
@@ -17,3 +18,22 @@ export {
   type OutlierState,
 } from './outlier-detector.js';
 export { DEFAULT_RETRY_BUDGET, RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
+export {
+  compareAnswers,
+  compareTensors,
+  DEFAULT_AGREEMENT,
+  type Agreement,
+  type AgreementPolicy,
+} from './prediction-agreement.js';
+export {
+  analyse,
+  RolloutPlan,
+  type AgreementWindow,
+  type AnalysisPolicy,
+  type Check,
+  type RolloutPhase,
+  type RolloutPolicy,
+  type RolloutState,
+  type TrackWindow,
+  type Verdict,
+} from './rollout-analysis.js';
