@@ -8,6 +8,7 @@ import { healthCommand } from './health-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
+import { schemaCommand } from './schema-command.js';
 import { serveCommand } from './serve-command.js';
 import { VERSION } from './version.js';
 
@@ -60,6 +61,7 @@ for (const command of [
   modelsCommand(),
   healthCommand(),
   benchCommand(),
+  schemaCommand(),
 ]) {
   program.addCommand(withUsageErrors(command, `berth ${command.name()}`));
 }

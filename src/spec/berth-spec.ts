@@ -1,9 +1,10 @@
 /**
  * `berth.yaml`, the one spec file every command reads (docs/architecture.md, "One spec file"). This
- * module knows its top-level shape and validates, strictly, the sections the existing commands
- * use: `name`, `repository` and `image` (`berth build`). The other documented sections (`models`,
- * `serve`, `replicas`, `rollout`, `resilience`, `async`, `kubernetes`) are accepted as mappings and
- * left to the commands that will own them; an unknown top-level key is an error naming it.
+ * module knows its top-level shape and validates, strictly, the sections the commands use: `name`,
+ * `repository` and `image` (`berth build`), and `replicas`, `rollout` and `resilience`
+ * (orchestration.ts, for `berth up`). The other documented sections (`models`, `serve`, `async`,
+ * `kubernetes`) are accepted as mappings and left to the commands that will own them; an unknown
+ * key is an error naming its path.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -11,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
+import { replicasSection, resilienceSection, rolloutSection } from './orchestration.js';
 
 /** The file berth looks for in the working directory when no `-f` is given. */
 export const SPEC_FILE = 'berth.yaml';
@@ -46,21 +48,44 @@ const specSchema = z
     name: z
       .string()
       .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'expected a DNS label: lower-case letters, digits and -')
-      .optional(),
+      .optional()
+      .describe("The deployment's name (a DNS label): images, manifests and metrics carry it."),
     /** The model repository folder, relative to the spec file. */
-    repository: z.string().min(1).optional(),
-    image: imageSection.optional(),
+    repository: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The model repository folder (Triton layout), relative to this file.'),
+    image: imageSection.optional().describe('What `berth build` makes: base, name, tag, platforms.'),
     models: section.optional(),
     serve: section.optional(),
-    replicas: section.optional(),
-    rollout: section.optional(),
-    resilience: section.optional(),
+    replicas: replicasSection
+      .optional()
+      .describe('How many replicas `berth up` runs, and how it scales them.'),
+    rollout: rolloutSection
+      .optional()
+      .describe('How a new model version reaches traffic, and when it rolls back.'),
+    resilience: resilienceSection
+      .optional()
+      .describe("The gateway's timeouts, retries, ejection, breakers and cold-start buffer."),
     async: section.optional(),
     kubernetes: section.optional(),
   })
   .strict();
 
 export type BerthSpec = z.output<typeof specSchema>;
+
+/**
+ * The JSON Schema of berth.yaml (draft 2020-12), from the same definitions that validate it:
+ * what `berth schema` prints and docs/berth.schema.json holds, for editors.
+ */
+export function specJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(specSchema, { io: 'input', unrepresentable: 'any' }),
+    title: 'berth.yaml',
+    description: 'The one spec file every berth command reads (docs/spec.md).',
+  };
+}
 
 export interface LoadedSpec {
   readonly path: string;

@@ -1,2 +1,18 @@
 /** berth.yaml: loading and validating the one spec file. */
-export { loadSpec, parseSpec, SPEC_FILE, type BerthSpec, type LoadedSpec } from './berth-spec.js';
+export {
+  loadSpec,
+  parseSpec,
+  SPEC_FILE,
+  specJsonSchema,
+  type BerthSpec,
+  type LoadedSpec,
+} from './berth-spec.js';
+export { parseDuration } from './duration.js';
+export {
+  replicasSection,
+  resilienceSection,
+  rolloutSection,
+  type ReplicasSpec,
+  type ResilienceSpec,
+  type RolloutSpec,
+} from './orchestration.js';

@@ -15,6 +15,7 @@ const COMMANDS = [
   ['render'],
   ['render', 'dockerfile'],
   ['render', 'compose'],
+  ['schema'],
 ];
 
 describe('berth --help', () => {

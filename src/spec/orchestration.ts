@@ -1,0 +1,140 @@
+/**
+ * The sections of berth.yaml that `berth up` (and later Kubernetes) reads: `replicas`, `rollout`
+ * and `resilience`. Strict: an unknown key is an error naming its path. Every field has a
+ * default, so a section given as `{}` (or absent, read through `parse({})`) means berth's
+ * defaults, which follow Kubernetes' HorizontalPodAutoscaler, Argo Rollouts and Envoy (docs/spec.md).
+ * Durations are milliseconds or text with a unit (duration.ts) and read as milliseconds.
+ */
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+const share = (what: string) => z.number().min(0).max(1).describe(`${what}, from 0 to 1.`);
+const count = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const replicasSection = z
+  .object({
+    min: count(0, 256).default(1).describe('Fewest replicas; 0 lets an idle model scale to zero. Default 1.'),
+    max: count(1, 256)
+      .optional()
+      .describe('Most replicas the autoscaler may run. Default: min (or 1): no autoscaling.'),
+    target: z
+      .object({
+        inflightPerReplica: z
+          .number()
+          .positive()
+          .max(1_000_000)
+          .default(8)
+          .describe('Requests in flight one replica should carry; the autoscaler aims at it. Default 8.'),
+      })
+      .strict()
+      .prefault({}),
+    scaleDownAfter: duration('5m'),
+    idleToZero: duration('15m'),
+  })
+  .strict()
+  .refine((r) => r.max === undefined || r.max >= r.min, {
+    message: 'max must be at least min',
+    path: ['max'],
+  })
+  .transform((r) => ({ ...r, max: r.max ?? Math.max(r.min, 1) }));
+
+const stepsSchema = z
+  .array(z.number().min(1).max(100))
+  .min(1)
+  .max(20)
+  .refine((steps) => steps[steps.length - 1] === 100, 'the last step must be 100')
+  .refine((steps) => steps.every((s, i) => i === 0 || s > (steps[i - 1] as number)), 'steps must rise')
+  .default([10, 50, 100])
+  .describe(
+    'Shares of traffic (percent) the candidate takes, step by step, ending at 100. Default [10, 50, 100].',
+  );
+
+export const rolloutSection = z
+  .object({
+    strategy: z
+      .enum(['rolling', 'canary', 'shadow'])
+      .default('rolling')
+      .describe(
+        'rolling: one replica at a time; canary: the candidate answers a share of traffic; shadow: it gets a copy, and its answers are only compared. Default rolling.',
+      ),
+    steps: stepsSchema,
+    interval: duration('30s'),
+    analysis: z
+      .object({
+        errorRate: share('Highest error rate the candidate may have').default(0.01),
+        p99Ms: z
+          .number()
+          .positive()
+          .max(3_600_000)
+          .default(1000)
+          .describe('Highest p99 latency, ms. Default 1000.'),
+        agreement: share(
+          'Lowest share of compared answers that must agree with the stable version',
+        ).optional(),
+        compare: z
+          .object({
+            mode: z.enum(['argmax', 'tolerance']).default('argmax'),
+            absolute: z.number().nonnegative().default(1e-5),
+            relative: z.number().nonnegative().default(1e-3),
+          })
+          .strict()
+          .prefault({})
+          .describe(
+            'How answers are compared: same argmax per row, or within absolute + relative tolerance.',
+          ),
+        minRequests: count(1, 1_000_000)
+          .default(20)
+          .describe('Below this many requests a check is inconclusive. Default 20.'),
+      })
+      .strict()
+      .prefault({}),
+    failAfter: count(1, 100).default(2).describe('Failed checks in a row that roll back. Default 2.'),
+  })
+  .strict();
+
+export const resilienceSection = z
+  .object({
+    timeoutMs: count(1, 3_600_000)
+      .default(30_000)
+      .describe('Deadline of a request through the gateway, ms. Default 30000.'),
+    retries: count(0, 10)
+      .default(2)
+      .describe('Retries of a request that failed where a retry is safe. Default 2.'),
+    retryBudget: share('Retries in flight allowed, as a share of requests in flight').default(0.2),
+    outlier: z
+      .object({
+        consecutive5xx: count(1, 1000).default(5),
+        ejectFor: duration('30s'),
+        maxEjectFor: duration('5m'),
+        maxEjectionPercent: count(0, 100).default(10),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "Passive health, as Envoy's outlier detection: failures in a row eject a replica for a while.",
+      ),
+    breaker: z
+      .object({
+        failures: count(1, 10_000).default(10),
+        coolDown: duration('5s'),
+        maxCoolDown: duration('1m'),
+      })
+      .strict()
+      .prefault({})
+      .describe('A circuit breaker per replica: open after failures in a row, probe after the cool-down.'),
+    buffer: z
+      .object({
+        maxRequests: count(0, 100_000).default(256),
+        maxWait: duration('30s'),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'Requests that wait when no replica is ready (cold start, scale from zero); past it, 503 with Retry-After.',
+      ),
+  })
+  .strict();
+
+export type ReplicasSpec = z.output<typeof replicasSection>;
+export type RolloutSpec = z.output<typeof rolloutSection>;
+export type ResilienceSpec = z.output<typeof resilienceSection>;
