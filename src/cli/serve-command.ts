@@ -51,11 +51,13 @@ export function exitStatusOf(failures: readonly LoadFailure[]): number {
 /**
  * `npx berth serve`, `npm exec` and `npm start` run berth under `sh -c`: npm passes SIGTERM to
  * that shell, which dies of it without passing it on, and berth would run on as an orphan. Under
- * npm, berth therefore watches its parent and shuts down (draining) when it is gone. Elsewhere a
- * parent that exits is not a reason to stop (`nohup berth serve &`).
+ * npm, berth therefore watches its parent and shuts down (draining) when it is gone; so does a
+ * replica of `berth up` (BERTH_SUPERVISED=1, set by the supervisor), so that none outlives a
+ * supervisor killed with SIGKILL. Elsewhere a parent that exits is not a reason to stop
+ * (`nohup berth serve &`).
  */
 function watchParent(onGone: () => void): void {
-  if (process.env.npm_lifecycle_event === undefined) return;
+  if (process.env.npm_lifecycle_event === undefined && process.env.BERTH_SUPERVISED !== '1') return;
   const parent = process.ppid;
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
@@ -225,7 +227,9 @@ export function serveCommand(): Command {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
       watchParent(() => {
-        logger.warn('the parent process (npm) exited without passing on its signal: shutting down');
+        logger.warn(
+          'the parent process (npm or berth up) exited without passing on its signal: shutting down',
+        );
         shutdown('parent exited');
       });
 

@@ -1,7 +1,7 @@
 /**
- * The local supervisor behind `berth up` (docs/architecture.md). So far its decisions, each
- * pure and on the caller's clock: when to restart a replica that exited, and how many replicas
- * the load needs.
+ * The local supervisor behind `berth up` (docs/architecture.md): replica processes, and its
+ * decisions, each pure and on the caller's clock: when to restart a replica that exited, and how
+ * many replicas the load needs.
  */
 export {
   Autoscaler,
@@ -17,3 +17,13 @@ export {
   type BackoffPolicy,
   type RestartDecision,
 } from './restart-backoff.js';
+export {
+  listeningAddress,
+  Supervisor,
+  type ReplicaEvent,
+  type ReplicaExit,
+  type ReplicaOptions,
+  type ReplicaState,
+  type ReplicaStatus,
+  type SupervisorOptions,
+} from './supervisor.js';

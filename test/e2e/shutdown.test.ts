@@ -120,7 +120,7 @@ describe('under npm (npx berth serve, npm start)', () => {
       shell.kill('SIGTERM');
       await until(() => Promise.resolve(!alive()), 'berth to exit after its parent', 10_000);
       expect(stderr).toContain(
-        'the parent process (npm) exited without passing on its signal: shutting down',
+        'the parent process (npm or berth up) exited without passing on its signal: shutting down',
       );
       expect(stderr).toMatch(/"drained":true,"msg":"stopped"/);
     } finally {
