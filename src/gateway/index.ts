@@ -37,3 +37,11 @@ export {
   type TrackWindow,
   type Verdict,
 } from './rollout-analysis.js';
+export { startGatewayHttp, type GatewayHttpOptions, type RunningGateway } from './gateway-http.js';
+export {
+  HttpForwarder,
+  type ForwardedResponse,
+  type ForwarderOptions,
+  type ForwardRequest,
+} from './http-forward.js';
+export { UpstreamPool, type Upstream, type UpstreamPoolOptions, type UpstreamView } from './upstream-pool.js';

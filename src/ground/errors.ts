@@ -232,6 +232,21 @@ export const ERROR_CODES = {
     description:
       'berth bench --data FILE: the file cannot be read, is not JSON, or its inputs do not match the model (names, shapes, values).',
   },
+  BERTH_ERR_GATEWAY_NO_UPSTREAM: {
+    category: 'UNAVAILABLE',
+    description:
+      'The gateway has no replica that can take the request now (none ready, all ejected or with an open breaker).',
+  },
+  BERTH_ERR_GATEWAY_UPSTREAM_FAILED: {
+    category: 'UNAVAILABLE',
+    httpStatus: 502,
+    description:
+      'The gateway could not get an answer from a replica (connection refused or reset, a broken response) and could not retry.',
+  },
+  BERTH_ERR_GATEWAY_TIMEOUT: {
+    category: 'DEADLINE_EXCEEDED',
+    description: "The request's deadline passed before a replica answered it through the gateway.",
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

@@ -1,0 +1,153 @@
+/**
+ * The gateway's REST front: the Open Inference Protocol's routes, forwarded to the replicas
+ * (http-forward.ts), except the gateway's own health: live while it runs, ready while some
+ * replica can take a request. Every answer carries the request's `x-request-id` (the client's,
+ * or one made here and sent on to the replica), and every refusal the protocol's JSON error with
+ * its `berth-error-code`.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../ground/index.js';
+import { HttpForwarder } from './http-forward.js';
+import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+export interface GatewayHttpOptions {
+  readonly pool: UpstreamPool;
+  readonly host: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryBudget: RetryBudgetPolicy;
+  readonly maxBodyBytes: number;
+  /** A refusal's log line (never the body or a credential). */
+  readonly onError?: (error: BerthError, requestId: string) => void;
+}
+
+export interface RunningGateway {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * @example
+ * const gateway = await startGatewayHttp({ pool, host: '127.0.0.1', port: 8000, timeoutMs: 30_000, retries: 2, retryBudget: DEFAULT_RETRY_BUDGET, maxBodyBytes: 64 << 20 });
+ */
+export async function startGatewayHttp(options: GatewayHttpOptions): Promise<RunningGateway> {
+  const forwarder = new HttpForwarder(options.pool, {
+    retries: options.retries,
+    budget: new RetryBudget(options.retryBudget),
+    maxResponseBytes: options.maxBodyBytes,
+  });
+  const server: Server = createServer((request, response) => {
+    const given = request.headers['x-request-id'];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    request.headers['x-request-id'] = requestId;
+    void handle(options, forwarder, request, response, requestId).catch((error: unknown) => {
+      const berth = toBerthError(error);
+      options.onError?.(berth, requestId);
+      writeError(response, berth, requestId);
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        forwarder.close();
+      }),
+  };
+}
+
+async function handle(
+  options: GatewayHttpOptions,
+  forwarder: HttpForwarder,
+  request: IncomingMessage,
+  response: ServerResponse,
+  requestId: string,
+): Promise<void> {
+  const path = request.url ?? '/';
+  const route = path.split('?')[0];
+  if (request.method === 'GET' && route === '/v2/health/live') {
+    respond(response, 200, requestId, '{"live":true}');
+    return;
+  }
+  if (request.method === 'GET' && route === '/v2/health/ready') {
+    const ready = options.pool.available;
+    respond(response, ready ? 200 : 503, requestId, JSON.stringify({ ready }));
+    return;
+  }
+  const body = await readBody(request, options.maxBodyBytes);
+  const answer = await forwarder.forward({
+    method: request.method ?? 'GET',
+    path,
+    headers: request.headers,
+    body,
+    deadline: performance.now() + options.timeoutMs,
+  });
+  if (response.destroyed) return;
+  response.writeHead(answer.status, {
+    ...answer.headers,
+    'x-request-id': requestId,
+    'content-length': answer.body.byteLength,
+  });
+  response.end(answer.body);
+}
+
+function respond(response: ServerResponse, status: number, requestId: string, json: string): void {
+  response.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'x-request-id': requestId,
+  });
+  response.end(json);
+}
+
+function writeError(response: ServerResponse, error: BerthError, requestId: string): void {
+  if (response.headersSent || response.destroyed) {
+    response.destroy();
+    return;
+  }
+  const json = JSON.stringify({ error: error.message });
+  const headers: Record<string, string | number> = {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(json),
+    'x-request-id': requestId,
+    [ERROR_CODE_KEY]: error.code,
+  };
+  if (error.code === 'BERTH_ERR_GATEWAY_NO_UPSTREAM') headers['retry-after'] = 1;
+  if (error.code === 'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE') headers.connection = 'close';
+  response.writeHead(httpStatusOf(error), headers);
+  response.end(json);
+}
+
+function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        // Refused without reading on; the answer closes the connection (writeError).
+        request.removeAllListeners('data');
+        request.pause();
+        reject(new BerthError('BERTH_ERR_PROTOCOL_BODY_TOO_LARGE', 'request body is larger than the limit'));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    request.once('end', () => resolve(Buffer.concat(chunks, size)));
+    request.once('error', reject);
+  });
+}

@@ -1,0 +1,260 @@
+/**
+ * REST requests forwarded to a replica as they came (JSON and binary tensors alike, never
+ * re-encoded), over one keep-alive pool, with the resilience the gateway promises:
+ *
+ * - the replica is the pool's choice (upstream-pool.ts: balancing, ejection, breakers);
+ * - a retry goes to another replica, only where it is safe: a refused connection (the request
+ *   was never taken), a draining replica's 503, and, for requests without side effects
+ *   (inference, metadata, health), a connection reset or closed before any answer (a replica
+ *   killed while it held the request);
+ * - a replica that lost a connection or said it drains leaves the balancer at once, and comes
+ *   back when its readiness endpoint answers 200 again (probed every `probeIntervalMs`). Moving
+ *   a request off such a replica is a failover, not a retry of a failed answer: it adds no load
+ *   the dead replica was not already carrying, so only retries after an answer that failed
+ *   draw on the retry budget, which is what keeps retries from turning into a storm;
+ * - the deadline bounds every attempt: past it the caller gets a 504, not a late answer.
+ *
+ * Bodies are buffered (bounded by the server's body limit) so that a retry can resend them.
+ */
+import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
+import type { RetryBudget } from './retry-budget.js';
+import type { Upstream, UpstreamPool } from './upstream-pool.js';
+
+export interface ForwardRequest {
+  readonly method: string;
+  /** Path and query, as the client sent them. */
+  readonly path: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Buffer;
+  /** When the caller stops waiting, on performance.now()'s clock. */
+  readonly deadline: number;
+}
+
+export interface ForwardedResponse {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer;
+  /** The replica that answered. */
+  readonly upstream: string;
+  /** Attempts made, the answered one included. */
+  readonly attempts: number;
+}
+
+export interface ForwarderOptions {
+  /** Retries of one request at most (resilience.retries). */
+  readonly retries: number;
+  readonly budget: RetryBudget;
+  /** Largest answer accepted from a replica. */
+  readonly maxResponseBytes: number;
+  /** Keep-alive connections per replica at most. */
+  readonly maxSocketsPerUpstream?: number;
+  /** How often a replica taken out for a lost connection is asked whether it is ready. */
+  readonly probeIntervalMs?: number;
+}
+
+/** Headers that belong to one connection, not to the request (RFC 9110 7.6.1), and host. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+/** Without side effects: safe to resend after a connection was lost mid-request. */
+function idempotent(method: string, path: string): boolean {
+  if (method === 'GET' || method === 'HEAD') return true;
+  return method === 'POST' && /^\/v2\/models\/[^/?]+(?:\/versions\/[^/?]+)?\/infer(?:\?|$)/.test(path);
+}
+
+type Attempt =
+  | {
+      readonly kind: 'answer';
+      readonly status: number;
+      readonly headers: IncomingHttpHeaders;
+      readonly body: Buffer;
+    }
+  | { readonly kind: 'lost'; readonly refused: boolean; readonly error: Error }
+  | { readonly kind: 'timeout' };
+
+/**
+ * @example
+ * const forwarder = new HttpForwarder(pool, { retries: 2, budget: new RetryBudget(), maxResponseBytes: 64 << 20 });
+ * const answer = await forwarder.forward({ method, path, headers, body, deadline: performance.now() + 30_000 });
+ */
+export class HttpForwarder {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly pool: UpstreamPool,
+    private readonly options: ForwarderOptions,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSocketsPerUpstream ?? 256 });
+  }
+
+  /** Closes the keep-alive connections. */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  async forward(request: ForwardRequest): Promise<ForwardedResponse> {
+    const { budget } = this.options;
+    const tried = new Set<string>();
+    let failure: BerthError | undefined;
+    /** Whether the last attempt's replica is gone from the balancer (a failover, not a retry). */
+    let failover = false;
+    budget.requestStarted();
+    try {
+      for (let attempt = 0; attempt <= this.options.retries; attempt++) {
+        if (performance.now() >= request.deadline) throw timedOut();
+        const retrying = attempt > 0 && !failover;
+        if (retrying && !budget.tryRetry()) break;
+        failover = false;
+        try {
+          const upstream = this.pool.acquire(tried);
+          if (upstream === undefined) {
+            if (failure !== undefined) break;
+            throw new BerthError(
+              'BERTH_ERR_GATEWAY_NO_UPSTREAM',
+              'no replica can take the request now; retry later',
+            );
+          }
+          tried.add(upstream.id);
+          const result = await this.send(upstream, request);
+          if (result.kind === 'timeout') {
+            this.pool.release(upstream, false);
+            throw timedOut();
+          }
+          if (result.kind === 'lost') {
+            this.pool.release(upstream, false);
+            this.takeOut(upstream);
+            failover = true;
+            failure = new BerthError(
+              'BERTH_ERR_GATEWAY_UPSTREAM_FAILED',
+              `replica ${upstream.id} did not answer: ${result.error.message}`,
+              { cause: result.error },
+            );
+            if (result.refused || idempotent(request.method, request.path)) continue;
+            break;
+          }
+          // A draining replica refused the request before taking it: another one may answer.
+          const draining =
+            result.status === 503 && result.headers[ERROR_CODE_KEY] === 'BERTH_ERR_SERVER_SHUTTING_DOWN';
+          this.pool.release(upstream, draining || result.status < 500);
+          if (draining) {
+            this.takeOut(upstream);
+            failover = true;
+            if (attempt < this.options.retries) {
+              failure = new BerthError('BERTH_ERR_GATEWAY_NO_UPSTREAM', `replica ${upstream.id} is draining`);
+              continue;
+            }
+          }
+          return {
+            status: result.status,
+            headers: forwardedHeaders(result.headers),
+            body: result.body,
+            upstream: upstream.id,
+            attempts: attempt + 1,
+          };
+        } finally {
+          if (retrying) budget.retryEnded();
+        }
+      }
+      throw (
+        failure ??
+        new BerthError('BERTH_ERR_GATEWAY_NO_UPSTREAM', 'no replica can take the request now; retry later')
+      );
+    } finally {
+      budget.requestEnded();
+    }
+  }
+
+  /** Out of the balancer until its readiness endpoint answers 200 (or it leaves the pool). */
+  private takeOut(upstream: Upstream): void {
+    if (!upstream.ready) return;
+    this.pool.setReady(upstream.id, false);
+    const interval = this.options.probeIntervalMs ?? 500;
+    const probe = () => {
+      if (!this.pool.holds(upstream)) return;
+      fetch(`${upstream.url}/v2/health/ready`, { signal: AbortSignal.timeout(interval * 4) }).then(
+        async (response) => {
+          await response.body?.cancel();
+          if (response.status === 200 && this.pool.holds(upstream)) this.pool.setReady(upstream.id, true);
+          else setTimeout(probe, interval).unref();
+        },
+        () => setTimeout(probe, interval).unref(),
+      );
+    };
+    setTimeout(probe, interval).unref();
+  }
+
+  private send(upstream: Upstream, request: ForwardRequest): Promise<Attempt> {
+    const headers = forwardedHeaders(request.headers);
+    headers['content-length'] = request.body.byteLength;
+    const url = new URL(request.path, upstream.url);
+    const remaining = Math.max(1, request.deadline - performance.now());
+    return new Promise<Attempt>((resolve) => {
+      let settled = false;
+      const settle = (attempt: Attempt) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(attempt);
+      };
+      const outgoing = httpRequest(
+        url,
+        { method: request.method, headers, agent: this.agent },
+        (incoming) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          incoming.on('data', (chunk: Buffer) => {
+            size += chunk.byteLength;
+            if (size > this.options.maxResponseBytes) {
+              incoming.destroy(new Error(`the answer is larger than ${this.options.maxResponseBytes} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          incoming.once('end', () =>
+            settle({
+              kind: 'answer',
+              status: incoming.statusCode ?? 502,
+              headers: incoming.headers,
+              body: Buffer.concat(chunks, size),
+            }),
+          );
+          incoming.once('error', (error) => settle({ kind: 'lost', refused: false, error }));
+          incoming.once('aborted', () =>
+            settle({ kind: 'lost', refused: false, error: new Error('the answer was cut off') }),
+          );
+        },
+      );
+      const timer = setTimeout(() => {
+        outgoing.destroy();
+        settle({ kind: 'timeout' });
+      }, remaining);
+      outgoing.once('error', (error: NodeJS.ErrnoException) =>
+        settle({ kind: 'lost', refused: error.code === 'ECONNREFUSED', error }),
+      );
+      outgoing.end(request.body);
+    });
+  }
+}
+
+function timedOut(): BerthError {
+  return new BerthError('BERTH_ERR_GATEWAY_TIMEOUT', 'the deadline passed before a replica answered');
+}
+
+/** A copy of `headers` without those that belong to one connection. */
+function forwardedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}

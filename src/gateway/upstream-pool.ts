@@ -1,0 +1,153 @@
+/**
+ * The gateway's upstreams and their health: which may take a request now (added, ready, not
+ * ejected by the outlier detector, breaker not open), and the request counts the balancer reads.
+ * Decisions stay in their pure modules; this holds their state per upstream, on the caller's
+ * clock.
+ */
+import { pickUpstream, type Random } from './balancer.js';
+import {
+  CircuitBreaker,
+  DEFAULT_BREAKER_POLICY,
+  type BreakerPolicy,
+  type BreakerState,
+} from './circuit-breaker.js';
+import { DEFAULT_OUTLIER_POLICY, OutlierDetector, type OutlierPolicy } from './outlier-detector.js';
+
+export interface Upstream {
+  readonly id: string;
+  /** Its REST base URL, e.g. http://127.0.0.1:41234. */
+  readonly url: string;
+  /** Requests sent and not answered. */
+  outstanding: number;
+  /** Whether it may take requests (ready, not draining). */
+  ready: boolean;
+  readonly breaker: CircuitBreaker;
+}
+
+export interface UpstreamView {
+  readonly id: string;
+  readonly url: string;
+  readonly ready: boolean;
+  readonly outstanding: number;
+  readonly ejected: boolean;
+  readonly breaker: BreakerState;
+}
+
+export interface UpstreamPoolOptions {
+  readonly outlier?: OutlierPolicy;
+  readonly breaker?: BreakerPolicy;
+  readonly random?: Random;
+  /** ms, monotonic; injected for tests. */
+  readonly now?: () => number;
+}
+
+/**
+ * @example
+ * const pool = new UpstreamPool();
+ * pool.add('r1', 'http://127.0.0.1:41234');
+ * const upstream = pool.acquire();            // undefined when none may take a request
+ * try { ...; pool.release(upstream, true); } catch { pool.release(upstream, false); }
+ */
+export class UpstreamPool {
+  private readonly upstreams = new Map<string, Upstream>();
+  private readonly outliers: OutlierDetector;
+  private readonly random: Random;
+  private readonly now: () => number;
+
+  constructor(private readonly options: UpstreamPoolOptions = {}) {
+    this.outliers = new OutlierDetector(options.outlier ?? DEFAULT_OUTLIER_POLICY);
+    this.random = options.random ?? Math.random;
+    this.now = options.now ?? (() => performance.now());
+  }
+
+  add(id: string, url: string): void {
+    this.upstreams.set(id, {
+      id,
+      url,
+      outstanding: 0,
+      ready: true,
+      breaker: new CircuitBreaker(this.options.breaker ?? DEFAULT_BREAKER_POLICY),
+    });
+    this.outliers.add(id, this.now());
+  }
+
+  remove(id: string): void {
+    this.upstreams.delete(id);
+    this.outliers.remove(id);
+  }
+
+  /** Whether `upstream` is still this pool's (it was not removed, or replaced, since). */
+  holds(upstream: Upstream): boolean {
+    return this.upstreams.get(upstream.id) === upstream;
+  }
+
+  /** Takes an upstream out of (or back into) the balancer, as its readiness or a drain says. */
+  setReady(id: string, ready: boolean): void {
+    const upstream = this.upstreams.get(id);
+    if (upstream !== undefined) upstream.ready = ready;
+  }
+
+  /**
+   * An upstream for one request, its outstanding count taken; undefined when none may take one.
+   * `exclude` skips upstreams a retry of the same request already tried.
+   */
+  acquire(exclude?: ReadonlySet<string>): Upstream | undefined {
+    const now = this.now();
+    const usable: Upstream[] = [];
+    for (const upstream of this.upstreams.values()) {
+      if (!upstream.ready || exclude?.has(upstream.id) === true) continue;
+      if (this.outliers.isEjected(upstream.id, now)) continue;
+      if (upstream.breaker.state(now) === 'open') continue;
+      usable.push(upstream);
+    }
+    // Draw among those whose breaker lets the request through (a half-open one has few probes).
+    while (usable.length > 0) {
+      const chosen = pickUpstream(usable, this.random);
+      if (chosen === undefined) return undefined;
+      if (chosen.breaker.tryAcquire(now)) {
+        chosen.outstanding++;
+        return chosen;
+      }
+      usable.splice(usable.indexOf(chosen), 1);
+    }
+    return undefined;
+  }
+
+  /**
+   * The outcome of a request acquire() handed out. `ok` false is a failure of the upstream (a
+   * 5xx other than a drain's 503, a reset or refused connection, a timeout), not of the request.
+   */
+  release(upstream: Upstream, ok: boolean): void {
+    upstream.outstanding = Math.max(0, upstream.outstanding - 1);
+    const now = this.now();
+    upstream.breaker.record(ok, now);
+    if (this.upstreams.get(upstream.id) === upstream) this.outliers.record(upstream.id, ok, now);
+  }
+
+  /** Whether any upstream could take a request now. */
+  get available(): boolean {
+    const now = this.now();
+    for (const upstream of this.upstreams.values()) {
+      if (
+        upstream.ready &&
+        !this.outliers.isEjected(upstream.id, now) &&
+        upstream.breaker.state(now) !== 'open'
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  view(): UpstreamView[] {
+    const now = this.now();
+    return [...this.upstreams.values()].map((u) => ({
+      id: u.id,
+      url: u.url,
+      ready: u.ready,
+      outstanding: u.outstanding,
+      ejected: this.outliers.isEjected(u.id, now),
+      breaker: u.breaker.state(now),
+    }));
+  }
+}
