@@ -11,19 +11,12 @@ import { createClient } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { BERTH_BIN } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 const tempDir = tempDirsForFile('berth-gateway-');
 let supervisor: Supervisor;
 let pool: UpstreamPool;
 let gateway: RunningGateway;
-
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 beforeAll(async () => {
   const repo = tempDir();
@@ -99,15 +92,16 @@ describe('the gateway over supervised replicas', () => {
       }
     };
     const workers = Array.from({ length: 8 }, () => worker());
-    await until('some load', () => sent > 200);
+    await until(() => Promise.resolve(sent > 200), 'some load', 20_000);
     const victim = supervisor.status().find((r) => r.id === 'r1')?.pid ?? NaN;
     process.kill(victim, 'SIGKILL');
-    await until('r1 to come back', () => {
+    const restarted = () => {
       const r1 = supervisor.status().find((r) => r.id === 'r1');
-      return r1?.state === 'ready' && r1.pid !== victim;
-    });
+      return Promise.resolve(r1?.state === 'ready' && r1.pid !== victim);
+    };
+    await until(restarted, 'r1 to come back', 20_000);
     const after = sent;
-    await until('load on the new replica', () => sent > after + 200);
+    await until(() => Promise.resolve(sent > after + 200), 'load on the new replica', 20_000);
     stop = true;
     await Promise.all(workers);
     expect(failures).toEqual([]);

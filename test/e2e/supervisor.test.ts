@@ -11,6 +11,7 @@ import { Supervisor, type ReplicaEvent } from '../../src/orchestrator/supervisor
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { BERTH_BIN } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 
 const tempDir = tempDirsForFile('berth-supervisor-');
 const fastBackoff = { baseMs: 50, maxMs: 400, jitter: 0, resetAfterMs: 60_000, crashLoopAfter: 3 };
@@ -46,14 +47,6 @@ const alive = (pid: number): boolean => {
   }
 };
 
-async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe('Supervisor', () => {
   it('runs replicas on loopback ports of their own and brings back one killed with SIGKILL', async () => {
     const repo = repository();
@@ -69,10 +62,11 @@ describe('Supervisor', () => {
 
     const killed = one.pid ?? NaN;
     process.kill(killed, 'SIGKILL');
-    await until('r1 to restart', () => {
+    const restarted = () => {
       const r1 = s.status().find((r) => r.id === 'r1');
-      return r1?.state === 'ready' && r1.pid !== killed;
-    });
+      return Promise.resolve(r1?.state === 'ready' && r1.pid !== killed);
+    };
+    await until(restarted, 'r1 to restart', 20_000);
     const back = s.status().find((r) => r.id === 'r1');
     expect(back).toMatchObject({
       restarts: 1,
@@ -89,7 +83,11 @@ describe('Supervisor', () => {
     const s = supervisor(events);
     const missing = join(tempDir(), 'no-such-model.onnx');
     s.add({ id: 'bad', args: [missing] });
-    await until('three exits', () => events.filter((e) => e.type === 'exited').length >= 3, 60_000);
+    await until(
+      () => Promise.resolve(events.filter((e) => e.type === 'exited').length >= 3),
+      'three exits',
+      60_000,
+    );
     const delays = events.flatMap((e) => (e.type === 'exited' ? [e.restartInMs] : []));
     expect(delays.slice(0, 3)).toEqual([0, 50, 100]);
     const status = s.status()[0];
@@ -129,6 +127,6 @@ describe('Supervisor', () => {
     });
     expect(alive(replicaPid)).toBe(true);
     parent.kill('SIGKILL');
-    await until('the orphaned replica to exit', () => !alive(replicaPid), 15_000);
+    await until(() => Promise.resolve(!alive(replicaPid)), 'the orphaned replica to exit', 15_000);
   });
 });
