@@ -21,6 +21,8 @@ export interface GatewayHttpOptions {
   readonly retries: number;
   readonly retryBudget: RetryBudgetPolicy;
   readonly maxBodyBytes: number;
+  /** Requests that may wait when no replica is ready (resilience.buffer). */
+  readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
   /** A refusal's log line (never the body or a credential). */
   readonly onError?: (error: BerthError, requestId: string) => void;
 }
@@ -28,7 +30,10 @@ export interface GatewayHttpOptions {
 export interface RunningGateway {
   readonly url: string;
   readonly port: number;
+  /** Stops listening and resolves when the requests in flight are answered. */
   close(): Promise<void>;
+  /** Cuts every connection now: the end of a drain that took too long. */
+  closeAll(): void;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +47,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     retries: options.retries,
     budget: new RetryBudget(options.retryBudget),
     maxResponseBytes: options.maxBodyBytes,
+    ...(options.buffer === undefined ? {} : { buffer: options.buffer }),
   });
   const server: Server = createServer((request, response) => {
     const given = request.headers['x-request-id'];
@@ -67,6 +73,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
         server.closeIdleConnections();
         forwarder.close();
       }),
+    closeAll: () => server.closeAllConnections(),
   };
 }
 
@@ -89,12 +96,17 @@ async function handle(
     return;
   }
   const body = await readBody(request, options.maxBodyBytes);
+  const gone = new AbortController();
+  response.once('close', () => {
+    if (!response.writableFinished) gone.abort();
+  });
   const answer = await forwarder.forward({
     method: request.method ?? 'GET',
     path,
     headers: request.headers,
     body,
     deadline: performance.now() + options.timeoutMs,
+    signal: gone.signal,
   });
   if (response.destroyed) return;
   response.writeHead(answer.status, {

@@ -12,7 +12,10 @@
  *   a request off such a replica is a failover, not a retry of a failed answer: it adds no load
  *   the dead replica was not already carrying, so only retries after an answer that failed
  *   draw on the retry budget, which is what keeps retries from turning into a storm;
- * - the deadline bounds every attempt: past it the caller gets a 504, not a late answer.
+ * - the deadline bounds every attempt: past it the caller gets a 504, not a late answer;
+ * - when no replica can take the request (a cold start, a scale from zero, the only replica
+ *   restarting), it waits in a bounded buffer (resilience.buffer) for one to become ready; a
+ *   full buffer, or a wait past `maxWaitMs`, is a 503 with Retry-After.
  *
  * Bodies are buffered (bounded by the server's body limit) so that a retry can resend them.
  */
@@ -29,6 +32,8 @@ export interface ForwardRequest {
   readonly body: Buffer;
   /** When the caller stops waiting, on performance.now()'s clock. */
   readonly deadline: number;
+  /** Aborts when the caller is gone: a request waiting for a replica stops waiting. */
+  readonly signal?: AbortSignal;
 }
 
 export interface ForwardedResponse {
@@ -51,6 +56,8 @@ export interface ForwarderOptions {
   readonly maxSocketsPerUpstream?: number;
   /** How often a replica taken out for a lost connection is asked whether it is ready. */
   readonly probeIntervalMs?: number;
+  /** Requests that may wait for a replica, and for how long; undefined or 0: none wait. */
+  readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
 }
 
 /** Headers that belong to one connection, not to the request (RFC 9110 7.6.1), and host. */
@@ -104,7 +111,7 @@ export class HttpForwarder {
 
   async forward(request: ForwardRequest): Promise<ForwardedResponse> {
     const { budget } = this.options;
-    const tried = new Set<string>();
+    const tried = new Set<Upstream>();
     let failure: BerthError | undefined;
     /** Whether the last attempt's replica is gone from the balancer (a failover, not a retry). */
     let failover = false;
@@ -116,7 +123,7 @@ export class HttpForwarder {
         if (retrying && !budget.tryRetry()) break;
         failover = false;
         try {
-          const upstream = this.pool.acquire(tried);
+          const upstream = await this.acquire(tried, request);
           if (upstream === undefined) {
             if (failure !== undefined) break;
             throw new BerthError(
@@ -124,7 +131,7 @@ export class HttpForwarder {
               'no replica can take the request now; retry later',
             );
           }
-          tried.add(upstream.id);
+          tried.add(upstream);
           const result = await this.send(upstream, request);
           if (result.kind === 'timeout') {
             this.pool.release(upstream, false);
@@ -171,6 +178,41 @@ export class HttpForwarder {
       );
     } finally {
       budget.requestEnded();
+    }
+  }
+
+  /**
+   * A replica for the next attempt, waiting in the buffer while none can take one; undefined when
+   * none came within the buffer's wait.
+   */
+  private async acquire(tried: Set<Upstream>, request: ForwardRequest): Promise<Upstream | undefined> {
+    const buffer = this.options.buffer;
+    let waitUntil: number | undefined;
+    for (;;) {
+      const upstream = this.pool.acquire(tried);
+      if (upstream !== undefined) return upstream;
+      // Some replica could take it but not this request (all tried, or probes taken): no wait.
+      if (buffer === undefined || buffer.maxRequests === 0 || this.pool.available) return undefined;
+      if (this.pool.waiting >= buffer.maxRequests) {
+        throw new BerthError(
+          'BERTH_ERR_GATEWAY_NO_UPSTREAM',
+          `no replica is ready and ${buffer.maxRequests} requests already wait for one (resilience.buffer.maxRequests); retry later`,
+        );
+      }
+      const now = performance.now();
+      waitUntil ??= now + buffer.maxWaitMs;
+      const left = Math.min(waitUntil, request.deadline) - now;
+      if (left <= 0 || !(await this.pool.whenAvailable(left, request.signal))) {
+        if (performance.now() >= request.deadline) throw timedOut();
+        if (request.signal?.aborted === true) throw callerGone();
+        if (this.pool.closed) {
+          throw new BerthError('BERTH_ERR_SERVER_SHUTTING_DOWN', 'the gateway is shutting down');
+        }
+        throw new BerthError(
+          'BERTH_ERR_GATEWAY_NO_UPSTREAM',
+          `no replica became ready within ${Math.round(buffer.maxWaitMs / 1000)} s (resilience.buffer.maxWait); retry later`,
+        );
+      }
     }
   }
 
@@ -244,6 +286,13 @@ export class HttpForwarder {
       outgoing.end(request.body);
     });
   }
+}
+
+function callerGone(): BerthError {
+  return new BerthError(
+    'BERTH_ERR_SCHEDULER_CANCELLED',
+    'the client closed the connection while its request waited for a replica',
+  );
 }
 
 function timedOut(): BerthError {

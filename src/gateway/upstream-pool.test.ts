@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { UpstreamPool } from './upstream-pool.js';
 
 function pool(now: { t: number }) {
@@ -34,17 +34,26 @@ describe('UpstreamPool', () => {
     const now = { t: 0 };
     const p = pool(now);
     p.setReady('a', false);
-    expect(p.acquire()?.id).toBe('b');
+    const b = p.acquire();
+    expect(b?.id).toBe('b');
     p.setReady('a', true);
-    expect(p.acquire(new Set(['a']))?.id).toBe('b');
+    const a = p.acquire();
+    expect(a?.id).toBe('a');
+    if (a === undefined || b === undefined) throw new Error('both upstreams should be usable');
+    p.release(a, true);
+    p.release(b, true);
+    expect(p.acquire(new Set([a]))?.id).toBe('b');
     for (let i = 0; i < 2; i++) {
-      const a = p.acquire(new Set(['b']));
-      if (a !== undefined) p.release(a, false);
+      const got = p.acquire(new Set([b]));
+      if (got !== undefined) p.release(got, false);
     }
     expect(p.view().find((u) => u.id === 'a')?.ejected).toBe(true);
-    expect(p.acquire(new Set(['b']))).toBeUndefined();
+    expect(p.acquire(new Set([b]))).toBeUndefined();
     now.t = 100;
-    expect(p.acquire(new Set(['b']))?.id).toBe('a');
+    expect(p.acquire(new Set([b]))?.id).toBe('a');
+    // The same id added again is a new upstream: a retry may try it.
+    p.add('a', 'http://127.0.0.1:3');
+    expect(p.acquire(new Set([a, b]))?.url).toBe('http://127.0.0.1:3');
   });
 
   it('is available while some upstream could take a request, and forgets removed ones', () => {
@@ -56,5 +65,47 @@ describe('UpstreamPool', () => {
     expect(p.acquire()).toBeUndefined();
     const a = p.view()[0];
     expect(a?.id).toBe('a');
+  });
+
+  describe('waiting for an upstream', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('resolves at once when one is available, and wakes waiters when one is added or comes back', async () => {
+      const p = pool({ t: 0 });
+      await expect(p.whenAvailable(1000)).resolves.toBe(true);
+      p.setReady('a', false);
+      p.setReady('b', false);
+      let wakes = 0;
+      const cues = new UpstreamPool({ onWaiting: () => wakes++ });
+      const first = cues.whenAvailable(1000);
+      const second = cues.whenAvailable(1000);
+      expect(cues.waiting).toBe(2);
+      expect(wakes).toBe(2);
+      cues.add('r1', 'http://127.0.0.1:1');
+      await expect(Promise.all([first, second])).resolves.toEqual([true, true]);
+      expect(cues.waiting).toBe(0);
+
+      const back = p.whenAvailable(1000);
+      p.setReady('b', true);
+      await expect(back).resolves.toBe(true);
+    });
+
+    it('gives up after the timeout or when the caller leaves, and then no longer counts', async () => {
+      vi.useFakeTimers();
+      const p = new UpstreamPool();
+      const late = p.whenAvailable(500);
+      const controller = new AbortController();
+      const gone = p.whenAvailable(10_000, controller.signal);
+      expect(p.waiting).toBe(2);
+      vi.advanceTimersByTime(500);
+      await expect(late).resolves.toBe(false);
+      expect(p.waiting).toBe(1);
+      controller.abort();
+      await expect(gone).resolves.toBe(false);
+      expect(p.waiting).toBe(0);
+      await expect(p.whenAvailable(0)).resolves.toBe(false);
+    });
   });
 });

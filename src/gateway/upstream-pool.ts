@@ -3,6 +3,10 @@
  * ejected by the outlier detector, breaker not open), and the request counts the balancer reads.
  * Decisions stay in their pure modules; this holds their state per upstream, on the caller's
  * clock.
+ *
+ * It is also where a request waits when none can take it (a cold start, a scale from zero, every
+ * replica restarting): `whenAvailable` resolves, first come first served, as soon as an upstream
+ * is added or comes back, and `waiting` is what the autoscaler adds to the load it sees.
  */
 import { pickUpstream, type Random } from './balancer.js';
 import {
@@ -39,6 +43,12 @@ export interface UpstreamPoolOptions {
   readonly random?: Random;
   /** ms, monotonic; injected for tests. */
   readonly now?: () => number;
+  /** Called when a request starts waiting for an upstream: the cue to scale from zero. */
+  readonly onWaiting?: () => void;
+}
+
+interface Waiter {
+  readonly wake: (available: boolean) => void;
 }
 
 /**
@@ -53,6 +63,11 @@ export class UpstreamPool {
   private readonly outliers: OutlierDetector;
   private readonly random: Random;
   private readonly now: () => number;
+  private readonly waiters: Waiter[] = [];
+  /** When a request last asked for an upstream (the autoscaler's idle clock), on `now`. */
+  lastRequestAt: number | undefined;
+  /** Set by close(). */
+  closed = false;
 
   constructor(private readonly options: UpstreamPoolOptions = {}) {
     this.outliers = new OutlierDetector(options.outlier ?? DEFAULT_OUTLIER_POLICY);
@@ -69,6 +84,7 @@ export class UpstreamPool {
       breaker: new CircuitBreaker(this.options.breaker ?? DEFAULT_BREAKER_POLICY),
     });
     this.outliers.add(id, this.now());
+    this.wakeWaiters();
   }
 
   remove(id: string): void {
@@ -84,18 +100,69 @@ export class UpstreamPool {
   /** Takes an upstream out of (or back into) the balancer, as its readiness or a drain says. */
   setReady(id: string, ready: boolean): void {
     const upstream = this.upstreams.get(id);
-    if (upstream !== undefined) upstream.ready = ready;
+    if (upstream === undefined) return;
+    upstream.ready = ready;
+    if (ready) this.wakeWaiters();
+  }
+
+  /** Requests waiting in `whenAvailable` now. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
+  /**
+   * Resolves true when some upstream could take a request (at once if one can), false when
+   * `timeoutMs` passes or `signal` aborts first. All waiters wake, in the order they came, when an
+   * upstream is added, comes back, or answers well; each then races acquire() like any request.
+   */
+  whenAvailable(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    this.lastRequestAt = this.now();
+    if (this.available) return Promise.resolve(true);
+    if (timeoutMs <= 0 || signal?.aborted === true || this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const waiter: Waiter = {
+        wake: (available) => {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', abort);
+          resolve(available);
+        },
+      };
+      const leave = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        waiter.wake(false);
+      };
+      const abort = () => leave();
+      const timer = setTimeout(leave, timeoutMs);
+      signal?.addEventListener('abort', abort, { once: true });
+      this.waiters.push(waiter);
+      this.options.onWaiting?.();
+    });
+  }
+
+  /** Shutting down: waiters give up now, and no request waits from here on. */
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.wake(false);
+  }
+
+  /** Wakes every waiter when an upstream became available (each retries acquire()). */
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0 || !this.available) return;
+    for (const waiter of this.waiters.splice(0)) waiter.wake(true);
   }
 
   /**
    * An upstream for one request, its outstanding count taken; undefined when none may take one.
-   * `exclude` skips upstreams a retry of the same request already tried.
+   * `exclude` skips upstreams a retry of the same request already tried (a replica restarted
+   * under the same id is a new upstream, and may be tried again).
    */
-  acquire(exclude?: ReadonlySet<string>): Upstream | undefined {
+  acquire(exclude?: ReadonlySet<Upstream>): Upstream | undefined {
     const now = this.now();
+    this.lastRequestAt = now;
     const usable: Upstream[] = [];
     for (const upstream of this.upstreams.values()) {
-      if (!upstream.ready || exclude?.has(upstream.id) === true) continue;
+      if (!upstream.ready || exclude?.has(upstream) === true) continue;
       if (this.outliers.isEjected(upstream.id, now)) continue;
       if (upstream.breaker.state(now) === 'open') continue;
       usable.push(upstream);
@@ -122,6 +189,7 @@ export class UpstreamPool {
     const now = this.now();
     upstream.breaker.record(ok, now);
     if (this.upstreams.get(upstream.id) === upstream) this.outliers.record(upstream.id, ok, now);
+    if (ok) this.wakeWaiters();
   }
 
   /** Whether any upstream could take a request now. */
