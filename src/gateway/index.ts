@@ -45,3 +45,15 @@ export {
   type ForwardRequest,
 } from './http-forward.js';
 export { UpstreamPool, type Upstream, type UpstreamPoolOptions, type UpstreamView } from './upstream-pool.js';
+export {
+  createGatewayMetrics,
+  DEFAULT_MAX_MODELS,
+  GATEWAY_TRACKS,
+  OTHER_MODEL,
+  RETRY_REASONS,
+  type GatewayMetrics,
+  type GatewayMetricsOptions,
+  type GatewaySnapshot,
+  type GatewayTrack,
+  type RetryReason,
+} from './gateway-metrics.js';
