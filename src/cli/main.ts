@@ -5,6 +5,7 @@ import { isBerthError } from '../ground/index.js';
 import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
 import { healthCommand } from './health-command.js';
+import { initCommand } from './init-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
@@ -62,6 +63,7 @@ for (const command of [
   healthCommand(),
   benchCommand(),
   schemaCommand(),
+  initCommand(),
 ]) {
   program.addCommand(withUsageErrors(command, `berth ${command.name()}`));
 }

@@ -24,22 +24,32 @@ const section = z.record(z.string(), z.unknown());
 const imageSection = z
   .object({
     /** Base image: a registry reference or oci:/oci-archive:/docker-archive: source. */
-    base: z.string().min(1).max(512).optional(),
+    base: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .describe(
+        'Base image: a registry reference, or an oci:, oci-archive: or docker-archive: source. Default: distroless Node.js.',
+      ),
     /** Image name without tag, e.g. registry.example/fraud (where `berth build --push` goes). */
     name: z
       .string()
       .regex(/^[a-z0-9][a-z0-9._:/-]*$/, 'expected a lower-case image name such as registry.example/fraud')
       .max(255)
-      .optional(),
+      .optional()
+      .describe('Image name without tag, such as registry.example/fraud. Default: `name`.'),
     tag: z
       .string()
       .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, 'expected a tag: letters, digits, _ . - (at most 128)')
-      .optional(),
+      .optional()
+      .describe("Image tag: letters, digits, _ . - (at most 128). Default: berth's version."),
     platforms: z
       .array(z.enum(['linux/amd64', 'linux/arm64']))
       .min(1)
       .refine((list) => new Set(list).size === list.length, 'a platform is listed twice')
-      .optional(),
+      .optional()
+      .describe("Platforms to build for, each once. Default: this machine's."),
   })
   .strict();
 
@@ -57,8 +67,12 @@ const specSchema = z
       .optional()
       .describe('The model repository folder (Triton layout), relative to this file.'),
     image: imageSection.optional().describe('What `berth build` makes: base, name, tag, platforms.'),
-    models: section.optional(),
-    serve: section.optional(),
+    models: section
+      .optional()
+      .describe('Per-model settings. Accepted as a mapping for now, not yet validated.'),
+    serve: section
+      .optional()
+      .describe('Settings of `berth serve`. Accepted as a mapping for now, not yet validated.'),
     replicas: replicasSection
       .optional()
       .describe('How many replicas `berth up` runs, and how it scales them.'),
@@ -68,8 +82,12 @@ const specSchema = z
     resilience: resilienceSection
       .optional()
       .describe("The gateway's timeouts, retries, ejection, breakers and cold-start buffer."),
-    async: section.optional(),
-    kubernetes: section.optional(),
+    async: section
+      .optional()
+      .describe('Asynchronous inference through a queue. Accepted as a mapping for now, not yet validated.'),
+    kubernetes: section
+      .optional()
+      .describe('What `berth render k8s` makes. Accepted as a mapping for now, not yet validated.'),
   })
   .strict();
 

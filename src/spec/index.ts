@@ -8,6 +8,14 @@ export {
   type LoadedSpec,
 } from './berth-spec.js';
 export { parseDuration } from './duration.js';
+export { renderSchemaReference } from './schema-reference.js';
+export {
+  isDnsLabel,
+  renderSpecTemplate,
+  toDnsLabel,
+  type FoundModel,
+  type SpecTemplateOptions,
+} from './spec-template.js';
 export {
   replicasSection,
   resilienceSection,

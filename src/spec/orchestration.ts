@@ -24,12 +24,17 @@ export const replicasSection = z
           .positive()
           .max(1_000_000)
           .default(8)
-          .describe('Requests in flight one replica should carry; the autoscaler aims at it. Default 8.'),
+          .describe(
+            'Requests in flight (waiting in the gateway included) one replica should carry; the autoscaler aims at it. Default 8.',
+          ),
       })
       .strict()
-      .prefault({}),
-    scaleDownAfter: duration('5m'),
-    idleToZero: duration('15m'),
+      .prefault({})
+      .describe('What the autoscaler aims at.'),
+    scaleDownAfter: duration('5m').describe(
+      'Scale down only to the highest count recommended in this window. Default 5m.',
+    ),
+    idleToZero: duration('15m').describe('With min 0, no request for this long scales to zero. Default 15m.'),
   })
   .strict()
   .refine((r) => r.max === undefined || r.max >= r.min, {
@@ -58,7 +63,7 @@ export const rolloutSection = z
         'rolling: one replica at a time; canary: the candidate answers a share of traffic; shadow: it gets a copy, and its answers are only compared. Default rolling.',
       ),
     steps: stepsSchema,
-    interval: duration('30s'),
+    interval: duration('30s').describe('How long each step runs before it is judged. Default 30s.'),
     analysis: z
       .object({
         errorRate: share('Highest error rate the candidate may have').default(0.01),
@@ -67,15 +72,28 @@ export const rolloutSection = z
           .positive()
           .max(3_600_000)
           .default(1000)
-          .describe('Highest p99 latency, ms. Default 1000.'),
+          .describe('Highest p99 latency the candidate may have, ms. Default 1000.'),
         agreement: share(
-          'Lowest share of compared answers that must agree with the stable version',
+          'Lowest share of compared answers that must agree with the stable version (not checked when absent)',
         ).optional(),
         compare: z
           .object({
-            mode: z.enum(['argmax', 'tolerance']).default('argmax'),
-            absolute: z.number().nonnegative().default(1e-5),
-            relative: z.number().nonnegative().default(1e-3),
+            mode: z
+              .enum(['argmax', 'tolerance'])
+              .default('argmax')
+              .describe(
+                'argmax: the same class per row; tolerance: every value within absolute + relative of the stable one. Default argmax.',
+              ),
+            absolute: z
+              .number()
+              .nonnegative()
+              .default(1e-5)
+              .describe('Absolute tolerance, for mode tolerance. Default 0.00001.'),
+            relative: z
+              .number()
+              .nonnegative()
+              .default(1e-3)
+              .describe('Relative tolerance (of the stable value), for mode tolerance. Default 0.001.'),
           })
           .strict()
           .prefault({})
@@ -84,11 +102,16 @@ export const rolloutSection = z
           ),
         minRequests: count(1, 1_000_000)
           .default(20)
-          .describe('Below this many requests a check is inconclusive. Default 20.'),
+          .describe(
+            'Below this many requests (or comparisons) a check is inconclusive and the step is held. Default 20.',
+          ),
       })
       .strict()
-      .prefault({}),
-    failAfter: count(1, 100).default(2).describe('Failed checks in a row that roll back. Default 2.'),
+      .prefault({})
+      .describe('The checks on the candidate at each interval: error rate, p99 and, if set, agreement.'),
+    failAfter: count(1, 100)
+      .default(2)
+      .describe('Failed checks in a row that roll the candidate back. Default 2.'),
   })
   .strict();
 
@@ -103,10 +126,18 @@ export const resilienceSection = z
     retryBudget: share('Retries in flight allowed, as a share of requests in flight').default(0.2),
     outlier: z
       .object({
-        consecutive5xx: count(1, 1000).default(5),
-        ejectFor: duration('30s'),
-        maxEjectFor: duration('5m'),
-        maxEjectionPercent: count(0, 100).default(10),
+        consecutive5xx: count(1, 1000)
+          .default(5)
+          .describe('Failures in a row that eject a replica from the balancer. Default 5.'),
+        ejectFor: duration('30s').describe(
+          'The first ejection; each one in a row lasts one more ejectFor. Default 30s.',
+        ),
+        maxEjectFor: duration('5m').describe('The longest ejection. Default 5m.'),
+        maxEjectionPercent: count(0, 100)
+          .default(10)
+          .describe(
+            'Most replicas ejected at once, in percent (one of two or more always may be). Default 10.',
+          ),
       })
       .strict()
       .prefault({})
@@ -115,17 +146,23 @@ export const resilienceSection = z
       ),
     breaker: z
       .object({
-        failures: count(1, 10_000).default(10),
-        coolDown: duration('5s'),
-        maxCoolDown: duration('1m'),
+        failures: count(1, 10_000)
+          .default(10)
+          .describe("Failures in a row that open a replica's circuit breaker. Default 10."),
+        coolDown: duration('5s').describe(
+          'How long an open breaker sends nothing; doubled after a failed probe. Default 5s.',
+        ),
+        maxCoolDown: duration('1m').describe('The longest cool-down. Default 1m.'),
       })
       .strict()
       .prefault({})
       .describe('A circuit breaker per replica: open after failures in a row, probe after the cool-down.'),
     buffer: z
       .object({
-        maxRequests: count(0, 100_000).default(256),
-        maxWait: duration('30s'),
+        maxRequests: count(0, 100_000).default(256).describe('Requests that may wait at once. Default 256.'),
+        maxWait: duration('30s').describe(
+          'How long one request may wait; past either bound, 503 with Retry-After. Default 30s.',
+        ),
       })
       .strict()
       .prefault({})

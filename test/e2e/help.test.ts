@@ -16,6 +16,7 @@ const COMMANDS = [
   ['render', 'dockerfile'],
   ['render', 'compose'],
   ['schema'],
+  ['init'],
 ];
 
 describe('berth --help', () => {
