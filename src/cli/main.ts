@@ -9,8 +9,11 @@ import { initCommand } from './init-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
+import { scaleCommand } from './scale-command.js';
 import { schemaCommand } from './schema-command.js';
 import { serveCommand } from './serve-command.js';
+import { statusCommand } from './status-command.js';
+import { upCommand } from './up-command.js';
 import { VERSION } from './version.js';
 
 /** The exit status of a process killed by SIGPIPE, as a shell reports it (128 + 13). */
@@ -56,6 +59,9 @@ const withUsageErrors = (command: Command, path: string): Command => {
 };
 for (const command of [
   serveCommand(),
+  upCommand(),
+  statusCommand(),
+  scaleCommand(),
   buildCommand(),
   renderCommand(),
   inspectCommand(),

@@ -247,6 +247,16 @@ export const ERROR_CODES = {
     category: 'DEADLINE_EXCEEDED',
     description: "The request's deadline passed before a replica answered it through the gateway.",
   },
+  BERTH_ERR_CONTROL_INVALID_REQUEST: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      "A request to `berth up`'s control API (berth status, berth scale) is not one it takes: a wrong method, an unknown field, a replica count out of range.",
+  },
+  BERTH_ERR_CONTROL_FORBIDDEN: {
+    category: 'PERMISSION_DENIED',
+    description:
+      'The control API answers only requests addressed to a loopback host: it refused one whose Host header names another (as a DNS-rebinding web page would send).',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

@@ -1,7 +1,7 @@
 /**
- * The local supervisor behind `berth up` (docs/architecture.md): replica processes, and its
- * decisions, each pure and on the caller's clock: when to restart a replica that exited, and how
- * many replicas the load needs.
+ * `berth up` on one machine (docs/architecture.md): the deployment (gateway, replica processes,
+ * control API), and its decisions, each pure and on the caller's clock: when to restart a replica
+ * that exited, and how many replicas the load needs.
  */
 export {
   Autoscaler,
@@ -27,3 +27,19 @@ export {
   type ReplicaStatus,
   type SupervisorOptions,
 } from './supervisor.js';
+export {
+  LocalDeployment,
+  type DeploymentEvent,
+  type DeploymentStatus,
+  type LocalDeploymentOptions,
+  type ReplicaView,
+  type ScaleMode,
+} from './local-deployment.js';
+export {
+  CONTROL_PREFIX,
+  MAX_REPLICAS,
+  parseScale,
+  startControlApi,
+  type Controllable,
+  type RunningControlApi,
+} from './control-api.js';

@@ -2,7 +2,8 @@
  * The supervisor behind `berth up`: runs each replica as a `berth serve` child process on a
  * loopback port of its own choosing, learns its address from its first log line, waits for it to
  * be ready, restarts it when it exits (restart-backoff.ts decides when), and stops it by draining
- * (SIGTERM, then SIGKILL past the stop timeout). Replicas are started with BERTH_SUPERVISED=1,
+ * (SIGTERM, then SIGKILL past the stop timeout). Each replica has a process group of its own, so
+ * that only the supervisor receives a terminal's signals. Replicas are started with BERTH_SUPERVISED=1,
  * which makes `berth serve` drain and exit when its parent is gone, so that no replica outlives
  * the supervisor, even one killed with SIGKILL.
  */
@@ -214,6 +215,9 @@ export class Supervisor {
       {
         env: { ...process.env, ...env, BERTH_SUPERVISED: '1' },
         stdio: ['ignore', 'pipe', 'pipe'],
+        // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) goes
+        // to the supervisor alone, which then drains each replica once, in order.
+        detached: true,
       },
     );
     replica.child = child;

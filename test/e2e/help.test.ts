@@ -17,6 +17,9 @@ const COMMANDS = [
   ['render', 'compose'],
   ['schema'],
   ['init'],
+  ['up'],
+  ['status'],
+  ['scale'],
 ];
 
 describe('berth --help', () => {

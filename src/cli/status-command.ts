@@ -1,0 +1,102 @@
+/** `berth status`: what `berth up` runs now, from its control API. */
+import { Command } from 'commander';
+import type { DeploymentStatus, ReplicaView } from '../orchestrator/index.js';
+import { callControl, controlUrl } from './control-client.js';
+import { helpSection } from './help-text.js';
+import { table } from './table.js';
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .summary('show the replicas, load and scaling of a running `berth up`')
+    .description(
+      [
+        'Ask a running `berth up` (its control API, on loopback) what it runs: the gateway, the',
+        'replicas (state, pid, requests in flight, whether the balancer sends them requests,',
+        'restarts, crash loops, last exit), the load the gateway sees, and how many replicas the',
+        'autoscaler wants and why.',
+      ].join('\n'),
+    )
+    .option('--url <url>', 'the control API (default: $BERTH_CONTROL_URL or http://127.0.0.1:8002)')
+    .option('--json', 'print the status as JSON, for scripts')
+    .addHelpText(
+      'after',
+      helpSection({
+        examples: [
+          'berth status',
+          'berth status --json | jq ".replicas[] | {id, state, restarts}"',
+          'berth status --url http://127.0.0.1:9002',
+        ],
+      }),
+    )
+    .action(async (flags: { url?: string; json?: boolean }) => {
+      const status = await callControl<DeploymentStatus>(controlUrl(flags.url), 'GET', '/berth/v1/status');
+      process.stdout.write(
+        flags.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status),
+      );
+    });
+}
+
+/** The status as people read it. */
+export function formatStatus(status: DeploymentStatus, now = Date.now()): string {
+  const { scaling, traffic } = status;
+  const range = scaling.mode === 'auto' ? `${scaling.min} to ${scaling.max}` : String(scaling.desired);
+  const last = traffic.lastRequestAt === undefined ? 'never' : `${ago(now - traffic.lastRequestAt)} ago`;
+  const head = table([
+    ['gateway', status.gateway.url],
+    ['up for', ago(now - status.startedAt)],
+    [
+      'scaling',
+      `${scaling.mode}, ${range} replica(s), ${scaling.desired} desired, target ${scaling.targetInflightPerReplica} in flight per replica`,
+    ],
+    ['why', scaling.reason],
+    [
+      'traffic',
+      `${traffic.inflight} in flight, ${traffic.waiting} waiting for a replica, last request ${last}`,
+    ],
+    ...(status.lastColdStartMs === undefined
+      ? []
+      : [['cold start', `${status.lastColdStartMs} ms (the last scale from zero)`]]),
+  ]);
+  const rows = status.replicas.map((r) => [
+    r.id,
+    r.crashLooping ? `${r.state} (crash loop)` : r.state,
+    String(r.pid ?? '-'),
+    String(r.outstanding),
+    balancer(r),
+    String(r.restarts),
+    lastExit(r, now),
+    r.url ?? '-',
+  ]);
+  const replicas =
+    rows.length === 0
+      ? '  no replica (scaled to zero: the next request starts one)'
+      : table([
+          ['REPLICA', 'STATE', 'PID', 'IN-FLIGHT', 'BALANCER', 'RESTARTS', 'LAST EXIT', 'URL'],
+          ...rows,
+        ]);
+  return `${head}\n\n${replicas}\n`;
+}
+
+function balancer(replica: ReplicaView): string {
+  if (replica.ejected) return 'ejected';
+  if (replica.breaker === 'open') return 'breaker open';
+  if (replica.breaker === 'half-open') return 'probing';
+  return replica.inBalancer ? 'in' : 'out';
+}
+
+function lastExit(replica: ReplicaView, now: number): string {
+  const exit = replica.lastExit;
+  if (exit === undefined) return '-';
+  const how = exit.signal ?? `status ${exit.code ?? '?'}`;
+  return `${how}, ${ago(now - exit.at)} ago`;
+}
+
+/** 4200 -> "4s", 185000 -> "3m5s", 7300000 -> "2h1m". */
+export function ago(ms: number): string {
+  const seconds = Math.max(0, Math.round(ms / 1000));
+  if (seconds < 60) return `${seconds}s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `${minutes}m${seconds % 60 === 0 ? '' : `${seconds % 60}s`}`;
+  const hours = Math.floor(minutes / 60);
+  return `${hours}h${minutes % 60 === 0 ? '' : `${minutes % 60}m`}`;
+}

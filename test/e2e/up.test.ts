@@ -1,0 +1,302 @@
+/**
+ * `berth up` through the real CLI, as a user runs it: a gateway and `berth serve` replicas as
+ * real processes. Inference through the gateway, `berth status` and `berth scale`, a replica
+ * killed with SIGKILL coming back, autoscaling up under load and down after the stabilisation
+ * window, scale to zero and back on the first request, a start that cannot succeed, and no
+ * replica left behind after SIGTERM or after `berth up` itself is killed with SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
+import { BERTH_BIN, runCli } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
+
+const tempDir = tempDirsForFile('berth-up-');
+
+interface Up {
+  readonly child: ChildProcess;
+  readonly gateway: string;
+  readonly control: string;
+  readonly logs: Record<string, unknown>[];
+  stdout(): string;
+  stderr(): string;
+  readonly exited: Promise<number | null>;
+}
+
+const started: Up[] = [];
+
+afterEach(async () => {
+  for (const up of started.splice(0)) {
+    if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
+    await up.exited;
+    // Whatever it ran is gone too (each replica watches its parent).
+    await until(
+      () => Promise.resolve(replicaPids(up).every((pid) => !alive(pid))),
+      'the replicas to exit',
+      15_000,
+    );
+  }
+});
+
+function replicaPids(up: Up): number[] {
+  return up.logs
+    .filter((l) => typeof l.replica === 'string' && typeof l.pid === 'number')
+    .map((l) => l.pid as number);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `berth up ARGS --port 0 --control-port 0 --log-format json`, once it listens. */
+async function startUp(args: readonly string[], cwd?: string): Promise<Up> {
+  const child = spawn(
+    process.execPath,
+    [BERTH_BIN, 'up', '--port', '0', '--control-port', '0', '--log-format', 'json', ...args],
+    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let out = '';
+  let raw = '';
+  let partial = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    raw += chunk;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let ended = false;
+  void exited.then(() => (ended = true));
+  await until(
+    () => Promise.resolve(ended || logs.some((l) => typeof l.control === 'string')),
+    `berth up to listen; stderr:\n${raw}`,
+    20_000,
+  );
+  const listening = logs.find((l) => typeof l.control === 'string');
+  if (listening === undefined) throw new Error(`berth up exited before it listened:\n${raw}`);
+  const up: Up = {
+    child,
+    gateway: String(listening.url),
+    control: String(listening.control),
+    logs,
+    stdout: () => out,
+    stderr: () => raw,
+    exited,
+  };
+  started.push(up);
+  return up;
+}
+
+function repository(slow = false): string {
+  const dir = tempDir();
+  writeModel(dir, 'double', doubleModel());
+  if (slow) writeModel(dir, 'slow', slowModel(6));
+  return dir;
+}
+
+const DOUBLE = JSON.stringify({
+  inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+});
+
+async function inferDouble(gateway: string): Promise<number[]> {
+  const response = await fetch(`${gateway}/v2/models/double/infer`, { method: 'POST', body: DOUBLE });
+  const body = (await response.json()) as { outputs?: { data: number[] }[]; error?: string };
+  if (response.status !== 200) throw new Error(`${response.status}: ${body.error}`);
+  return body.outputs?.[0]?.data ?? [];
+}
+
+interface StatusJson {
+  replicas: { id: string; state: string; pid: number; restarts: number; inBalancer: boolean }[];
+  scaling: { mode: string; desired: number; reason: string };
+  traffic: { inflight: number; waiting: number };
+  lastColdStartMs?: number;
+}
+
+function status(up: Up): StatusJson {
+  const result = runCli(['status', '--url', up.control, '--json']);
+  if (result.status !== 0) throw new Error(`berth status failed: ${result.stderr}`);
+  return JSON.parse(result.stdout) as StatusJson;
+}
+
+async function statusNow(up: Up): Promise<StatusJson> {
+  const response = await fetch(`${up.control}/berth/v1/status`);
+  return (await response.json()) as StatusJson;
+}
+
+function statusWithHost(control: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(`${control}/berth/v1/status`, { headers: { host } }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode));
+    });
+    request.once('error', reject);
+    request.end();
+  });
+}
+
+function readyCount(s: StatusJson): number {
+  return s.replicas.filter((r) => r.state === 'ready').length;
+}
+
+describe('berth up', () => {
+  it('serves through the gateway, reports status, scales on command, and exits 0 on SIGTERM', async () => {
+    const up = await startUp([repository(), '--replicas', '2']);
+    await until(() => Promise.resolve(up.stdout().includes('replicas ready')), 'the ready table', 20_000);
+    expect(up.stdout()).toMatch(/2 of 2 replicas ready/);
+    expect(up.stdout()).toMatch(/r1\s+ready/);
+    expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+
+    const first = status(up);
+    expect(first.replicas.map((r) => [r.id, r.state, r.inBalancer])).toEqual([
+      ['r1', 'ready', true],
+      ['r2', 'ready', true],
+    ]);
+    expect(first.scaling).toMatchObject({ mode: 'fixed', desired: 2 });
+    const human = runCli(['status', '--url', up.control]);
+    expect(human.stdout).toMatch(/REPLICA\s+STATE\s+PID/);
+    expect(human.stdout).toMatch(/fixed at 2 \(--replicas\)/);
+    // Each replica's log lines come through with its id.
+    expect(up.logs.some((l) => l.replica === 'r2' && l.msg === 'models loaded: 1 of 1 ready')).toBe(true);
+
+    const scaled = runCli(['scale', '1', '--url', up.control]);
+    expect(scaled.status).toBe(0);
+    expect(scaled.stdout).toMatch(/1 replica desired/);
+    await until(async () => (await statusNow(up)).replicas.length === 1, 'one replica left');
+    expect((await statusNow(up)).replicas[0]?.id).toBe('r1');
+    expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+
+    const bad = runCli(['scale', 'many', '--url', up.control]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/BERTH_ERR_CLI_INVALID_OPTION/);
+    const refused = await fetch(`${up.control}/berth/v1/scale`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"replicas": 1000}',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('berth-error-code')).toBe('BERTH_ERR_CONTROL_INVALID_REQUEST');
+    const form = await fetch(`${up.control}/berth/v1/scale`, { method: 'POST', body: 'replicas=0' });
+    expect(form.status).toBe(415);
+    // fetch will not send another Host; a DNS-rebinding page's request would.
+    expect(await statusWithHost(up.control, 'evil.example:8002')).toBe(403);
+    expect(await statusWithHost(up.control, 'localhost:8002')).toBe(200);
+
+    const pids = replicaPids(up);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+  }, 60_000);
+
+  it('brings a replica killed with SIGKILL back, and answers meanwhile', async () => {
+    const up = await startUp([repository(), '--replicas', '2']);
+    await until(async () => readyCount(await statusNow(up)) === 2, 'two ready replicas', 20_000);
+    const victim = (await statusNow(up)).replicas[0];
+    if (victim === undefined) throw new Error('no replica');
+    process.kill(victim.pid, 'SIGKILL');
+    for (let i = 0; i < 20; i++) expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+    await until(
+      async () => {
+        const s = await statusNow(up);
+        return readyCount(s) === 2 && s.replicas.some((r) => r.restarts === 1);
+      },
+      'the killed replica back',
+      20_000,
+    );
+    expect(runCli(['status', '--url', up.control]).stdout).toMatch(/SIGKILL, \d+s ago/);
+  }, 60_000);
+
+  it('autoscales up under load and back down after the stabilisation window', async () => {
+    const dir = repository(true);
+    writeFileSync(
+      join(dir, 'berth.yaml'),
+      'replicas: { min: 1, max: 2, target: { inflightPerReplica: 1 }, scaleDownAfter: 2s }\n',
+    );
+    const up = await startUp(['-f', join(dir, 'berth.yaml'), dir]);
+    await until(async () => readyCount(await statusNow(up)) === 1, 'one ready replica', 20_000);
+    expect((await statusNow(up)).scaling.mode).toBe('auto');
+    const n = 96;
+    const body = JSON.stringify({
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [n, n], data: new Array(n * n).fill(0.01) }],
+    });
+    let loading = true;
+    const failures: string[] = [];
+    const client = async () => {
+      while (loading) {
+        const response = await fetch(`${up.gateway}/v2/models/slow/infer`, { method: 'POST', body });
+        if (response.status !== 200) failures.push(`${response.status}: ${await response.text()}`);
+        else await response.arrayBuffer();
+      }
+    };
+    const clients = Array.from({ length: 6 }, client);
+    try {
+      await until(async () => readyCount(await statusNow(up)) === 2, 'a second replica under load', 30_000);
+      expect((await statusNow(up)).scaling.reason).toMatch(/in flight over 1 replica/);
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+    }
+    expect(failures).toEqual([]);
+    await until(async () => (await statusNow(up)).replicas.length === 1, 'scale down after idle', 30_000);
+    expect(up.logs.some((l) => typeof l.msg === 'string' && /scale 2 → 1/.test(l.msg))).toBe(true);
+  }, 90_000);
+
+  it('scales to zero when idle, and the first request after brings a replica back', async () => {
+    const dir = repository();
+    writeFileSync(
+      join(dir, 'berth.yaml'),
+      `repository: .\nreplicas: { min: 0, max: 1, scaleDownAfter: 1s, idleToZero: 1s }\n`,
+    );
+    // The spec from the working directory, and its repository.
+    const up = await startUp([], dir);
+    await until(async () => (await statusNow(up)).replicas.length === 0, 'no replica at start', 10_000);
+    expect(runCli(['status', '--url', up.control]).stdout).toMatch(/no replica \(scaled to zero/);
+    expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+    const afterColdStart = await statusNow(up);
+    expect(afterColdStart.lastColdStartMs).toBeGreaterThan(0);
+    expect(up.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('scaled from zero'))).toBe(true);
+    await until(async () => (await statusNow(up)).replicas.length === 0, 'back to zero when idle', 20_000);
+    expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+  }, 60_000);
+
+  it('fails at start, with the reason, when a model cannot load', async () => {
+    const dir = tempDir();
+    writeModel(dir, 'broken', new Uint8Array([1, 2, 3, 4]));
+    const up = await startUp([dir]);
+    expect(await up.exited).toBe(2);
+    expect(up.stderr()).toMatch(
+      /berth: replica r1 exited with status 2 before it was ready: .*broken.* \(BERTH_ERR_RUNTIME_LOAD_FAILED\)/,
+    );
+    const missing = runCli(['up', join(dir, 'nope.onnx'), '--port', '0', '--control-port', '0']);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/nope\.onnx: no such file or folder \(BERTH_ERR_REPOSITORY_NOT_FOUND\)/);
+    const unreachable = runCli(['status', '--url', 'http://127.0.0.1:9']);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(/is `berth up` running\?/);
+  }, 60_000);
+
+  it('leaves no replica running when it is killed with SIGKILL', async () => {
+    const up = await startUp([repository(), '--replicas', '2']);
+    await until(async () => readyCount(await statusNow(up)) === 2, 'two ready replicas', 20_000);
+    const pids = (await statusNow(up)).replicas.map((r) => r.pid);
+    up.child.kill('SIGKILL');
+    await up.exited;
+    await until(() => Promise.resolve(pids.every((pid) => !alive(pid))), 'every replica to exit', 15_000);
+  }, 60_000);
+});
