@@ -79,6 +79,7 @@ export function formatStatus(status: DeploymentStatus, now = Date.now()): string
 
 function balancer(replica: ReplicaView): string {
   if (replica.ejected) return 'ejected';
+  if (!replica.healthy && replica.state === 'ready') return 'unhealthy';
   if (replica.breaker === 'open') return 'breaker open';
   if (replica.breaker === 'half-open') return 'probing';
   return replica.inBalancer ? 'in' : 'out';

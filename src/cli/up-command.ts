@@ -217,6 +217,24 @@ export function upCommand(): Command {
             case 'draining':
               logger.info({ replica: event.id }, `replica ${event.id} leaves the balancer and drains`);
               break;
+            case 'ejected':
+              logger.warn(
+                { replica: event.id },
+                `replica ${event.id} ejected: it kept failing (resilience.outlier)`,
+              );
+              break;
+            case 'health':
+              if (event.healthy)
+                logger.info(
+                  { replica: event.id },
+                  `replica ${event.id} is healthy again: back in the balancer`,
+                );
+              else
+                logger.warn(
+                  { replica: event.id },
+                  `replica ${event.id} failed its health checks: out of the balancer`,
+                );
+              break;
             case 'started':
             case 'stopped':
               break;

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../ground/index.js';
+import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from './active-health.js';
+import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { HttpForwarder } from './http-forward.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
 import type { UpstreamPool } from './upstream-pool.js';
@@ -21,6 +23,14 @@ export interface GatewayHttpOptions {
   readonly retries: number;
   readonly retryBudget: RetryBudgetPolicy;
   readonly maxBodyBytes: number;
+  /** Longest one attempt at a replica may take (resilience.perTryTimeout). */
+  readonly perTryTimeoutMs?: number;
+  /** Active health checks of the pool's upstreams; false: the caller runs them. Default 1 s / 1 s / 2. */
+  readonly healthCheck?: HealthCheckPolicy | false;
+  /** An upstream's active health changed. */
+  readonly onHealth?: (id: string, verdict: 'healthy' | 'unhealthy') => void;
+  /** The gateway's metrics, served at GET /metrics; one is made when not given. */
+  readonly metrics?: GatewayMetrics;
   /** Requests that may wait when no replica is ready (resilience.buffer). */
   readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
   /** A refusal's log line (never the body or a credential). */
@@ -43,20 +53,34 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * const gateway = await startGatewayHttp({ pool, host: '127.0.0.1', port: 8000, timeoutMs: 30_000, retries: 2, retryBudget: DEFAULT_RETRY_BUDGET, maxBodyBytes: 64 << 20 });
  */
 export async function startGatewayHttp(options: GatewayHttpOptions): Promise<RunningGateway> {
+  const metrics =
+    options.metrics ??
+    createGatewayMetrics({
+      collect: () => ({ upstreams: options.pool.view(), desired: options.pool.view().length }),
+    });
   const forwarder = new HttpForwarder(options.pool, {
     retries: options.retries,
     budget: new RetryBudget(options.retryBudget),
     maxResponseBytes: options.maxBodyBytes,
+    metrics,
     ...(options.buffer === undefined ? {} : { buffer: options.buffer }),
+    ...(options.perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs: options.perTryTimeoutMs }),
   });
+  const checks =
+    options.healthCheck === false
+      ? undefined
+      : startHealthChecks(options.pool, options.healthCheck ?? DEFAULT_HEALTH_CHECK, options.onHealth);
+  const gateway: Gateway = { options, forwarder, metrics };
   const server: Server = createServer((request, response) => {
+    const started = performance.now();
     const given = request.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
     request.headers['x-request-id'] = requestId;
-    void handle(options, forwarder, request, response, requestId).catch((error: unknown) => {
+    void handle(gateway, request, response, requestId, started).catch((error: unknown) => {
       const berth = toBerthError(error);
       options.onError?.(berth, requestId);
       writeError(response, berth, requestId);
+      recordRequest(gateway, request, response.statusCode, started);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -69,6 +93,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     port,
     close: () =>
       new Promise<void>((resolve) => {
+        checks?.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
         forwarder.close();
@@ -77,13 +102,40 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
   };
 }
 
+interface Gateway {
+  readonly options: GatewayHttpOptions;
+  readonly forwarder: HttpForwarder;
+  readonly metrics: GatewayMetrics;
+}
+
+/** The model a route names (`/v2/models/NAME[/versions/V]/...`), or "" for one that names none. */
+function modelOf(path: string): string {
+  const match = /^\/v2\/models\/([^/?]+)/.exec(path);
+  if (match?.[1] === undefined) return '';
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+function recordRequest(gateway: Gateway, request: IncomingMessage, status: number, started: number): void {
+  gateway.metrics.requestEnded(
+    modelOf(request.url ?? '/'),
+    'stable',
+    status,
+    (performance.now() - started) / 1000,
+  );
+}
+
 async function handle(
-  options: GatewayHttpOptions,
-  forwarder: HttpForwarder,
+  gateway: Gateway,
   request: IncomingMessage,
   response: ServerResponse,
   requestId: string,
+  started: number,
 ): Promise<void> {
+  const { options, forwarder, metrics } = gateway;
   const path = request.url ?? '/';
   const route = path.split('?')[0];
   if (request.method === 'GET' && route === '/v2/health/live') {
@@ -93,6 +145,16 @@ async function handle(
   if (request.method === 'GET' && route === '/v2/health/ready') {
     const ready = options.pool.available;
     respond(response, ready ? 200 : 503, requestId, JSON.stringify({ ready }));
+    return;
+  }
+  if (request.method === 'GET' && route === '/metrics') {
+    const text = await metrics.metrics();
+    response.writeHead(200, {
+      'content-type': metrics.contentType,
+      'content-length': Buffer.byteLength(text),
+      'x-request-id': requestId,
+    });
+    response.end(text);
     return;
   }
   const body = await readBody(request, options.maxBodyBytes);
@@ -115,6 +177,7 @@ async function handle(
     'content-length': answer.body.byteLength,
   });
   response.end(answer.body);
+  recordRequest(gateway, request, answer.status, started);
 }
 
 function respond(response: ServerResponse, status: number, requestId: string, json: string): void {

@@ -19,6 +19,7 @@ function upstream(id: string, over: Partial<UpstreamView> = {}): UpstreamView {
     id,
     url: `http://127.0.0.1:1/${id}`,
     ready: true,
+    healthy: true,
     outstanding: 0,
     ejected: false,
     breaker: 'closed',
@@ -87,7 +88,7 @@ describe('gateway metrics', () => {
       'berth_gateway_retries_total{reason="refused"} 1',
       'berth_gateway_retries_total{reason="reset"} 0',
       'berth_gateway_retries_total{reason="draining"} 2',
-      'berth_gateway_retries_total{reason="failed"} 0',
+      'berth_gateway_retries_total{reason="timeout"} 0',
     ]);
     expect(series(text, 'berth_gateway_retry_budget_exhausted_total')).toEqual([
       'berth_gateway_retry_budget_exhausted_total 1',

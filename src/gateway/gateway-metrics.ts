@@ -24,7 +24,7 @@ export type GatewayTrack = (typeof GATEWAY_TRACKS)[number];
  * Why a request was sent to another replica: its connection was refused, reset or closed before
  * an answer, the replica said it drains, or it answered with a failure.
  */
-export const RETRY_REASONS = ['refused', 'reset', 'draining', 'failed'] as const;
+export const RETRY_REASONS = ['refused', 'reset', 'draining', 'timeout'] as const;
 export type RetryReason = (typeof RETRY_REASONS)[number];
 
 const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half-open'];
@@ -127,7 +127,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   });
   const retries = new Counter({
     name: 'berth_gateway_retries_total',
-    help: 'Requests sent on to another replica, by reason (refused, reset, draining, failed).',
+    help: 'Requests sent on to another replica, by reason (refused, reset, draining, timeout).',
     labelNames: ['reason'] as const,
     registers,
   });
@@ -180,8 +180,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   );
   perUpstream(
     'berth_gateway_upstream_ready',
-    '1 when the replica takes requests (ready, not draining), 0 otherwise.',
-    (u) => Number(u.ready),
+    '1 when the replica takes requests (ready, not draining, its health checks passing), 0 otherwise.',
+    (u) => Number(u.ready && u.healthy),
   );
   perUpstream(
     'berth_gateway_upstream_ejected',
@@ -212,8 +212,8 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   scalar('berth_replicas_desired', 'Replicas the spec or the autoscaler asks for.', (s) => s?.desired ?? 0);
   scalar(
     'berth_replicas_ready',
-    'Replicas ready to take requests (not draining); ejection and breakers aside.',
-    (s) => s?.upstreams.filter((u) => u.ready).length ?? 0,
+    'Replicas ready to take requests (not draining, health checks passing); ejection and breakers aside.',
+    (s) => s?.upstreams.filter((u) => u.ready && u.healthy).length ?? 0,
   );
   scalar(
     'berth_rollout_step',

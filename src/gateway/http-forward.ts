@@ -8,10 +8,13 @@
  *   (inference, metadata, health), a connection reset or closed before any answer (a replica
  *   killed while it held the request);
  * - a replica that lost a connection or said it drains leaves the balancer at once, and comes
- *   back when its readiness endpoint answers 200 again (probed every `probeIntervalMs`). Moving
- *   a request off such a replica is a failover, not a retry of a failed answer: it adds no load
- *   the dead replica was not already carrying, so only retries after an answer that failed
- *   draw on the retry budget, which is what keeps retries from turning into a storm;
+ *   back when an active health check passes (active-health.ts). Moving a request off such a
+ *   replica is a failover, not a retry: it adds no load the dead replica was not already
+ *   carrying, so it does not draw on the retry budget;
+ * - an attempt past `perTryTimeoutMs` (a hung or overloaded replica) counts as the replica's
+ *   failure, and a request without side effects is retried on another replica: that is a
+ *   retry of work the first may still do, so it draws on the retry budget, which is what keeps
+ *   retries from turning into a storm;
  * - the deadline bounds every attempt: past it the caller gets a 504, not a late answer;
  * - when no replica can take the request (a cold start, a scale from zero, the only replica
  *   restarting), it waits in a bounded buffer (resilience.buffer) for one to become ready; a
@@ -21,6 +24,7 @@
  */
 import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RetryBudget } from './retry-budget.js';
 import type { Upstream, UpstreamPool } from './upstream-pool.js';
 
@@ -54,8 +58,9 @@ export interface ForwarderOptions {
   readonly maxResponseBytes: number;
   /** Keep-alive connections per replica at most. */
   readonly maxSocketsPerUpstream?: number;
-  /** How often a replica taken out for a lost connection is asked whether it is ready. */
-  readonly probeIntervalMs?: number;
+  /** Longest one attempt may take (resilience.perTryTimeout); undefined: up to the deadline. */
+  readonly perTryTimeoutMs?: number;
+  readonly metrics?: GatewayMetrics;
   /** Requests that may wait for a replica, and for how long; undefined or 0: none wait. */
   readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
 }
@@ -87,7 +92,10 @@ type Attempt =
       readonly body: Buffer;
     }
   | { readonly kind: 'lost'; readonly refused: boolean; readonly error: Error }
-  | { readonly kind: 'timeout' };
+  /** The request's deadline passed. */
+  | { readonly kind: 'timeout' }
+  /** resilience.perTryTimeout passed, with time left before the deadline. */
+  | { readonly kind: 'slow' };
 
 /**
  * @example
@@ -110,17 +118,21 @@ export class HttpForwarder {
   }
 
   async forward(request: ForwardRequest): Promise<ForwardedResponse> {
-    const { budget } = this.options;
+    const { budget, metrics } = this.options;
     const tried = new Set<Upstream>();
     let failure: BerthError | undefined;
     /** Whether the last attempt's replica is gone from the balancer (a failover, not a retry). */
     let failover = false;
+    const sideEffectFree = idempotent(request.method, request.path);
     budget.requestStarted();
     try {
       for (let attempt = 0; attempt <= this.options.retries; attempt++) {
         if (performance.now() >= request.deadline) throw timedOut();
         const retrying = attempt > 0 && !failover;
-        if (retrying && !budget.tryRetry()) break;
+        if (retrying && !budget.tryRetry()) {
+          metrics?.retryBudgetExhausted();
+          break;
+        }
         failover = false;
         try {
           const upstream = await this.acquire(tried, request);
@@ -132,21 +144,39 @@ export class HttpForwarder {
             );
           }
           tried.add(upstream);
+          const started = performance.now();
           const result = await this.send(upstream, request);
+          metrics?.attemptEnded(upstream.id, (performance.now() - started) / 1000);
           if (result.kind === 'timeout') {
             this.pool.release(upstream, false);
             throw timedOut();
           }
+          if (result.kind === 'slow') {
+            // Past resilience.perTryTimeout: the replica may be hung (SIGSTOP) or overloaded.
+            // Another may answer in time; that is a retry of work the replica may still do, so
+            // it draws on the budget.
+            this.pool.release(upstream, false);
+            failure = new BerthError(
+              'BERTH_ERR_GATEWAY_TIMEOUT',
+              `replica ${upstream.id} did not answer within the per-try timeout of ${this.options.perTryTimeoutMs} ms`,
+            );
+            if (!sideEffectFree) break;
+            metrics?.retried('timeout');
+            continue;
+          }
           if (result.kind === 'lost') {
             this.pool.release(upstream, false);
-            this.takeOut(upstream);
+            this.pool.markLost(upstream);
             failover = true;
             failure = new BerthError(
               'BERTH_ERR_GATEWAY_UPSTREAM_FAILED',
               `replica ${upstream.id} did not answer: ${result.error.message}`,
               { cause: result.error },
             );
-            if (result.refused || idempotent(request.method, request.path)) continue;
+            if (result.refused || sideEffectFree) {
+              metrics?.retried(result.refused ? 'refused' : 'reset');
+              continue;
+            }
             break;
           }
           // A draining replica refused the request before taking it: another one may answer.
@@ -154,10 +184,11 @@ export class HttpForwarder {
             result.status === 503 && result.headers[ERROR_CODE_KEY] === 'BERTH_ERR_SERVER_SHUTTING_DOWN';
           this.pool.release(upstream, draining || result.status < 500);
           if (draining) {
-            this.takeOut(upstream);
+            this.pool.markLost(upstream);
             failover = true;
             if (attempt < this.options.retries) {
               failure = new BerthError('BERTH_ERR_GATEWAY_NO_UPSTREAM', `replica ${upstream.id} is draining`);
+              metrics?.retried('draining');
               continue;
             }
           }
@@ -194,6 +225,7 @@ export class HttpForwarder {
       // Some replica could take it but not this request (all tried, or probes taken): no wait.
       if (buffer === undefined || buffer.maxRequests === 0 || this.pool.available) return undefined;
       if (this.pool.waiting >= buffer.maxRequests) {
+        this.options.metrics?.bufferOverflowed();
         throw new BerthError(
           'BERTH_ERR_GATEWAY_NO_UPSTREAM',
           `no replica is ready and ${buffer.maxRequests} requests already wait for one (resilience.buffer.maxRequests); retry later`,
@@ -202,7 +234,10 @@ export class HttpForwarder {
       const now = performance.now();
       waitUntil ??= now + buffer.maxWaitMs;
       const left = Math.min(waitUntil, request.deadline) - now;
-      if (left <= 0 || !(await this.pool.whenAvailable(left, request.signal))) {
+      this.options.metrics?.bufferEntered();
+      const came = left > 0 && (await this.pool.whenAvailable(left, request.signal));
+      this.options.metrics?.bufferLeft((performance.now() - now) / 1000);
+      if (!came) {
         if (performance.now() >= request.deadline) throw timedOut();
         if (request.signal?.aborted === true) throw callerGone();
         if (this.pool.closed) {
@@ -216,30 +251,13 @@ export class HttpForwarder {
     }
   }
 
-  /** Out of the balancer until its readiness endpoint answers 200 (or it leaves the pool). */
-  private takeOut(upstream: Upstream): void {
-    if (!upstream.ready) return;
-    this.pool.setReady(upstream.id, false);
-    const interval = this.options.probeIntervalMs ?? 500;
-    const probe = () => {
-      if (!this.pool.holds(upstream)) return;
-      fetch(`${upstream.url}/v2/health/ready`, { signal: AbortSignal.timeout(interval * 4) }).then(
-        async (response) => {
-          await response.body?.cancel();
-          if (response.status === 200 && this.pool.holds(upstream)) this.pool.setReady(upstream.id, true);
-          else setTimeout(probe, interval).unref();
-        },
-        () => setTimeout(probe, interval).unref(),
-      );
-    };
-    setTimeout(probe, interval).unref();
-  }
-
   private send(upstream: Upstream, request: ForwardRequest): Promise<Attempt> {
     const headers = forwardedHeaders(request.headers);
     headers['content-length'] = request.body.byteLength;
     const url = new URL(request.path, upstream.url);
     const remaining = Math.max(1, request.deadline - performance.now());
+    const perTry = this.options.perTryTimeoutMs;
+    const slow = perTry !== undefined && perTry < remaining;
     return new Promise<Attempt>((resolve) => {
       let settled = false;
       const settle = (attempt: Attempt) => {
@@ -276,10 +294,13 @@ export class HttpForwarder {
           );
         },
       );
-      const timer = setTimeout(() => {
-        outgoing.destroy();
-        settle({ kind: 'timeout' });
-      }, remaining);
+      const timer = setTimeout(
+        () => {
+          outgoing.destroy();
+          settle({ kind: slow ? 'slow' : 'timeout' });
+        },
+        slow ? perTry : remaining,
+      );
       outgoing.once('error', (error: NodeJS.ErrnoException) =>
         settle({ kind: 'lost', refused: error.code === 'ECONNREFUSED', error }),
       );

@@ -57,3 +57,10 @@ export {
   type GatewayTrack,
   type RetryReason,
 } from './gateway-metrics.js';
+export {
+  DEFAULT_HEALTH_CHECK,
+  HealthVerdicts,
+  startHealthChecks,
+  type HealthCheckPolicy,
+  type RunningHealthChecks,
+} from './active-health.js';

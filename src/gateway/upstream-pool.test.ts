@@ -108,4 +108,37 @@ describe('UpstreamPool', () => {
       await expect(p.whenAvailable(0)).resolves.toBe(false);
     });
   });
+
+  it('takes an upstream whose connection was lost out until its health says so, and reports ejections', () => {
+    const ejected: string[] = [];
+    const lost: string[] = [];
+    const p = new UpstreamPool({
+      random: () => 0,
+      outlier: {
+        consecutiveFailures: 1,
+        baseEjectionMs: 1000,
+        maxEjectionMs: 1000,
+        intervalMs: 100,
+        maxEjectionPercent: 50,
+      },
+      onEjected: (id) => ejected.push(id),
+    });
+    p.onLost = (upstream) => lost.push(upstream.id);
+    p.add('a', 'http://127.0.0.1:1');
+    p.add('b', 'http://127.0.0.1:2');
+    const a = p.acquire();
+    if (a === undefined) throw new Error('no upstream');
+    p.release(a, true);
+    p.markLost(a);
+    p.markLost(a); // once
+    expect(lost).toEqual(['a']);
+    expect(p.view().find((u) => u.id === 'a')?.healthy).toBe(false);
+    expect(p.acquire()?.id).toBe('b');
+    p.setHealthy('a', true);
+    expect(p.urlOf('a')).toBe('http://127.0.0.1:1');
+    const again = p.acquire();
+    if (again === undefined) throw new Error('no upstream');
+    p.release(again, false);
+    expect(ejected).toEqual([again.id]);
+  });
 });

@@ -21,10 +21,14 @@ export interface Upstream {
   readonly id: string;
   /** Its REST base URL, e.g. http://127.0.0.1:41234. */
   readonly url: string;
+  /** Its gRPC address (host:port), when it serves gRPC. */
+  readonly grpc: string | undefined;
   /** Requests sent and not answered. */
   outstanding: number;
-  /** Whether it may take requests (ready, not draining). */
+  /** Whether it may take requests (ready, not draining): what its owner says. */
   ready: boolean;
+  /** Whether its health checks pass and its connections hold: what the gateway observed. */
+  healthy: boolean;
   readonly breaker: CircuitBreaker;
 }
 
@@ -32,6 +36,7 @@ export interface UpstreamView {
   readonly id: string;
   readonly url: string;
   readonly ready: boolean;
+  readonly healthy: boolean;
   readonly outstanding: number;
   readonly ejected: boolean;
   readonly breaker: BreakerState;
@@ -45,6 +50,8 @@ export interface UpstreamPoolOptions {
   readonly now?: () => number;
   /** Called when a request starts waiting for an upstream: the cue to scale from zero. */
   readonly onWaiting?: () => void;
+  /** Called when the outlier detector ejects an upstream (for metrics and logs). */
+  readonly onEjected?: (id: string) => void;
 }
 
 interface Waiter {
@@ -68,6 +75,8 @@ export class UpstreamPool {
   lastRequestAt: number | undefined;
   /** Set by close(). */
   closed = false;
+  /** Told when markLost() takes an upstream out, so that health checks bring it back. */
+  onLost: ((upstream: Upstream) => void) | undefined;
 
   constructor(private readonly options: UpstreamPoolOptions = {}) {
     this.outliers = new OutlierDetector(options.outlier ?? DEFAULT_OUTLIER_POLICY);
@@ -75,12 +84,14 @@ export class UpstreamPool {
     this.now = options.now ?? (() => performance.now());
   }
 
-  add(id: string, url: string): void {
+  add(id: string, url: string, grpc?: string): void {
     this.upstreams.set(id, {
       id,
       url,
+      grpc,
       outstanding: 0,
       ready: true,
+      healthy: true,
       breaker: new CircuitBreaker(this.options.breaker ?? DEFAULT_BREAKER_POLICY),
     });
     this.outliers.add(id, this.now());
@@ -103,6 +114,29 @@ export class UpstreamPool {
     if (upstream === undefined) return;
     upstream.ready = ready;
     if (ready) this.wakeWaiters();
+  }
+
+  /** Active health's verdict (active-health.ts): an unhealthy upstream takes no request. */
+  setHealthy(id: string, healthy: boolean): void {
+    const upstream = this.upstreams.get(id);
+    if (upstream === undefined) return;
+    upstream.healthy = healthy;
+    if (healthy) this.wakeWaiters();
+  }
+
+  /**
+   * A connection to `upstream` was lost, or it said it drains: out of the balancer at once, until
+   * a health check passes (or it leaves the pool).
+   */
+  markLost(upstream: Upstream): void {
+    if (!this.holds(upstream) || !upstream.healthy) return;
+    upstream.healthy = false;
+    this.onLost?.(upstream);
+  }
+
+  /** The URL of the upstream with this id now; undefined when there is none. */
+  urlOf(id: string): string | undefined {
+    return this.upstreams.get(id)?.url;
   }
 
   /** Requests waiting in `whenAvailable` now. */
@@ -162,7 +196,7 @@ export class UpstreamPool {
     this.lastRequestAt = now;
     const usable: Upstream[] = [];
     for (const upstream of this.upstreams.values()) {
-      if (!upstream.ready || exclude?.has(upstream) === true) continue;
+      if (!upstream.ready || !upstream.healthy || exclude?.has(upstream) === true) continue;
       if (this.outliers.isEjected(upstream.id, now)) continue;
       if (upstream.breaker.state(now) === 'open') continue;
       usable.push(upstream);
@@ -188,7 +222,12 @@ export class UpstreamPool {
     upstream.outstanding = Math.max(0, upstream.outstanding - 1);
     const now = this.now();
     upstream.breaker.record(ok, now);
-    if (this.upstreams.get(upstream.id) === upstream) this.outliers.record(upstream.id, ok, now);
+    if (
+      this.upstreams.get(upstream.id) === upstream &&
+      this.outliers.record(upstream.id, ok, now) === 'ejected'
+    ) {
+      this.options.onEjected?.(upstream.id);
+    }
     if (ok) this.wakeWaiters();
   }
 
@@ -198,6 +237,7 @@ export class UpstreamPool {
     for (const upstream of this.upstreams.values()) {
       if (
         upstream.ready &&
+        upstream.healthy &&
         !this.outliers.isEjected(upstream.id, now) &&
         upstream.breaker.state(now) !== 'open'
       ) {
@@ -213,6 +253,7 @@ export class UpstreamPool {
       id: u.id,
       url: u.url,
       ready: u.ready,
+      healthy: u.healthy,
       outstanding: u.outstanding,
       ejected: this.outliers.isEjected(u.id, now),
       breaker: u.breaker.state(now),

@@ -16,11 +16,13 @@
  * they meet processes and sockets.
  */
 import {
+  createGatewayMetrics,
   DEFAULT_BREAKER_POLICY,
   DEFAULT_OUTLIER_POLICY,
   startGatewayHttp,
   UpstreamPool,
   type BreakerState,
+  type GatewayMetrics,
   type RunningGateway,
 } from '../gateway/index.js';
 import type { ReplicasSpec, ResilienceSpec } from '../spec/index.js';
@@ -56,7 +58,9 @@ export type DeploymentEvent =
   | ReplicaEvent
   | { readonly type: 'scaled'; readonly from: number; readonly to: number; readonly reason: string }
   | { readonly type: 'cold-start'; readonly ms: number }
-  | { readonly type: 'draining'; readonly id: string };
+  | { readonly type: 'draining'; readonly id: string }
+  | { readonly type: 'ejected'; readonly id: string }
+  | { readonly type: 'health'; readonly id: string; readonly healthy: boolean };
 
 export type ScaleMode = 'fixed' | 'auto' | 'pinned';
 
@@ -67,6 +71,8 @@ export interface ReplicaView {
   readonly url: string | undefined;
   /** Whether the gateway sends it requests now. */
   readonly inBalancer: boolean;
+  /** Whether its active health checks pass (and its connections hold). */
+  readonly healthy: boolean;
   readonly outstanding: number;
   readonly ejected: boolean;
   readonly breaker: BreakerState | undefined;
@@ -108,6 +114,7 @@ export interface DeploymentStatus {
  */
 export class LocalDeployment {
   private readonly pool: UpstreamPool;
+  private readonly metrics: GatewayMetrics;
   private readonly supervisor: Supervisor;
   private readonly autoscaler: Autoscaler | undefined;
   private gateway: RunningGateway | undefined;
@@ -127,6 +134,9 @@ export class LocalDeployment {
 
   private constructor(private readonly options: LocalDeploymentOptions) {
     const { resilience, replicas } = options;
+    this.metrics = createGatewayMetrics({
+      collect: () => ({ upstreams: this.pool.view(), desired: this.desired }),
+    });
     this.pool = new UpstreamPool({
       outlier: {
         ...DEFAULT_OUTLIER_POLICY,
@@ -142,6 +152,10 @@ export class LocalDeployment {
         maxCoolDownMs: resilience.breaker.maxCoolDown,
       },
       onWaiting: () => this.onWaiting(),
+      onEjected: (id) => {
+        this.metrics.ejected(id);
+        options.onEvent?.({ type: 'ejected', id });
+      },
     });
     this.supervisor = new Supervisor({
       berthBin: options.berthBin,
@@ -187,6 +201,14 @@ export class LocalDeployment {
       retryBudget: { share: resilience.retryBudget, minConcurrent: 3 },
       maxBodyBytes: options.maxBodyBytes,
       buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
+      healthCheck: {
+        intervalMs: resilience.healthCheck.interval,
+        timeoutMs: resilience.healthCheck.timeout,
+        unhealthyAfter: resilience.healthCheck.unhealthyAfter,
+      },
+      ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
+      metrics: deployment.metrics,
+      onHealth: (id, verdict) => options.onEvent?.({ type: 'health', id, healthy: verdict === 'healthy' }),
     });
     deployment.reconcile();
     const period = options.syncPeriodMs ?? 1000;
@@ -241,7 +263,9 @@ export class LocalDeployment {
         state: this.active.has(r.id) || r.state === 'stopped' ? r.state : 'stopping',
         pid: r.pid,
         url: r.url,
-        inBalancer: upstream?.ready === true && !upstream.ejected && upstream.breaker !== 'open',
+        inBalancer:
+          upstream?.ready === true && upstream.healthy && !upstream.ejected && upstream.breaker !== 'open',
+        healthy: upstream?.healthy ?? false,
         outstanding: upstream?.outstanding ?? 0,
         ejected: upstream?.ejected ?? false,
         breaker: upstream?.breaker,
@@ -371,7 +395,7 @@ export class LocalDeployment {
   private onReplicaEvent(event: ReplicaEvent): void {
     if (event.type === 'ready') {
       if (this.active.has(event.id)) {
-        this.pool.add(event.id, event.url);
+        this.pool.add(event.id, event.url, event.grpc);
         if (this.coldStartSince !== undefined) {
           this.lastColdStartMs = Math.round(performance.now() - this.coldStartSince);
           this.coldStartSince = undefined;
@@ -380,6 +404,7 @@ export class LocalDeployment {
       }
     } else if (event.type === 'exited' || event.type === 'stopped') {
       this.pool.remove(event.id);
+      if (event.type === 'stopped') this.metrics.upstreamRemoved(event.id);
     }
     this.options.onEvent?.(event);
   }

@@ -43,7 +43,14 @@ export interface ReplicaOptions {
 
 export type ReplicaEvent =
   | { readonly type: 'started'; readonly id: string; readonly pid: number }
-  | { readonly type: 'ready'; readonly id: string; readonly url: string; readonly ms: number }
+  | {
+      readonly type: 'ready';
+      readonly id: string;
+      readonly url: string;
+      /** host:port, when the replica serves gRPC. */
+      readonly grpc: string | undefined;
+      readonly ms: number;
+    }
   | {
       readonly type: 'exited';
       readonly id: string;
@@ -269,6 +276,7 @@ export class Supervisor {
             type: 'ready',
             id: replica.options.id,
             url,
+            grpc: replica.grpc,
             ms: performance.now() - started,
           });
           for (const waiter of replica.readyWaiters.splice(0)) waiter.resolve(this.statusOf(replica));

@@ -36,3 +36,14 @@ export function duration(fallback: string) {
     .prefault(fallback)
     .describe(`A duration: 250ms, 30s, 5m, 1h (or milliseconds). Default ${fallback}.`);
 }
+
+/** A duration field with no default: absent means "none" (undefined), as a per-try timeout. */
+export function optionalDuration() {
+  return z
+    .union([
+      z.number().positive().max(Number.MAX_SAFE_INTEGER),
+      z.string().regex(DURATION, 'expected a duration such as 250ms, 30s, 5m or 1h, or milliseconds'),
+    ])
+    .transform((v) => (typeof v === 'number' ? v : (parseDuration(v) as number)))
+    .optional();
+}

@@ -39,8 +39,11 @@ describe('the orchestration sections', () => {
       retryBudget: 0.2,
       outlier: { consecutive5xx: 5, ejectFor: 30_000, maxEjectFor: 300_000, maxEjectionPercent: 10 },
       breaker: { failures: 10, coolDown: 5000, maxCoolDown: 60_000 },
+      healthCheck: { interval: 1000, timeout: 1000, unhealthyAfter: 2 },
       buffer: { maxRequests: 256, maxWait: 30_000 },
     });
+    expect(resilienceSection.parse({ perTryTimeout: '250ms' }).perTryTimeout).toBe(250);
+    expect(resilienceSection.safeParse({ perTryTimeout: 0 }).success).toBe(false);
   });
 
   it("read the issue's example", () => {

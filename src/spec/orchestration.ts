@@ -6,7 +6,7 @@
  * Durations are milliseconds or text with a unit (duration.ts) and read as milliseconds.
  */
 import { z } from 'zod';
-import { duration } from './duration.js';
+import { duration, optionalDuration } from './duration.js';
 
 const share = (what: string) => z.number().min(0).max(1).describe(`${what}, from 0 to 1.`);
 const count = (min: number, max: number) => z.number().int().min(min).max(max);
@@ -123,6 +123,9 @@ export const resilienceSection = z
     retries: count(0, 10)
       .default(2)
       .describe('Retries of a request that failed where a retry is safe. Default 2.'),
+    perTryTimeout: optionalDuration().describe(
+      'Longest one attempt at a replica may take; past it, a request without side effects (inference, metadata) is retried on another replica, within timeoutMs and the retry budget. Absent: an attempt may take the whole timeoutMs.',
+    ),
     retryBudget: share('Retries in flight allowed, as a share of requests in flight').default(0.2),
     outlier: z
       .object({
@@ -157,6 +160,25 @@ export const resilienceSection = z
       .strict()
       .prefault({})
       .describe('A circuit breaker per replica: open after failures in a row, probe after the cool-down.'),
+    healthCheck: z
+      .object({
+        interval: duration('1s').describe(
+          "How often the gateway asks each replica's readiness endpoint. Default 1s.",
+        ),
+        timeout: duration('1s').describe(
+          'Longest wait for a readiness answer; no answer in time is a failed check. Default 1s.',
+        ),
+        unhealthyAfter: count(1, 100)
+          .default(2)
+          .describe(
+            'Failed checks in a row that take a replica out of the balancer, until one passes. Default 2.',
+          ),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        "Active health: the gateway asks every replica's readiness endpoint, so that a replica that hangs (SIGSTOP, a deadlock) leaves the balancer without a request failing first.",
+      ),
     buffer: z
       .object({
         maxRequests: count(0, 100_000).default(256).describe('Requests that may wait at once. Default 256.'),

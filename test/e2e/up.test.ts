@@ -198,6 +198,11 @@ describe('berth up', () => {
     expect(await statusWithHost(up.control, 'evil.example:8002')).toBe(403);
     expect(await statusWithHost(up.control, 'localhost:8002')).toBe(200);
 
+    // The gateway's own metrics, on its public port.
+    const metrics = await (await fetch(`${up.gateway}/metrics`)).text();
+    expect(metrics).toMatch(/berth_gateway_requests_total\{model="double",track="stable",code="200"\} [1-9]/);
+    expect(metrics).toMatch(/^berth_replicas_desired 1$/m);
+
     const pids = replicaPids(up);
     up.child.kill('SIGTERM');
     expect(await up.exited).toBe(0);
@@ -220,6 +225,70 @@ describe('berth up', () => {
       20_000,
     );
     expect(runCli(['status', '--url', up.control]).stdout).toMatch(/SIGKILL, \d+s ago/);
+  }, 60_000);
+
+  it('takes a hung (SIGSTOP) replica out, and requests keep succeeding within their deadline', async () => {
+    const dir = repository();
+    writeFileSync(
+      join(dir, 'berth.yaml'),
+      [
+        'replicas: { min: 2, max: 2 }',
+        'resilience:',
+        '  timeoutMs: 5000',
+        '  perTryTimeout: 500ms',
+        '  healthCheck: { interval: 200ms, timeout: 300ms, unhealthyAfter: 2 }',
+        '',
+      ].join('\n'),
+    );
+    const up = await startUp(['-f', join(dir, 'berth.yaml'), dir]);
+    await until(async () => readyCount(await statusNow(up)) === 2, 'two ready replicas', 20_000);
+    const victim = (await statusNow(up)).replicas[0];
+    if (victim === undefined) throw new Error('no replica');
+    let loading = true;
+    const failures: string[] = [];
+    let slowest = 0;
+    let answered = 0;
+    const client = async () => {
+      while (loading) {
+        const started = performance.now();
+        try {
+          expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+          answered++;
+        } catch (error) {
+          failures.push(String(error));
+        }
+        slowest = Math.max(slowest, performance.now() - started);
+      }
+    };
+    const clients = Array.from({ length: 4 }, client);
+    process.kill(victim.pid, 'SIGSTOP');
+    try {
+      await until(
+        async () => (await statusNow(up)).replicas.some((r) => r.id === victim.id && !r.inBalancer),
+        'the hung replica out of the balancer',
+        10_000,
+      );
+      const before = answered;
+      await until(
+        () => Promise.resolve(answered > before + 50),
+        'requests answered by the other replica',
+        10_000,
+      );
+    } finally {
+      loading = false;
+      await Promise.all(clients);
+      process.kill(victim.pid, 'SIGCONT');
+    }
+    expect(failures).toEqual([]);
+    expect(slowest).toBeLessThan(5000);
+    expect(
+      up.logs.some((l) => l.msg === `replica ${victim.id} failed its health checks: out of the balancer`),
+    ).toBe(true);
+    await until(
+      async () => (await statusNow(up)).replicas.every((r) => r.inBalancer),
+      'the replica back once it runs again',
+      10_000,
+    );
   }, 60_000);
 
   it('autoscales up under load and back down after the stabilisation window', async () => {
