@@ -1,21 +1,63 @@
 /**
- * One Open Inference Protocol conformance suite, run over both transports of one real
- * `berth serve` process: REST (http://) and gRPC (grpc://), through berth's client, which has
- * the same API on both. Each case states what the protocol requires, so a transport that differs
- * from the other fails here.
+ * One Open Inference Protocol conformance suite, run over every transport berth offers: REST
+ * (http://) and gRPC (grpc://) of one real `berth serve` process, and the same through the
+ * gateway of `berth up` (gateway-http.ts) in front of two supervised replicas serving the same
+ * repository, all through berth's client, which has the same API on each. Each case states what
+ * the protocol requires, so a transport that differs from the others fails here.
  */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf, type OipClient } from '../../src/client/index.js';
+import { startGatewayHttp, UpstreamPool } from '../../src/gateway/index.js';
+import { Supervisor } from '../../src/orchestrator/index.js';
 import { BerthError, type Datatype } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { BERTH_BIN, startServe, type ServeProcess } from '../helpers/cli.js';
 import { freePort } from '../helpers/free-port.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-conformance-');
 
-let server: ServeProcess;
+/** Replicas run by the supervisor, and the pool its ready and exit events keep, as `berth up` does. */
+interface Replicas {
+  readonly supervisor: Supervisor;
+  readonly pool: UpstreamPool;
+}
+
+/**
+ * A pool `random` under which power of two choices (balancer.ts) picks the two replicas in
+ * turn while neither holds a request, as in this suite's sequential calls: every case that makes
+ * more than one call meets both replicas, rather than both only by chance.
+ */
+function alternating(): () => number {
+  const draws = [0.25, 0.5, 0.75, 0.5];
+  let next = 0;
+  return () => draws[next++ % draws.length] ?? 0;
+}
+
+async function startReplicas(args: readonly string[], count: number): Promise<Replicas> {
+  const pool = new UpstreamPool({ random: alternating() });
+  const supervisor = new Supervisor({
+    berthBin: BERTH_BIN,
+    stopTimeoutMs: 5000,
+    onEvent: (event) => {
+      if (event.type === 'ready') pool.add(event.id, event.url, event.grpc);
+      if (event.type === 'exited' || event.type === 'stopped') pool.remove(event.id);
+    },
+  });
+  const ids = Array.from({ length: count }, (_, i) => `r${i + 1}`);
+  for (const id of ids) supervisor.add({ id, args });
+  try {
+    await Promise.all(ids.map((id) => supervisor.whenReady(id)));
+  } catch (error) {
+    await supervisor.stopAll();
+    throw error;
+  }
+  return { supervisor, pool };
+}
+
+let server: ServeProcess | undefined;
+let replicas: Replicas | undefined;
 
 beforeAll(async () => {
   const repo = tempDir();
@@ -26,10 +68,22 @@ beforeAll(async () => {
   writeModel(repo, 'halves', identityModel('FLOAT16', ['batch', 3]));
   writeModel(repo, 'longs', identityModel('INT64', ['batch', 2]));
   writeModel(repo, 'flags', identityModel('BOOL', ['batch', 2]));
-  server = await startServe([repo]);
-  await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+  // Started together, and each kept as soon as it is up, so that afterAll stops whatever started.
+  const [direct, behind] = await Promise.allSettled([
+    startServe([repo]).then(async (p) => {
+      server = p;
+      await p.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+    }),
+    startReplicas([repo], 2).then((r) => {
+      replicas = r;
+    }),
+  ]);
+  for (const started of [direct, behind]) if (started.status === 'rejected') throw started.reason;
 });
-afterAll(() => server.stop());
+afterAll(async () => {
+  replicas?.pool.close();
+  await Promise.all([replicas?.supervisor.stopAll(), server?.stop()]);
+});
 
 /** The error a promise rejects with; fails when it resolves. */
 async function failure(promise: Promise<unknown>): Promise<BerthError> {
@@ -42,13 +96,72 @@ async function failure(promise: Promise<unknown>): Promise<BerthError> {
   throw new Error('expected the call to fail');
 }
 
-describe.each(['rest', 'grpc'] as const)('conformance over %s', (transport) => {
+interface Opened {
+  /** What berth's client is given: http://… or grpc://… */
+  readonly url: string;
+  /** Stops what `open` started for this transport alone. */
+  readonly close?: () => Promise<void>;
+}
+
+/** A way to reach the suite's repository. Adding a transport is adding an entry here. */
+interface Transport {
+  readonly name: string;
+  /** Its URL scheme: the case about an unreachable server makes an address of it. */
+  readonly scheme: 'http' | 'grpc';
+  /** Starts this transport's own front, if it has one, once the processes above are up. */
+  readonly open: () => Promise<Opened>;
+}
+
+function started<T>(what: T | undefined): T {
+  if (what === undefined) throw new Error("the suite's processes did not start (see beforeAll)");
+  return what;
+}
+
+/**
+ * Through the gateway every case runs over two replicas taking turns (alternating() above) and
+ * holds as it does directly: both serve the same repository with the same settings, and no case
+ * changes a process's state or counts what one process did. A case that does (load or unload,
+ * statistics counts) must not meet two replicas; give it a gateway of its own over
+ * startReplicas(args, 1) rather than weaken what it asserts.
+ */
+const transports: readonly Transport[] = [
+  { name: 'rest', scheme: 'http', open: () => Promise.resolve({ url: started(server).url }) },
+  {
+    name: 'grpc',
+    scheme: 'grpc',
+    open: () => Promise.resolve({ url: `grpc://${started(server).grpcAddress ?? ''}` }),
+  },
+  {
+    name: 'rest through the gateway',
+    scheme: 'http',
+    open: async () => {
+      const gateway = await startGatewayHttp({
+        pool: started(replicas).pool,
+        host: '127.0.0.1',
+        port: 0,
+        timeoutMs: 10_000,
+        retries: 2,
+        retryBudget: { share: 0.2, minConcurrent: 3 },
+        maxBodyBytes: 8 << 20,
+      });
+      return { url: gateway.url, close: () => gateway.close() };
+    },
+  },
+  // gRPC through the gateway (gateway-grpc.ts) joins as one more entry over the same pool.
+];
+
+describe.each(transports)('conformance over $name', ({ name, scheme, open }) => {
+  let opened: Opened | undefined;
   let client: OipClient;
-  beforeAll(() => {
-    const url = transport === 'rest' ? server.url : `grpc://${server.grpcAddress ?? ''}`;
-    client = createClient({ url });
+  beforeAll(async () => {
+    opened = await open();
+    client = createClient({ url: opened.url });
   });
-  afterAll(() => client.close());
+  afterAll(async () => {
+    if (opened === undefined) return;
+    client.close();
+    await opened.close?.();
+  });
 
   it('reports the server live and ready, and its metadata with the extensions', async () => {
     expect(await client.live()).toBe(true);
@@ -92,9 +205,9 @@ describe.each(['rest', 'grpc'] as const)('conformance over %s', (transport) => {
         { name: 'INPUT0', datatype: 'INT32', shape: [1, 16], data: a },
         { name: 'INPUT1', datatype: 'INT32', shape: [1, 16], data: b },
       ],
-      { id: `req-${transport}` },
+      { id: `req-${name}` },
     );
-    expect(response).toMatchObject({ modelName: 'simple', modelVersion: '1', id: `req-${transport}` });
+    expect(response).toMatchObject({ modelName: 'simple', modelVersion: '1', id: `req-${name}` });
     expect(Array.from(outputOf(response, 'OUTPUT0').data as Int32Array)).toEqual(Array.from(a, (x) => x + 3));
     expect(Array.from(outputOf(response, 'OUTPUT1').data as Int32Array)).toEqual(Array.from(a, (x) => x - 3));
     expect(outputOf(response, 'OUTPUT0').shape).toEqual([1, 16]);
@@ -107,14 +220,19 @@ describe.each(['rest', 'grpc'] as const)('conformance over %s', (transport) => {
       modelVersion: '2',
       outputs: [{ name: 'OUTPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array([2, 4, 6, 8]) }],
     };
-    // Binary outputs (REST's default, carrying binary_data_size on the wire) and JSON outputs alike.
+    // Binary tensors (REST's default, carrying binary_data_size on the wire), JSON outputs, and
+    // JSON both ways alike.
     expect(await client.infer('double', input)).toStrictEqual(expected);
     expect(await client.infer('double', input, { binaryOutputs: false })).toStrictEqual(expected);
+    expect(await client.infer('double', input, { binaryInputs: false, binaryOutputs: false })).toStrictEqual(
+      expected,
+    );
   });
 
+  // The client's side of every transport alike: nothing listens, whatever would be in front.
   it('says which server it cannot reach, and why, in one shape', async () => {
     const port = await freePort();
-    const url = transport === 'rest' ? `http://127.0.0.1:${port}` : `grpc://127.0.0.1:${port}`;
+    const url = `${scheme}://127.0.0.1:${port}`;
     const nowhere = createClient({ url, timeoutMs: 5000 });
     try {
       const error = await failure(nowhere.ready());
