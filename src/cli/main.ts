@@ -9,6 +9,7 @@ import { initCommand } from './init-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
+import { rolloutCommand } from './rollout-command.js';
 import { scaleCommand } from './scale-command.js';
 import { schemaCommand } from './schema-command.js';
 import { serveCommand } from './serve-command.js';
@@ -62,6 +63,7 @@ for (const command of [
   upCommand(),
   statusCommand(),
   scaleCommand(),
+  rolloutCommand(),
   buildCommand(),
   renderCommand(),
   inspectCommand(),

@@ -11,6 +11,8 @@ function status(overrides: Partial<DeploymentStatus> = {}): DeploymentStatus {
     replicas: [
       {
         id: 'r1',
+        track: 'stable',
+        revision: 1,
         state: 'ready',
         pid: 101,
         url: 'http://127.0.0.1:41001',
@@ -25,6 +27,8 @@ function status(overrides: Partial<DeploymentStatus> = {}): DeploymentStatus {
       },
       {
         id: 'r2',
+        track: 'stable',
+        revision: 1,
         state: 'restarting',
         pid: undefined,
         url: undefined,
@@ -48,6 +52,8 @@ function status(overrides: Partial<DeploymentStatus> = {}): DeploymentStatus {
     },
     traffic: { inflight: 3, waiting: 0, lastRequestAt: now - 500 },
     lastColdStartMs: undefined,
+    revision: { id: 1, args: ['/models'] },
+    rollout: undefined,
     ...overrides,
   };
 }
@@ -58,9 +64,31 @@ describe('formatStatus', () => {
     expect(text).toMatch(/scaling\s+auto, 1 to 4 replica\(s\), 2 desired, target 8 in flight per replica/);
     expect(text).toMatch(/why\s+17 in flight over 1 replica/);
     expect(text).toMatch(/traffic\s+3 in flight, 0 waiting for a replica, last request 1s ago/);
-    expect(text).toMatch(/r1\s+ready\s+101\s+3\s+in\s+1\s+SIGKILL, 4s ago/);
-    expect(text).toMatch(/r2\s+restarting \(crash loop\)\s+-\s+0\s+out\s+4\s+status 2, 1s ago/);
+    expect(text).toMatch(/r1\s+ready\s+1\s+101\s+3\s+in\s+1\s+SIGKILL, 4s ago/);
+    expect(text).toMatch(/r2\s+restarting \(crash loop\)\s+1\s+-\s+0\s+out\s+4\s+status 2, 1s ago/);
     expect(text).not.toMatch(/cold start/);
+    expect(text).not.toMatch(/rollout/);
+  });
+
+  it('shows a rollout: its step, weight, last check and reason', () => {
+    const text = formatStatus(
+      status({
+        rollout: {
+          strategy: 'canary',
+          revision: 2,
+          phase: 'progressing',
+          step: 1,
+          steps: [10, 50, 100],
+          weight: 10,
+          mirror: 0,
+          reason: 'check failed (1 of 2): error rate 12.0 % above 1.0 %',
+          lastCheck: { verdict: 'fail', reasons: ['error rate 12.0 % above 1.0 %'] },
+        },
+      }),
+      now,
+    );
+    expect(text).toMatch(/rollout\s+canary to revision 2: progressing, step 1 of 3 \(10 % of traffic\)/);
+    expect(text).toMatch(/check failed \(1 of 2\): error rate 12.0 %/);
   });
 
   it('says when there is no replica, and what the last cold start cost', () => {

@@ -56,10 +56,16 @@ export function formatStatus(status: DeploymentStatus, now = Date.now()): string
     ...(status.lastColdStartMs === undefined
       ? []
       : [['cold start', `${status.lastColdStartMs} ms (the last scale from zero)`]]),
+    [
+      'revision',
+      `${status.revision.id}: ${status.revision.args.length === 0 ? 'the built-in example model' : status.revision.args.join(' ')}`,
+    ],
+    ...rolloutRows(status.rollout),
   ]);
   const rows = status.replicas.map((r) => [
     r.id,
-    r.crashLooping ? `${r.state} (crash loop)` : r.state,
+    r.track === 'canary' ? `${r.state} (candidate)` : r.crashLooping ? `${r.state} (crash loop)` : r.state,
+    r.revision === undefined ? '-' : String(r.revision),
     String(r.pid ?? '-'),
     String(r.outstanding),
     balancer(r),
@@ -71,10 +77,44 @@ export function formatStatus(status: DeploymentStatus, now = Date.now()): string
     rows.length === 0
       ? '  no replica (scaled to zero: the next request starts one)'
       : table([
-          ['REPLICA', 'STATE', 'PID', 'IN-FLIGHT', 'BALANCER', 'RESTARTS', 'LAST EXIT', 'URL'],
+          ['REPLICA', 'STATE', 'REV', 'PID', 'IN-FLIGHT', 'BALANCER', 'RESTARTS', 'LAST EXIT', 'URL'],
           ...rows,
         ]);
   return `${head}\n\n${replicas}\n`;
+}
+
+/** A rollout as `berth rollout` prints it. */
+export function formatRollout(rollout: Record<string, unknown>): string {
+  return table(rolloutRows(rollout));
+}
+
+/** The rollout's lines: what, where it stands, why. */
+function rolloutRows(rollout: Record<string, unknown> | undefined): string[][] {
+  if (rollout === undefined) return [];
+  const { strategy, revision, phase, step, steps, weight, mirror, reason, replaced, of } = rollout as {
+    strategy: string;
+    revision: number;
+    phase: string;
+    step?: number;
+    steps?: number[];
+    weight?: number;
+    mirror?: number;
+    reason?: string;
+    replaced?: number;
+    of?: number;
+  };
+  let where = phase;
+  if (strategy === 'rolling' && replaced !== undefined && of !== undefined) {
+    where += `, ${replaced} of ${of} replicas replaced`;
+  } else if (phase === 'progressing' && step !== undefined && steps !== undefined) {
+    const share =
+      strategy === 'shadow' ? `${mirror ?? 0} % of traffic copied` : `${weight ?? 0} % of traffic`;
+    where += `, step ${step} of ${steps.length} (${share})`;
+  }
+  return [
+    ['rollout', `${strategy} to revision ${revision}: ${where}`],
+    ...(reason === undefined ? [] : [['', reason]]),
+  ];
 }
 
 function balancer(replica: ReplicaView): string {

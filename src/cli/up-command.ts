@@ -94,10 +94,8 @@ export function upCommand(): Command {
       }),
     )
     .action(async (paths: string[], flags: UpFlags) => {
-      const [{ createLogger }, { loadSpec, replicasSection, resilienceSection }] = await Promise.all([
-        import('../observability/index.js'),
-        import('../spec/index.js'),
-      ]);
+      const [{ createLogger }, { loadSpec, replicasSection, resilienceSection, rolloutSection }] =
+        await Promise.all([import('../observability/index.js'), import('../spec/index.js')]);
       const format: LogFormat =
         flags.logFormat === 'auto'
           ? process.stderr.isTTY
@@ -113,6 +111,7 @@ export function upCommand(): Command {
       const loaded = await loadSpec(flags.file);
       const replicas = replicasSection.parse(loaded?.spec.replicas ?? {});
       const resilience = resilienceSection.parse(loaded?.spec.resilience ?? {});
+      const rollout = rolloutSection.parse(loaded?.spec.rollout ?? {});
       const models =
         paths.length > 0
           ? paths.map((p) => resolve(p))
@@ -165,6 +164,7 @@ export function upCommand(): Command {
         replicas,
         ...(fixedReplicas === undefined ? {} : { fixedReplicas }),
         resilience,
+        rollout,
         host: flags.host,
         port,
         maxBodyBytes,
@@ -234,6 +234,9 @@ export function upCommand(): Command {
                   { replica: event.id },
                   `replica ${event.id} failed its health checks: out of the balancer`,
                 );
+              break;
+            case 'rollout':
+              logger.info(event.fields, event.message);
               break;
             case 'started':
             case 'stopped':

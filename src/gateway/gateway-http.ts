@@ -1,9 +1,15 @@
 /**
  * The gateway's REST front: the Open Inference Protocol's routes, forwarded to the replicas
- * (http-forward.ts), except the gateway's own health: live while it runs, ready while some
- * replica can take a request. Every answer carries the request's `x-request-id` (the client's,
- * or one made here and sent on to the replica), and every refusal the protocol's JSON error with
- * its `berth-error-code`.
+ * (http-forward.ts), except the gateway's own health (live while it runs, ready while some
+ * stable replica can take a request) and metrics. Every answer carries the request's
+ * `x-request-id` (the client's, or one made here and sent on to the replica), and every refusal
+ * the protocol's JSON error with its `berth-error-code`.
+ *
+ * While a rollout runs (tracks.ts), each inference request goes to the track `chooseTrack` picks:
+ * a canaried one that fails with a server error is answered by the stable version instead (it is
+ * free of side effects), so that a bad candidate costs its callers latency, not errors, while its
+ * errors still count against it; shadow copies and the stable copies of canaried requests are
+ * sent off the caller's path, and their answers compared.
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,12 +17,18 @@ import type { AddressInfo } from 'node:net';
 import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../ground/index.js';
 import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
-import { HttpForwarder } from './http-forward.js';
+import { compareRaw } from './answer-compare.js';
+import { HttpForwarder, type ForwardedResponse, type ForwardRequest } from './http-forward.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
+import { chooseTrack, TRACK_HEADER, Tracks, type TrackName } from './tracks.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface GatewayHttpOptions {
+  /** The stable replicas. */
   readonly pool: UpstreamPool;
+  /** The rollout's traffic split over `pool` and a candidate's; none: every request to `pool`. */
+  readonly tracks?: Tracks;
+  readonly random?: () => number;
   readonly host: string;
   readonly port: number;
   readonly timeoutMs: number;
@@ -47,6 +59,8 @@ export interface RunningGateway {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Copies (shadow, or stable answers to compare a canary with) in flight at most; past it, none. */
+const MAX_COPIES = 64;
 
 /**
  * @example
@@ -58,19 +72,50 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     createGatewayMetrics({
       collect: () => ({ upstreams: options.pool.view(), desired: options.pool.view().length }),
     });
-  const forwarder = new HttpForwarder(options.pool, {
+  const forwarderOptions = {
     retries: options.retries,
     budget: new RetryBudget(options.retryBudget),
     maxResponseBytes: options.maxBodyBytes,
     metrics,
     ...(options.buffer === undefined ? {} : { buffer: options.buffer }),
     ...(options.perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs: options.perTryTimeoutMs }),
-  });
+  };
+  const forwarders = new Map<UpstreamPool, HttpForwarder>();
+  const forwarderOf = (pool: UpstreamPool): HttpForwarder => {
+    let forwarder = forwarders.get(pool);
+    if (forwarder === undefined) {
+      // One per pool: a candidate's pool comes and goes with its rollout.
+      for (const [known, old] of forwarders) {
+        if (known !== options.pool && known !== tracks.candidate) {
+          old.close();
+          forwarders.delete(known);
+        }
+      }
+      // Only the stable track waits for a replica: a candidate that cannot take a request now
+      // counts as failing it, and the stable version answers instead.
+      forwarder = new HttpForwarder(
+        pool,
+        pool === options.pool
+          ? forwarderOptions
+          : { ...forwarderOptions, buffer: { maxRequests: 0, maxWaitMs: 0 } },
+      );
+      forwarders.set(pool, forwarder);
+    }
+    return forwarder;
+  };
+  const tracks = options.tracks ?? new Tracks(options.pool);
   const checks =
     options.healthCheck === false
       ? undefined
       : startHealthChecks(options.pool, options.healthCheck ?? DEFAULT_HEALTH_CHECK, options.onHealth);
-  const gateway: Gateway = { options, forwarder, metrics };
+  const gateway: Gateway = {
+    options,
+    tracks,
+    forwarderOf,
+    metrics,
+    random: options.random ?? Math.random,
+    copies: 0,
+  };
   const server: Server = createServer((request, response) => {
     const started = performance.now();
     const given = request.headers['x-request-id'];
@@ -96,7 +141,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
         checks?.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
-        forwarder.close();
+        for (const forwarder of forwarders.values()) forwarder.close();
       }),
     closeAll: () => server.closeAllConnections(),
   };
@@ -104,9 +149,15 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
 
 interface Gateway {
   readonly options: GatewayHttpOptions;
-  readonly forwarder: HttpForwarder;
+  readonly tracks: Tracks;
+  readonly forwarderOf: (pool: UpstreamPool) => HttpForwarder;
   readonly metrics: GatewayMetrics;
+  readonly random: () => number;
+  /** Copies in flight now. */
+  copies: number;
 }
+
+const INFER_ROUTE = /^\/v2\/models\/[^/?]+(?:\/versions\/[^/?]+)?\/infer(?:\?|$)/;
 
 /** The model a route names (`/v2/models/NAME[/versions/V]/...`), or "" for one that names none. */
 function modelOf(path: string): string {
@@ -119,10 +170,16 @@ function modelOf(path: string): string {
   }
 }
 
-function recordRequest(gateway: Gateway, request: IncomingMessage, status: number, started: number): void {
+function recordRequest(
+  gateway: Gateway,
+  request: IncomingMessage,
+  status: number,
+  started: number,
+  track: TrackName = 'stable',
+): void {
   gateway.metrics.requestEnded(
     modelOf(request.url ?? '/'),
-    'stable',
+    track,
     status,
     (performance.now() - started) / 1000,
   );
@@ -135,7 +192,7 @@ async function handle(
   requestId: string,
   started: number,
 ): Promise<void> {
-  const { options, forwarder, metrics } = gateway;
+  const { options, metrics, tracks } = gateway;
   const path = request.url ?? '/';
   const route = path.split('?')[0];
   if (request.method === 'GET' && route === '/v2/health/live') {
@@ -162,14 +219,57 @@ async function handle(
   response.once('close', () => {
     if (!response.writableFinished) gone.abort();
   });
-  const answer = await forwarder.forward({
+  const forward: ForwardRequest = {
     method: request.method ?? 'GET',
     path,
     headers: request.headers,
     body,
     deadline: performance.now() + options.timeoutMs,
     signal: gone.signal,
-  });
+  };
+  const inference = forward.method === 'POST' && INFER_ROUTE.test(path);
+  const pinned = request.headers[TRACK_HEADER];
+  const choice = inference
+    ? chooseTrack(
+        typeof pinned === 'string' ? pinned : undefined,
+        { weight: tracks.weight, mirror: tracks.mirror, hasCandidate: tracks.candidate !== undefined },
+        gateway.random,
+      )
+    : { track: 'stable' as const, mirror: false };
+  let track: TrackName = choice.track;
+  let answer: ForwardedResponse;
+  if (track === 'canary') {
+    const candidate = tracks.poolOf('canary');
+    const tried = performance.now();
+    let canaried: ForwardedResponse | undefined;
+    try {
+      canaried = await gateway.forwarderOf(candidate).forward(forward);
+    } catch {
+      canaried = undefined;
+    }
+    tracks.recorders.canary.record(canaried?.status ?? 0, performance.now() - tried);
+    if (canaried !== undefined && canaried.status < 500) {
+      answer = canaried;
+      if (tracks.compare !== undefined) compareLater(gateway, forward, canaried, 'stable');
+    } else {
+      // A server error from the candidate: the stable version answers instead.
+      track = 'stable';
+      answer = await gateway.forwarderOf(options.pool).forward(forward);
+    }
+  } else {
+    const tried = performance.now();
+    try {
+      answer = await gateway.forwarderOf(options.pool).forward(forward);
+    } catch (error) {
+      if (inference)
+        tracks.recorders.stable.record(httpStatusOf(toBerthError(error)), performance.now() - tried);
+      throw error;
+    }
+    if (inference && tracks.candidate !== undefined) {
+      tracks.recorders.stable.record(answer.status, performance.now() - tried);
+    }
+    if (choice.mirror) compareLater(gateway, forward, answer, 'canary');
+  }
   if (response.destroyed) return;
   response.writeHead(answer.status, {
     ...answer.headers,
@@ -177,7 +277,50 @@ async function handle(
     'content-length': answer.body.byteLength,
   });
   response.end(answer.body);
-  recordRequest(gateway, request, answer.status, started);
+  recordRequest(gateway, request, answer.status, started, track);
+}
+
+/**
+ * Sends a copy of `forward` to the other track, off the caller's path, and compares its answer
+ * with `answer`: a shadow copy to the candidate (`to` canary), or a canaried request's copy to
+ * the stable version (`to` stable). Bounded: past MAX_COPIES in flight, copies are skipped.
+ */
+function compareLater(
+  gateway: Gateway,
+  forward: ForwardRequest,
+  answer: ForwardedResponse,
+  to: TrackName,
+): void {
+  const { tracks } = gateway;
+  const candidate = tracks.candidate;
+  const policy = tracks.compare;
+  if (candidate === undefined || gateway.copies >= MAX_COPIES) return;
+  gateway.copies++;
+  const started = performance.now();
+  void gateway
+    .forwarderOf(to === 'canary' ? candidate : gateway.options.pool)
+    .forward(forward)
+    .then(
+      (other) => {
+        if (to === 'canary') {
+          tracks.recorders.canary.record(other.status, performance.now() - started);
+          gateway.metrics.requestEnded(
+            modelOf(forward.path),
+            'shadow',
+            other.status,
+            (performance.now() - started) / 1000,
+          );
+        }
+        if (policy === undefined) return;
+        const [stable, candidateAnswer] = to === 'canary' ? [answer, other] : [other, answer];
+        const outcome = compareRaw(stable, candidateAnswer, policy);
+        if (outcome !== undefined) tracks.recordAgreement(outcome.agree, outcome.reason);
+      },
+      () => {
+        if (to === 'canary') tracks.recorders.canary.record(0, performance.now() - started);
+      },
+    )
+    .finally(() => gateway.copies--);
 }
 
 function respond(response: ServerResponse, status: number, requestId: string, json: string): void {

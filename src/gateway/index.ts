@@ -64,3 +64,13 @@ export {
   type HealthCheckPolicy,
   type RunningHealthChecks,
 } from './active-health.js';
+export { compareRaw, decodeAnswer, type RawAnswer } from './answer-compare.js';
+export {
+  chooseTrack,
+  percentile,
+  TRACK_HEADER,
+  TrackRecorder,
+  Tracks,
+  type TrackChoice,
+  type TrackName,
+} from './tracks.js';

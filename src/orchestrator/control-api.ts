@@ -8,6 +8,8 @@
  *   GET  /berth/v1/status               the deployment's status (local-deployment.ts)
  *   POST /berth/v1/scale {"replicas":N}  exactly N replicas, autoscaling off
  *   POST /berth/v1/scale {"auto":true}   the count back to the autoscaler (or the spec)
+ *   POST /berth/v1/rollout {"action":"start","models":[ABSOLUTE PATHS],"strategy"?:...}
+ *   POST /berth/v1/rollout {"action":"promote"|"abort"|"undo"}
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,7 +25,18 @@ const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/
 export interface Controllable {
   status(): DeploymentStatus;
   scale(replicas: number | undefined): void;
+  startRollout(args: readonly string[], strategy?: RolloutStrategy): Record<string, unknown>;
+  promoteRollout(): Record<string, unknown>;
+  abortRollout(): Record<string, unknown>;
+  undoRollout(): Record<string, unknown>;
 }
+
+export const ROLLOUT_STRATEGIES = ['rolling', 'canary', 'shadow'] as const;
+export type RolloutStrategy = (typeof ROLLOUT_STRATEGIES)[number];
+
+export type RolloutAction =
+  | { readonly action: 'start'; readonly models: readonly string[]; readonly strategy?: RolloutStrategy }
+  | { readonly action: 'promote' | 'abort' | 'undo' };
 
 export interface RunningControlApi {
   readonly url: string;
@@ -93,22 +106,32 @@ async function handle(
   }
   if (route === `${CONTROL_PREFIX}/scale`) {
     if (request.method !== 'POST') throw methodNotAllowed('POST', route);
-    const type = request.headers['content-type'] ?? '';
-    if (!/^application\/json\s*(?:;|$)/i.test(type)) {
-      throw new BerthError(
-        'BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE',
-        `${route}: the body must be JSON (content-type: application/json), got "${type}"`,
-      );
-    }
+    requireJson(request, route);
     const replicas = parseScale(await readBody(request));
     target.scale(replicas);
     const { scaling } = target.status();
     writeJson(response, 200, { desired: scaling.desired, mode: scaling.mode, reason: scaling.reason });
     return;
   }
+  if (route === `${CONTROL_PREFIX}/rollout`) {
+    if (request.method !== 'POST') throw methodNotAllowed('POST', route);
+    requireJson(request, route);
+    const action = parseRollout(await readBody(request));
+    if (action.action === 'start') await checkPaths(action.models);
+    const answer =
+      action.action === 'start'
+        ? target.startRollout(action.models, action.strategy)
+        : action.action === 'promote'
+          ? target.promoteRollout()
+          : action.action === 'abort'
+            ? target.abortRollout()
+            : target.undoRollout();
+    writeJson(response, 200, answer);
+    return;
+  }
   throw new BerthError(
     'BERTH_ERR_SERVER_ROUTE_NOT_FOUND',
-    `no control route ${request.method ?? ''} ${route}; the routes are GET ${CONTROL_PREFIX}/status and POST ${CONTROL_PREFIX}/scale`,
+    `no control route ${request.method ?? ''} ${route}; the routes are GET ${CONTROL_PREFIX}/status, POST ${CONTROL_PREFIX}/scale and POST ${CONTROL_PREFIX}/rollout`,
   );
 }
 
@@ -142,6 +165,70 @@ export function parseScale(text: string): number | undefined {
     throw invalid(`"replicas" must be an integer from 0 to ${MAX_REPLICAS}, got ${JSON.stringify(replicas)}`);
   }
   return replicas;
+}
+
+/** A POST's body must be JSON: a form posted by a web page across origins is not. */
+function requireJson(request: IncomingMessage, route: string): void {
+  const type = request.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(?:;|$)/i.test(type)) {
+    throw new BerthError(
+      'BERTH_ERR_PROTOCOL_UNSUPPORTED_MEDIA_TYPE',
+      `${route}: the body must be JSON (content-type: application/json), got "${type}"`,
+    );
+  }
+}
+
+/** `{"action": "start", "models": [...], "strategy"?: ...}` or `{"action": "promote" | "abort" | "undo"}`. */
+export function parseRollout(text: string): RolloutAction {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new BerthError('BERTH_ERR_PROTOCOL_INVALID_JSON', 'the rollout request body is not valid JSON');
+  }
+  const invalid = (message: string) => new BerthError('BERTH_ERR_CONTROL_INVALID_REQUEST', message);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw invalid('the rollout request must be an object with an "action"');
+  }
+  const { action, models, strategy, ...rest } = body as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0)
+    throw invalid(`unknown field "${unknown[0]}": expected "action", "models", "strategy"`);
+  if (action === 'promote' || action === 'abort' || action === 'undo') {
+    if (models !== undefined || strategy !== undefined) {
+      throw invalid(`"${action}" takes no "models" or "strategy"`);
+    }
+    return { action };
+  }
+  if (action !== 'start') {
+    throw invalid(`"action" must be "start", "promote", "abort" or "undo", got ${JSON.stringify(action)}`);
+  }
+  if (
+    !Array.isArray(models) ||
+    models.length > 64 ||
+    !models.every((m): m is string => typeof m === 'string' && m.startsWith('/') && m.length <= 4096)
+  ) {
+    throw invalid('"models" must be a list of at most 64 absolute paths (.onnx files or repository folders)');
+  }
+  if (strategy !== undefined && !ROLLOUT_STRATEGIES.includes(strategy as RolloutStrategy)) {
+    throw invalid(
+      `"strategy" must be one of ${ROLLOUT_STRATEGIES.join(', ')}, got ${JSON.stringify(strategy)}`,
+    );
+  }
+  return strategy === undefined
+    ? { action, models }
+    : { action, models, strategy: strategy as RolloutStrategy };
+}
+
+async function checkPaths(paths: readonly string[]): Promise<void> {
+  const { stat } = await import('node:fs/promises');
+  for (const path of paths) {
+    try {
+      await stat(path);
+    } catch {
+      throw new BerthError('BERTH_ERR_REPOSITORY_NOT_FOUND', `${path}: no such file or folder`);
+    }
+  }
 }
 
 function methodNotAllowed(allowed: string, route: string): BerthError {

@@ -38,8 +38,13 @@ export {
 export {
   CONTROL_PREFIX,
   MAX_REPLICAS,
+  parseRollout,
   parseScale,
+  ROLLOUT_STRATEGIES,
   startControlApi,
+  type RolloutAction,
+  type RolloutStrategy,
   type Controllable,
   type RunningControlApi,
 } from './control-api.js';
+export { RolloutRun, type CandidateReplica, type Revision, type RolloutRunOptions } from './rollout-run.js';

@@ -22,11 +22,15 @@ import {
   startGatewayHttp,
   UpstreamPool,
   type BreakerState,
+  Tracks,
   type GatewayMetrics,
+  type HealthCheckPolicy,
   type RunningGateway,
 } from '../gateway/index.js';
-import type { ReplicasSpec, ResilienceSpec } from '../spec/index.js';
+import type { ReplicasSpec, ResilienceSpec, RolloutSpec } from '../spec/index.js';
+import { BerthError } from '../ground/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
+import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
 import type { BackoffPolicy } from './restart-backoff.js';
 import { Supervisor, type ReplicaEvent, type ReplicaExit, type ReplicaState } from './supervisor.js';
 
@@ -40,6 +44,7 @@ export interface LocalDeploymentOptions {
   /** `--replicas N`: exactly N replicas, no autoscaling. */
   readonly fixedReplicas?: number;
   readonly resilience: ResilienceSpec;
+  readonly rollout: RolloutSpec;
   /** The gateway's public address. */
   readonly host: string;
   readonly port: number;
@@ -60,12 +65,17 @@ export type DeploymentEvent =
   | { readonly type: 'cold-start'; readonly ms: number }
   | { readonly type: 'draining'; readonly id: string }
   | { readonly type: 'ejected'; readonly id: string }
-  | { readonly type: 'health'; readonly id: string; readonly healthy: boolean };
+  | { readonly type: 'health'; readonly id: string; readonly healthy: boolean }
+  | { readonly type: 'rollout'; readonly message: string; readonly fields: Record<string, unknown> };
 
 export type ScaleMode = 'fixed' | 'auto' | 'pinned';
 
 export interface ReplicaView {
   readonly id: string;
+  /** `canary`: the candidate of a canary or shadow rollout. */
+  readonly track: 'stable' | 'canary';
+  /** The revision it serves (1 at start, one more per rollout); undefined once it stops. */
+  readonly revision: number | undefined;
   readonly state: ReplicaState;
   readonly pid: number | undefined;
   readonly url: string | undefined;
@@ -104,6 +114,10 @@ export interface DeploymentStatus {
   };
   /** The last scale from zero: how long its first request waited for a replica. */
   readonly lastColdStartMs: number | undefined;
+  /** The revision new stable replicas serve, and what it serves. */
+  readonly revision: { readonly id: number; readonly args: readonly string[] };
+  /** The rollout in progress, or the last one; undefined before any. */
+  readonly rollout: Record<string, unknown> | undefined;
 }
 
 /**
@@ -119,8 +133,20 @@ export class LocalDeployment {
   private readonly autoscaler: Autoscaler | undefined;
   private gateway: RunningGateway | undefined;
   private readonly startedAt = Date.now();
-  /** Replicas the supervisor runs that are not being stopped. */
-  private readonly active = new Set<string>();
+  /** Replicas of the stable track the supervisor runs and is not stopping, with their revision. */
+  private readonly active = new Map<string, Revision>();
+  private readonly tracks: Tracks;
+  /** What new stable replicas serve; a rolling update changes it, and replaces the others. */
+  private stable: Revision;
+  private previous: Revision | undefined;
+  private nextRevision = 2;
+  private nextCandidate = 1;
+  private run: RolloutRun | undefined;
+  private rolling: RollingUpdate | undefined;
+  /** The last rollout's status, once it ended. */
+  private lastRollout: Record<string, unknown> | undefined;
+  /** Stable replicas that became ready at least once (a rolling update counts failed starts). */
+  private readonly everReady = new Set<string>();
   private nextId = 1;
   private mode: ScaleMode;
   private desired: number;
@@ -134,6 +160,7 @@ export class LocalDeployment {
 
   private constructor(private readonly options: LocalDeploymentOptions) {
     const { resilience, replicas } = options;
+    this.stable = { id: 1, args: options.serveArgs };
     this.metrics = createGatewayMetrics({
       collect: () => ({ upstreams: this.pool.view(), desired: this.desired }),
     });
@@ -157,6 +184,7 @@ export class LocalDeployment {
         options.onEvent?.({ type: 'ejected', id });
       },
     });
+    this.tracks = new Tracks(this.pool);
     this.supervisor = new Supervisor({
       berthBin: options.berthBin,
       ...(options.nodePath === undefined ? {} : { nodePath: options.nodePath }),
@@ -194,6 +222,7 @@ export class LocalDeployment {
     const { resilience } = options;
     deployment.gateway = await startGatewayHttp({
       pool: deployment.pool,
+      tracks: deployment.tracks,
       host: options.host,
       port: options.port,
       timeoutMs: resilience.timeoutMs,
@@ -255,12 +284,19 @@ export class LocalDeployment {
   }
 
   status(): DeploymentStatus {
-    const views = new Map(this.pool.view().map((u) => [u.id, u]));
+    const views = new Map(
+      [...(this.tracks.candidate?.view() ?? []), ...this.pool.view()].map((u) => [u.id, u]),
+    );
+    const run = this.run !== undefined && !this.run.done ? this.run : undefined;
     const replicas = this.supervisor.status().map((r): ReplicaView => {
       const upstream = views.get(r.id);
+      const candidate = run !== undefined && run.owns(r.id);
+      const revision = candidate ? run.revision : this.active.get(r.id);
       return {
         id: r.id,
-        state: this.active.has(r.id) || r.state === 'stopped' ? r.state : 'stopping',
+        track: candidate ? 'canary' : 'stable',
+        revision: revision?.id,
+        state: this.active.has(r.id) || candidate || r.state === 'stopped' ? r.state : 'stopping',
         pid: r.pid,
         url: r.url,
         inBalancer:
@@ -296,6 +332,8 @@ export class LocalDeployment {
           lastRequest === undefined ? undefined : Math.round(Date.now() - (performance.now() - lastRequest)),
       },
       lastColdStartMs: this.lastColdStartMs,
+      revision: { id: this.stable.id, args: this.stable.args },
+      rollout: this.rolloutStatus(),
     };
   }
 
@@ -314,8 +352,9 @@ export class LocalDeployment {
       await gateway.close();
       clearTimeout(grace);
     }
-    for (const id of this.active) this.pool.setReady(id, false);
+    for (const id of this.active.keys()) this.pool.setReady(id, false);
     this.active.clear();
+    this.tracks.clear();
     await this.supervisor.stopAll();
   }
 
@@ -330,6 +369,7 @@ export class LocalDeployment {
     this.samples.sum += this.inflight();
     this.samples.count++;
     if (++this.ticks % 10 === 0) this.decide();
+    this.run?.tick();
   }
 
   private decide(): void {
@@ -364,24 +404,49 @@ export class LocalDeployment {
     this.decide();
   }
 
-  /** Starts or stops replicas until as many run as are desired. */
+  /**
+   * Starts or stops stable replicas until as many run as are desired, all of the stable
+   * revision. Replicas of an older one (a rolling update) are replaced one at a time: one new
+   * replica above the count (surge 1, so a machine never needs double capacity), and once every
+   * new one is ready, one old one drains.
+   */
   private reconcile(): void {
     if (this.stopping) return;
-    while (this.active.size < this.desired) {
+    const outdated = [...this.active].filter(([, revision]) => revision !== this.stable).map(([id]) => id);
+    const target = this.desired + (outdated.length > 0 && this.desired > 0 ? 1 : 0);
+    while (this.active.size < target) {
       const id = `r${this.nextId++}`;
-      this.active.add(id);
-      this.supervisor.add({ id, args: this.options.serveArgs });
+      this.active.set(id, this.stable);
+      this.supervisor.add({ id, args: this.stable.args });
     }
-    if (this.active.size <= this.desired) return;
-    const byState = this.supervisor.status().filter((r) => this.active.has(r.id));
-    // Not ready ones first (they serve nobody), then the newest.
-    byState.sort((a, b) => {
-      const readyA = a.state === 'ready' ? 1 : 0;
-      const readyB = b.state === 'ready' ? 1 : 0;
-      if (readyA !== readyB) return readyA - readyB;
-      return Number(b.id.slice(1)) - Number(a.id.slice(1));
-    });
-    for (const replica of byState.slice(0, this.active.size - this.desired)) this.drain(replica.id);
+    const states = new Map(this.supervisor.status().map((r) => [r.id, r.state]));
+    if (this.active.size > target) {
+      const ids = [...this.active.keys()];
+      // Older revisions first, then not ready ones (they serve nobody), then the newest.
+      ids.sort((a, b) => {
+        const oldA = this.active.get(a) !== this.stable ? 0 : 1;
+        const oldB = this.active.get(b) !== this.stable ? 0 : 1;
+        if (oldA !== oldB) return oldA - oldB;
+        const readyA = states.get(a) === 'ready' ? 1 : 0;
+        const readyB = states.get(b) === 'ready' ? 1 : 0;
+        if (readyA !== readyB) return readyA - readyB;
+        return Number(b.slice(1)) - Number(a.slice(1));
+      });
+      for (const id of ids.slice(0, this.active.size - target)) this.drain(id);
+      return;
+    }
+    if (outdated.length === 0) {
+      if (this.rolling !== undefined) this.endRolling('promoted', 'every replica serves the new revision');
+      return;
+    }
+    const fresh = [...this.active].filter(([, revision]) => revision === this.stable).map(([id]) => id);
+    if (fresh.every((id) => states.get(id) === 'ready')) {
+      const victim = outdated.find((id) => states.get(id) !== 'ready') ?? outdated[0];
+      if (victim !== undefined) {
+        this.drain(victim);
+        this.reconcile();
+      }
+    }
   }
 
   /** Out of the balancer first, then SIGTERM: the replica finishes what it holds. */
@@ -392,20 +457,208 @@ export class LocalDeployment {
     void this.supervisor.stop(id);
   }
 
+  /**
+   * `berth rollout start`: a new revision (what `berth serve` is given), by the spec's strategy
+   * or `strategy`.
+   */
+  startRollout(args: readonly string[], strategy?: RolloutSpec['strategy']): Record<string, unknown> {
+    if (this.stopping) throw controlError('berth up is shutting down');
+    if ((this.run !== undefined && !this.run.done) || this.rolling !== undefined) {
+      throw controlError('a rollout is in progress: promote or abort it first (berth rollout status)');
+    }
+    const spec = this.options.rollout;
+    const revision: Revision = { id: this.nextRevision++, args };
+    const chosen = strategy ?? spec.strategy;
+    this.lastRollout = undefined;
+    if (chosen === 'rolling' || this.active.size === 0) {
+      this.beginRolling(revision, 'rollout started');
+      return this.rolloutStatus() ?? {};
+    }
+    const replicaId = `c${this.nextCandidate++}`;
+    this.run = new RolloutRun({
+      strategy: chosen,
+      spec,
+      revision,
+      replicaId,
+      supervisor: this.supervisor,
+      tracks: this.tracks,
+      healthCheck: this.healthPolicy(),
+      onEvent: (message, fields) => this.options.onEvent?.({ type: 'rollout', message, fields }),
+      onEnd: (phase, candidate) => this.endRun(phase, revision, candidate),
+    });
+    this.run.start();
+    this.options.onEvent?.({
+      type: 'rollout',
+      message: `rollout started: revision ${revision.id}, ${chosen}, steps ${spec.steps.join(' → ')} %`,
+      fields: { revision: revision.id, strategy: chosen, args },
+    });
+    return this.rolloutStatus() ?? {};
+  }
+
+  /** `berth rollout promote`: the candidate takes all traffic now. */
+  promoteRollout(): Record<string, unknown> {
+    if (this.run !== undefined && !this.run.done) {
+      try {
+        this.run.promote();
+      } catch (error) {
+        throw controlError(error instanceof Error ? error.message : String(error));
+      }
+    } else if (this.rolling !== undefined) {
+      throw controlError('a rolling update promotes itself, one replica at a time; abort it to go back');
+    } else throw controlError('no rollout is in progress');
+    return this.rolloutStatus() ?? {};
+  }
+
+  /** `berth rollout abort`: back to the stable revision. */
+  abortRollout(): Record<string, unknown> {
+    if (this.run !== undefined && !this.run.done) this.run.abort();
+    else if (this.rolling !== undefined) this.rollBackRolling('aborted by hand');
+    else throw controlError('no rollout is in progress');
+    return this.rolloutStatus() ?? {};
+  }
+
+  /** `berth rollout undo`: a rolling update back to the revision before the last one. */
+  undoRollout(): Record<string, unknown> {
+    const previous = this.previous;
+    if (previous === undefined) throw controlError('there is no earlier revision to go back to');
+    if ((this.run !== undefined && !this.run.done) || this.rolling !== undefined) {
+      throw controlError('a rollout is in progress: abort it instead');
+    }
+    this.lastRollout = undefined;
+    this.beginRolling(
+      { id: this.nextRevision++, args: previous.args },
+      `undo: back to revision ${previous.id}`,
+    );
+    return this.rolloutStatus() ?? {};
+  }
+
+  private rolloutStatus(): Record<string, unknown> | undefined {
+    if (this.run !== undefined && !this.run.done) return this.run.status();
+    if (this.rolling !== undefined) {
+      const { from, to, reason } = this.rolling;
+      const replaced = [...this.active.values()].filter((r) => r === to).length;
+      return {
+        strategy: 'rolling',
+        revision: to.id,
+        from: from.id,
+        phase: 'progressing',
+        replaced,
+        of: this.desired,
+        reason,
+      };
+    }
+    return this.lastRollout;
+  }
+
+  private beginRolling(revision: Revision, reason: string): void {
+    this.rolling = { from: this.stable, to: revision, startFailures: 0, reason };
+    this.previous = this.stable;
+    this.stable = revision;
+    this.options.onEvent?.({
+      type: 'rollout',
+      message: `rolling update to revision ${revision.id}: one replica at a time (${reason})`,
+      fields: { revision: revision.id, args: revision.args },
+    });
+    this.reconcile();
+  }
+
+  private endRolling(phase: 'promoted' | 'rolled-back', reason: string): void {
+    const rolling = this.rolling;
+    if (rolling === undefined) return;
+    this.rolling = undefined;
+    this.lastRollout = {
+      strategy: 'rolling',
+      revision: rolling.to.id,
+      from: rolling.from.id,
+      phase,
+      reason,
+    };
+    this.options.onEvent?.({ type: 'rollout', message: `rollout ${phase}: ${reason}`, fields: { phase } });
+  }
+
+  /** A rolling update whose new replicas do not start: the old revision comes back. */
+  private rollBackRolling(reason: string): void {
+    const rolling = this.rolling;
+    if (rolling === undefined) return;
+    this.stable = rolling.from;
+    this.previous = undefined;
+    this.endRolling('rolled-back', reason);
+    this.reconcile();
+  }
+
+  /** A canary's or shadow's end: promoted, its replica joins the stable track and the rest roll. */
+  private endRun(
+    phase: 'promoted' | 'rolled-back',
+    revision: Revision,
+    candidate: CandidateReplica | undefined,
+  ): void {
+    this.lastRollout = this.run?.status();
+    if (phase === 'rolled-back' || candidate === undefined || this.stopping) return;
+    this.previous = this.stable;
+    this.stable = revision;
+    this.active.set(candidate.id, revision);
+    this.everReady.add(candidate.id);
+    this.pool.add(candidate.id, candidate.url, candidate.grpc);
+    this.reconcile();
+  }
+
+  private healthPolicy(): HealthCheckPolicy {
+    const { healthCheck } = this.options.resilience;
+    return {
+      intervalMs: healthCheck.interval,
+      timeoutMs: healthCheck.timeout,
+      unhealthyAfter: healthCheck.unhealthyAfter,
+    };
+  }
+
   private onReplicaEvent(event: ReplicaEvent): void {
+    const run = this.run;
+    if (run !== undefined && !run.done && run.owns(event.id)) {
+      run.onReplicaEvent(event);
+      this.options.onEvent?.(event);
+      return;
+    }
     if (event.type === 'ready') {
       if (this.active.has(event.id)) {
+        this.everReady.add(event.id);
         this.pool.add(event.id, event.url, event.grpc);
         if (this.coldStartSince !== undefined) {
           this.lastColdStartMs = Math.round(performance.now() - this.coldStartSince);
           this.coldStartSince = undefined;
           this.options.onEvent?.({ type: 'cold-start', ms: this.lastColdStartMs });
         }
+        this.reconcile();
       }
     } else if (event.type === 'exited' || event.type === 'stopped') {
       this.pool.remove(event.id);
-      if (event.type === 'stopped') this.metrics.upstreamRemoved(event.id);
+      if (event.type === 'stopped') {
+        this.metrics.upstreamRemoved(event.id);
+        this.everReady.delete(event.id);
+      }
+      const rolling = this.rolling;
+      if (
+        event.type === 'exited' &&
+        rolling !== undefined &&
+        this.active.get(event.id) === rolling.to &&
+        !this.everReady.has(event.id) &&
+        ++rolling.startFailures >= this.options.rollout.failAfter + 1
+      ) {
+        this.rollBackRolling(
+          `the new revision's replica ${event.id} exited ${rolling.startFailures} times before it was ready`,
+        );
+      }
     }
     this.options.onEvent?.(event);
   }
+}
+
+interface RollingUpdate {
+  readonly from: Revision;
+  readonly to: Revision;
+  startFailures: number;
+  readonly reason: string;
+}
+
+function controlError(message: string): BerthError {
+  return new BerthError('BERTH_ERR_CONTROL_INVALID_REQUEST', message);
 }

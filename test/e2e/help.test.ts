@@ -20,6 +20,8 @@ const COMMANDS = [
   ['up'],
   ['status'],
   ['scale'],
+  ['rollout'],
+  ['rollout', 'start'],
 ];
 
 describe('berth --help', () => {

@@ -5,139 +5,24 @@
  * window, scale to zero and back on the first request, a start that cannot succeed, and no
  * replica left behind after SIGTERM or after `berth up` itself is killed with SIGKILL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
-import { BERTH_BIN, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
+import { alive, inferDouble, readyCount, replicaPids, status, statusNow, upsForFile } from '../helpers/up.js';
 
 const tempDir = tempDirsForFile('berth-up-');
-
-interface Up {
-  readonly child: ChildProcess;
-  readonly gateway: string;
-  readonly control: string;
-  readonly logs: Record<string, unknown>[];
-  stdout(): string;
-  stderr(): string;
-  readonly exited: Promise<number | null>;
-}
-
-const started: Up[] = [];
-
-afterEach(async () => {
-  for (const up of started.splice(0)) {
-    if (up.child.exitCode === null && up.child.signalCode === null) up.child.kill('SIGTERM');
-    await up.exited;
-    // Whatever it ran is gone too (each replica watches its parent).
-    await until(
-      () => Promise.resolve(replicaPids(up).every((pid) => !alive(pid))),
-      'the replicas to exit',
-      15_000,
-    );
-  }
-});
-
-function replicaPids(up: Up): number[] {
-  return up.logs
-    .filter((l) => typeof l.replica === 'string' && typeof l.pid === 'number')
-    .map((l) => l.pid as number);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `berth up ARGS --port 0 --control-port 0 --log-format json`, once it listens. */
-async function startUp(args: readonly string[], cwd?: string): Promise<Up> {
-  const child = spawn(
-    process.execPath,
-    [BERTH_BIN, 'up', '--port', '0', '--control-port', '0', '--log-format', 'json', ...args],
-    { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) },
-  );
-  const logs: Record<string, unknown>[] = [];
-  let out = '';
-  let raw = '';
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    raw += chunk;
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        // not a log line
-      }
-    }
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let ended = false;
-  void exited.then(() => (ended = true));
-  await until(
-    () => Promise.resolve(ended || logs.some((l) => typeof l.control === 'string')),
-    `berth up to listen; stderr:\n${raw}`,
-    20_000,
-  );
-  const listening = logs.find((l) => typeof l.control === 'string');
-  if (listening === undefined) throw new Error(`berth up exited before it listened:\n${raw}`);
-  const up: Up = {
-    child,
-    gateway: String(listening.url),
-    control: String(listening.control),
-    logs,
-    stdout: () => out,
-    stderr: () => raw,
-    exited,
-  };
-  started.push(up);
-  return up;
-}
+const startUp = upsForFile();
 
 function repository(slow = false): string {
   const dir = tempDir();
   writeModel(dir, 'double', doubleModel());
   if (slow) writeModel(dir, 'slow', slowModel(6));
   return dir;
-}
-
-const DOUBLE = JSON.stringify({
-  inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
-});
-
-async function inferDouble(gateway: string): Promise<number[]> {
-  const response = await fetch(`${gateway}/v2/models/double/infer`, { method: 'POST', body: DOUBLE });
-  const body = (await response.json()) as { outputs?: { data: number[] }[]; error?: string };
-  if (response.status !== 200) throw new Error(`${response.status}: ${body.error}`);
-  return body.outputs?.[0]?.data ?? [];
-}
-
-interface StatusJson {
-  replicas: { id: string; state: string; pid: number; restarts: number; inBalancer: boolean }[];
-  scaling: { mode: string; desired: number; reason: string };
-  traffic: { inflight: number; waiting: number };
-  lastColdStartMs?: number;
-}
-
-function status(up: Up): StatusJson {
-  const result = runCli(['status', '--url', up.control, '--json']);
-  if (result.status !== 0) throw new Error(`berth status failed: ${result.stderr}`);
-  return JSON.parse(result.stdout) as StatusJson;
-}
-
-async function statusNow(up: Up): Promise<StatusJson> {
-  const response = await fetch(`${up.control}/berth/v1/status`);
-  return (await response.json()) as StatusJson;
 }
 
 function statusWithHost(control: string, host: string): Promise<number | undefined> {
@@ -149,10 +34,6 @@ function statusWithHost(control: string, host: string): Promise<number | undefin
     request.once('error', reject);
     request.end();
   });
-}
-
-function readyCount(s: StatusJson): number {
-  return s.replicas.filter((r) => r.state === 'ready').length;
 }
 
 describe('berth up', () => {
@@ -170,7 +51,7 @@ describe('berth up', () => {
     ]);
     expect(first.scaling).toMatchObject({ mode: 'fixed', desired: 2 });
     const human = runCli(['status', '--url', up.control]);
-    expect(human.stdout).toMatch(/REPLICA\s+STATE\s+PID/);
+    expect(human.stdout).toMatch(/REPLICA\s+STATE\s+REV\s+PID/);
     expect(human.stdout).toMatch(/fixed at 2 \(--replicas\)/);
     // Each replica's log lines come through with its id.
     expect(up.logs.some((l) => l.replica === 'r2' && l.msg === 'models loaded: 1 of 1 ready')).toBe(true);
@@ -316,7 +197,11 @@ describe('berth up', () => {
     const clients = Array.from({ length: 6 }, client);
     try {
       await until(async () => readyCount(await statusNow(up)) === 2, 'a second replica under load', 30_000);
-      expect((await statusNow(up)).scaling.reason).toMatch(/in flight over 1 replica/);
+      expect(
+        up.logs.some(
+          (l) => typeof l.msg === 'string' && /^scale 1 → 2: .*in flight over 1 replica/.test(l.msg),
+        ),
+      ).toBe(true);
     } finally {
       loading = false;
       await Promise.all(clients);

@@ -1,0 +1,205 @@
+/**
+ * Rollouts through `berth up` and `berth rollout`, with real replicas under continuous load:
+ *
+ * - a canary of a version that errors rolls itself back, and no caller sees an error (a
+ *   canaried inference that fails is answered by the stable version: the bound on failed
+ *   requests is 0);
+ * - a shadow of a version whose answers diverge (never an error) rolls itself back on
+ *   prediction agreement, and callers only ever get the stable answers;
+ * - a canary that passes is promoted, the header pins a request to the candidate meanwhile, and
+ *   every replica then serves the new revision;
+ * - a rolling update replaces the replicas one at a time with no failed request, and `undo`
+ *   goes back.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { doubleModel, failingDoubleModel, negatingDoubleModel, writeModel } from '../fixtures/models.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
+import { inferDouble, readyCount, statusNow, upsForFile, type Up } from '../helpers/up.js';
+
+const tempDir = tempDirsForFile('berth-rollout-');
+const startUp = upsForFile();
+
+const DOUBLED = [2, 4, 6, 8];
+const NEGATED = [-1, -2, -3, -4];
+
+/** A stable repository serving `double`, a spec beside it, and a candidate repository. */
+function setUp(rollout: string, candidate: Uint8Array): { spec: string; stable: string; next: string } {
+  const stable = tempDir();
+  writeModel(stable, 'double', doubleModel());
+  const next = tempDir();
+  writeModel(next, 'double', candidate);
+  const spec = join(stable, 'berth.yaml');
+  writeFileSync(spec, `repository: .\nrollout: ${rollout}\n`);
+  return { spec, stable, next };
+}
+
+/** Clients sending inferences until stopped; every answer that is not one of `expected` fails. */
+function load(up: Up, expected: number[][], clients = 3) {
+  let running = true;
+  const failures: string[] = [];
+  const seen = new Set<string>();
+  let answered = 0;
+  const client = async () => {
+    while (running) {
+      try {
+        const answer = await inferDouble(up.gateway);
+        seen.add(JSON.stringify(answer));
+        if (!expected.some((e) => JSON.stringify(e) === JSON.stringify(answer))) {
+          failures.push(`unexpected answer ${JSON.stringify(answer)}`);
+        }
+        answered++;
+      } catch (error) {
+        failures.push(String(error));
+      }
+    }
+  };
+  const done = Promise.all(Array.from({ length: clients }, client));
+  return {
+    failures,
+    seen,
+    answered: () => answered,
+    stop: async () => {
+      running = false;
+      await done;
+    },
+  };
+}
+
+function rollout(up: Up, ...args: string[]) {
+  const result = runCli(['rollout', ...args, '--url', up.control]);
+  if (result.status !== 0) throw new Error(`berth rollout ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function phase(up: Up): Promise<string | undefined> {
+  return (await statusNow(up)).rollout?.phase;
+}
+
+describe('berth rollout', () => {
+  it('rolls a canary that errors back on its own, and no caller sees an error', async () => {
+    const { spec, next } = setUp(
+      '{ strategy: canary, steps: [50, 100], interval: 1s, analysis: { minRequests: 5 }, failAfter: 2 }',
+      failingDoubleModel(),
+    );
+    const up = await startUp(['-f', spec, '--replicas', '1']);
+    await until(async () => readyCount(await statusNow(up)) === 1, 'the stable replica', 20_000);
+    const traffic = load(up, [DOUBLED]);
+    try {
+      expect(rollout(up, 'start', next)).toMatch(/canary to revision 2/);
+      await until(async () => (await phase(up)) === 'rolled-back', 'the automatic rollback', 30_000);
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    const after = await statusNow(up);
+    expect(after.rollout?.reason).toMatch(
+      /rolled back after 2 failed check\(s\): error rate 100\.0 % above 1\.0 %/,
+    );
+    await until(async () => (await statusNow(up)).replicas.length === 1, 'the candidate drained', 10_000);
+    expect((await statusNow(up)).revision.id).toBe(1);
+    expect(rollout(up, 'status')).toMatch(/canary to revision 2: rolled-back/);
+    expect(up.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('rollout rolled-back'))).toBe(
+      true,
+    );
+  }, 60_000);
+
+  it('rolls a shadow whose answers diverge back on prediction agreement', async () => {
+    const { spec, next } = setUp(
+      '{ strategy: shadow, steps: [50, 100], interval: 1s, analysis: { minRequests: 5, agreement: 0.99 }, failAfter: 2 }',
+      negatingDoubleModel(),
+    );
+    const up = await startUp(['-f', spec, '--replicas', '1']);
+    await until(async () => readyCount(await statusNow(up)) === 1, 'the stable replica', 20_000);
+    // The candidate answers nobody: every caller gets the stable answer.
+    const traffic = load(up, [DOUBLED]);
+    try {
+      rollout(up, 'start', next);
+      await until(async () => (await phase(up)) === 'rolled-back', 'the automatic rollback', 30_000);
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    const reason = (await statusNow(up)).rollout?.reason ?? '';
+    expect(reason).toMatch(/agreement 0\.00 % below 99\.0 %/);
+    expect((await statusNow(up)).rollout).toMatchObject({
+      lastDisagreement: 'output "OUTPUT0": row 0 chooses index 0, the stable version 3',
+    });
+  }, 60_000);
+
+  it('promotes a canary that passes, pins requests by header meanwhile, and then serves it everywhere', async () => {
+    const { spec, next } = setUp(
+      '{ strategy: canary, steps: [50, 100], interval: 1s, analysis: { minRequests: 5 } }',
+      negatingDoubleModel(),
+    );
+    const up = await startUp(['-f', spec, '--replicas', '2']);
+    await until(async () => readyCount(await statusNow(up)) === 2, 'two stable replicas', 20_000);
+    const traffic = load(up, [DOUBLED, NEGATED]);
+    try {
+      rollout(up, 'start', next);
+      await until(async () => (await phase(up)) === 'progressing', 'the candidate ready', 20_000);
+      expect(await inferDouble(up.gateway, { 'x-berth-track': 'canary' })).toEqual(NEGATED);
+      expect(await inferDouble(up.gateway, { 'x-berth-track': 'stable' })).toEqual(DOUBLED);
+      await until(async () => (await phase(up)) === 'promoted', 'the promotion', 30_000);
+      await until(
+        async () => {
+          const s = await statusNow(up);
+          return s.replicas.length === 2 && s.replicas.every((r) => r.revision === 2 && r.state === 'ready');
+        },
+        'every replica on revision 2',
+        30_000,
+      );
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    expect(traffic.seen).toEqual(new Set([JSON.stringify(DOUBLED), JSON.stringify(NEGATED)]));
+    for (let i = 0; i < 10; i++) expect(await inferDouble(up.gateway)).toEqual(NEGATED);
+  }, 90_000);
+
+  it('replaces replicas one at a time in a rolling update with no failed request, and undoes it', async () => {
+    const { spec, next } = setUp('{ strategy: rolling }', negatingDoubleModel());
+    const up = await startUp(['-f', spec, '--replicas', '2']);
+    await until(async () => readyCount(await statusNow(up)) === 2, 'two stable replicas', 20_000);
+    const traffic = load(up, [DOUBLED, NEGATED]);
+    let most = 0;
+    try {
+      rollout(up, 'start', next);
+      await until(
+        async () => {
+          const s = await statusNow(up);
+          most = Math.max(most, s.replicas.filter((r) => r.state !== 'stopping').length);
+          return s.rollout?.phase === 'promoted';
+        },
+        'the rolling update',
+        60_000,
+      );
+      const before = traffic.answered();
+      await until(
+        () => Promise.resolve(traffic.answered() > before + 20),
+        'answers after the update',
+        10_000,
+      );
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    // Surge 1: never more than one replica above the count.
+    expect(most).toBeLessThanOrEqual(3);
+    expect(await inferDouble(up.gateway)).toEqual(NEGATED);
+    const refused = runCli(['rollout', 'promote', '--url', up.control]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/no rollout is in progress \(BERTH_ERR_CONTROL_INVALID_REQUEST\)/);
+
+    rollout(up, 'undo');
+    await until(
+      async () => (await phase(up)) === 'promoted' && (await inferDouble(up.gateway))[0] === 2,
+      'the undo',
+      60_000,
+    );
+    expect((await statusNow(up)).revision.id).toBe(3);
+  }, 120_000);
+});
