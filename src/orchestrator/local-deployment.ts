@@ -162,7 +162,14 @@ export class LocalDeployment {
     const { resilience, replicas } = options;
     this.stable = { id: 1, args: options.serveArgs };
     this.metrics = createGatewayMetrics({
-      collect: () => ({ upstreams: this.pool.view(), desired: this.desired }),
+      collect: () => {
+        const state = this.run?.state;
+        return {
+          upstreams: [...this.pool.view(), ...(this.tracks.candidate?.view() ?? [])],
+          desired: this.desired,
+          ...(state === undefined ? {} : { rollout: state }),
+        };
+      },
     });
     this.pool = new UpstreamPool({
       outlier: {

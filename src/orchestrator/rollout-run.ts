@@ -123,6 +123,11 @@ export class RolloutRun {
     this.finish('rolled-back', reason);
   }
 
+  /** The plan's state (undefined until the candidate is ready), or how it ended. */
+  get state(): RolloutState | undefined {
+    return this.endState ?? this.plan?.state;
+  }
+
   get revision(): Revision {
     return this.options.revision;
   }
