@@ -26,6 +26,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingH
 import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RetryBudget } from './retry-budget.js';
+import { acquireUpstream, timedOut } from './upstream-acquire.js';
 import type { Upstream, UpstreamPool } from './upstream-pool.js';
 
 export interface ForwardRequest {
@@ -212,43 +213,13 @@ export class HttpForwarder {
     }
   }
 
-  /**
-   * A replica for the next attempt, waiting in the buffer while none can take one; undefined when
-   * none came within the buffer's wait.
-   */
-  private async acquire(tried: Set<Upstream>, request: ForwardRequest): Promise<Upstream | undefined> {
-    const buffer = this.options.buffer;
-    let waitUntil: number | undefined;
-    for (;;) {
-      const upstream = this.pool.acquire(tried);
-      if (upstream !== undefined) return upstream;
-      // Some replica could take it but not this request (all tried, or probes taken): no wait.
-      if (buffer === undefined || buffer.maxRequests === 0 || this.pool.available) return undefined;
-      if (this.pool.waiting >= buffer.maxRequests) {
-        this.options.metrics?.bufferOverflowed();
-        throw new BerthError(
-          'BERTH_ERR_GATEWAY_NO_UPSTREAM',
-          `no replica is ready and ${buffer.maxRequests} requests already wait for one (resilience.buffer.maxRequests); retry later`,
-        );
-      }
-      const now = performance.now();
-      waitUntil ??= now + buffer.maxWaitMs;
-      const left = Math.min(waitUntil, request.deadline) - now;
-      this.options.metrics?.bufferEntered();
-      const came = left > 0 && (await this.pool.whenAvailable(left, request.signal));
-      this.options.metrics?.bufferLeft((performance.now() - now) / 1000);
-      if (!came) {
-        if (performance.now() >= request.deadline) throw timedOut();
-        if (request.signal?.aborted === true) throw callerGone();
-        if (this.pool.closed) {
-          throw new BerthError('BERTH_ERR_SERVER_SHUTTING_DOWN', 'the gateway is shutting down');
-        }
-        throw new BerthError(
-          'BERTH_ERR_GATEWAY_NO_UPSTREAM',
-          `no replica became ready within ${Math.round(buffer.maxWaitMs / 1000)} s (resilience.buffer.maxWait); retry later`,
-        );
-      }
-    }
+  private acquire(tried: Set<Upstream>, request: ForwardRequest): Promise<Upstream | undefined> {
+    return acquireUpstream(this.pool, tried, {
+      buffer: this.options.buffer,
+      deadline: request.deadline,
+      ...(request.signal === undefined ? {} : { signal: request.signal }),
+      metrics: this.options.metrics,
+    });
   }
 
   private send(upstream: Upstream, request: ForwardRequest): Promise<Attempt> {
@@ -307,17 +278,6 @@ export class HttpForwarder {
       outgoing.end(request.body);
     });
   }
-}
-
-function callerGone(): BerthError {
-  return new BerthError(
-    'BERTH_ERR_SCHEDULER_CANCELLED',
-    'the client closed the connection while its request waited for a replica',
-  );
-}
-
-function timedOut(): BerthError {
-  return new BerthError('BERTH_ERR_GATEWAY_TIMEOUT', 'the deadline passed before a replica answered');
 }
 
 /** A copy of `headers` without those that belong to one connection. */

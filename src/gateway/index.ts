@@ -74,3 +74,15 @@ export {
   type TrackChoice,
   type TrackName,
 } from './tracks.js';
+export { startGatewayGrpc, type GatewayGrpcOptions, type RunningGatewayGrpc } from './gateway-grpc.js';
+export {
+  classifyStatus,
+  forwardedMetadata,
+  GrpcForwarder,
+  isIdempotent,
+  isUpstreamFault,
+  type AttemptKind,
+  type GrpcForwardOptions,
+  type UnaryAnswer,
+  type UnaryRequest,
+} from './grpc-forward.js';

@@ -1,0 +1,279 @@
+/**
+ * The gateway's gRPC front: every RPC of `inference.GRPCInferenceService`, as the schema in
+ * protocol/grpc-schema.ts lists them, forwarded to the replicas as bytes (grpc-forward.ts,
+ * grpc-forward-stream.ts), and the standard `grpc.health.v1.Health` answered by the gateway
+ * itself: SERVING while some replica can take a call, NOT_SERVING otherwise.
+ *
+ * Server reflection is not served here: berth's lives in server/, which the gateway may not
+ * import (docs/adr/0001); grpcurl needs `-proto` (or `-import-path`) through the gateway.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  Server,
+  ServerCredentials,
+  status,
+  type Metadata,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type UntypedServiceImplementation,
+} from '@grpc/grpc-js';
+import { BerthError, healthMethods, inferenceMethods, toBerthError } from '../protocol/index.js';
+import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
+import { GatewayHealth } from './gateway-grpc-health.js';
+import type { GatewayMetrics } from './gateway-metrics.js';
+import { GrpcChannels } from './grpc-channels.js';
+import { forwardedMetadata, GrpcForwarder, remainingMs } from './grpc-forward.js';
+import { forwardStream } from './grpc-forward-stream.js';
+import { statusOf } from './grpc-status.js';
+import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
+import type { UpstreamPool } from './upstream-pool.js';
+
+export interface GatewayGrpcOptions {
+  readonly pool: UpstreamPool;
+  readonly host: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Longest a unary call may take (a caller's shorter grpc-timeout wins). */
+  readonly timeoutMs: number;
+  readonly retries: number;
+  readonly retryBudget: RetryBudgetPolicy;
+  /** Largest message taken from a caller or a replica, in bytes (RESOURCE_EXHAUSTED past it). */
+  readonly maxMessageBytes: number;
+  /** Calls that may wait when no replica is ready (resilience.buffer). */
+  readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
+  /** Longest one unary attempt at a replica may take (resilience.perTryTimeout). */
+  readonly perTryTimeoutMs?: number;
+  /**
+   * Active health checks of the pool's upstreams, which bring back one marked lost. Default
+   * none: where the REST front shares the pool (berth up), it runs them; give a policy when the
+   * gRPC front runs alone.
+   */
+  readonly healthCheck?: HealthCheckPolicy | false;
+  /** An upstream's active health changed (with `healthCheck`). */
+  readonly onHealth?: (id: string, verdict: 'healthy' | 'unhealthy') => void;
+  /** The gateway's metrics (the REST front's, to share them): attempts, retries, the buffer. */
+  readonly metrics?: GatewayMetrics;
+  /** A refusal of the gateway's own (never a message or a credential). */
+  readonly onError?: (error: BerthError, requestId: string) => void;
+}
+
+export interface RunningGatewayGrpc {
+  /** host:port */
+  readonly address: string;
+  readonly port: number;
+  /** Refuses new calls and resolves when the calls in flight have their answers. */
+  close(): Promise<void>;
+  /** Cuts every call and connection now: the end of a drain that took too long. */
+  closeAll(): void;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const identity = (bytes: Buffer): Buffer => bytes;
+
+/** Counts the calls in flight, so that close() knows when every accepted call has its answer. */
+class CallCount {
+  private active = 0;
+  private waiters: (() => void)[] = [];
+
+  begin(): () => void {
+    this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      if (this.active === 0) for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+
+  idle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+}
+
+/**
+ * @example
+ * const grpc = await startGatewayGrpc({ pool, host: '127.0.0.1', port: 8001, timeoutMs: 30_000, retries: 2, retryBudget: DEFAULT_RETRY_BUDGET, maxMessageBytes: 64 << 20 });
+ * // grpc://127.0.0.1:8001 now reaches the replicas; grpc.close() when done
+ */
+export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<RunningGatewayGrpc> {
+  const { pool } = options;
+  const channels = new GrpcChannels(pool, { maxMessageBytes: options.maxMessageBytes });
+  const forwarder = new GrpcForwarder({
+    pool,
+    channels,
+    retries: options.retries,
+    budget: new RetryBudget(options.retryBudget),
+    buffer: options.buffer,
+    perTryTimeoutMs: options.perTryTimeoutMs,
+    metrics: options.metrics,
+  });
+  const checks =
+    options.healthCheck === undefined || options.healthCheck === false
+      ? undefined
+      : startHealthChecks(pool, options.healthCheck, options.onHealth);
+  const calls = new CallCount();
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.max_send_message_length': options.maxMessageBytes,
+  });
+
+  const refused = (error: unknown, requestId: string) => {
+    const berth = toBerthError(error);
+    options.onError?.(berth, requestId);
+    return statusOf(berth);
+  };
+
+  const unary =
+    (method: string, path: string) =>
+    (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
+      const end = calls.begin();
+      const { metadata, requestId } = callMetadata(call.metadata);
+      const gone = new AbortController();
+      call.once('cancelled', () => gone.abort());
+      const ms = remainingMs(call.getDeadline(), Date.now(), options.timeoutMs);
+      forwarder
+        .forward({
+          method,
+          path,
+          message: call.request,
+          metadata,
+          deadline: performance.now() + ms,
+          signal: gone.signal,
+        })
+        .then(
+          (answer) => {
+            if (call.cancelled) return;
+            if (answer.headers !== undefined) call.sendMetadata(answer.headers);
+            const { code, details, metadata: trailers } = answer.status;
+            if (code !== status.OK) callback({ code, details, metadata: trailers });
+            else if (answer.message === undefined) {
+              callback({ code: status.UNIMPLEMENTED, details: 'No message received', metadata: trailers });
+            } else callback(null, answer.message, trailers);
+          },
+          (error: unknown) => {
+            const answer = refused(error, requestId);
+            if (!call.cancelled) callback(answer);
+          },
+        )
+        .finally(end);
+    };
+
+  const stream = (path: string) => (call: ServerDuplexStream<Buffer, Buffer>) => {
+    const end = calls.begin();
+    const { metadata, requestId } = callMetadata(call.metadata);
+    const ms = remainingMs(call.getDeadline(), Date.now(), Infinity);
+    forwardStream(
+      { pool, channels, forwarder, retries: options.retries, maxReplayBytes: options.maxMessageBytes },
+      call,
+      { path, metadata, deadline: performance.now() + ms },
+      (error) => {
+        if (error !== undefined) options.onError?.(error, requestId);
+        end();
+      },
+    );
+  };
+
+  const health = new GatewayHealth(pool);
+  const release = () => {
+    checks?.stop();
+    channels.close();
+  };
+  let port: number;
+  let address: string;
+  try {
+    ({ port, address } = await listen(server, options.host, options.port, health, { unary, stream }));
+  } catch (error) {
+    release();
+    throw error;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    address,
+    port,
+    close: () =>
+      (closing ??= (async () => {
+        health.endWatches();
+        // New calls are refused from here; an idle client connection would hold tryShutdown open
+        // forever, so the server is shut once the calls it has are answered.
+        const shut = new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+        await Promise.race([calls.idle(), shut]);
+        server.forceShutdown();
+        release();
+      })()),
+    closeAll: () => {
+      health.endWatches();
+      server.forceShutdown();
+      release();
+    },
+  };
+}
+
+/** The caller's metadata to send on, with its x-request-id (the caller's, or a new one). */
+function callMetadata(given: Metadata): { metadata: Metadata; requestId: string } {
+  const metadata = forwardedMetadata(given);
+  const [id] = metadata.get('x-request-id');
+  const requestId = typeof id === 'string' && REQUEST_ID.test(id) ? id : randomUUID();
+  metadata.set('x-request-id', requestId);
+  return { metadata, requestId };
+}
+
+/**
+ * Registers every RPC of the inference service (bytes in, bytes out) and the health service on
+ * `server`, and listens.
+ */
+async function listen(
+  server: Server,
+  host: string,
+  port: number,
+  health: GatewayHealth,
+  make: {
+    readonly unary: (method: string, path: string) => UntypedServiceImplementation[string];
+    readonly stream: (path: string) => UntypedServiceImplementation[string];
+  },
+): Promise<{ port: number; address: string }> {
+  const definition: Record<string, ServiceDefinition[string]> = {};
+  const handlers: UntypedServiceImplementation = {};
+  for (const [name, method] of Object.entries(inferenceMethods())) {
+    if (method.requestStream !== method.responseStream) {
+      // No such RPC in the schema today; a new one must be forwarded on purpose, not dropped.
+      throw new BerthError(
+        'BERTH_ERR_INTERNAL',
+        `the gateway cannot forward ${method.path}: one-way streams`,
+      );
+    }
+    definition[name] = {
+      path: method.path,
+      requestStream: method.requestStream,
+      responseStream: method.responseStream,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    };
+    handlers[name] = method.requestStream ? make.stream(method.path) : make.unary(name, method.path);
+  }
+  server.addService(definition, handlers);
+  server.addService(healthMethods(), health.handlers());
+
+  const address = host.includes(':') ? `[${host}]` : host;
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (error, given) => {
+      if (error === null) resolve(given);
+      else {
+        reject(
+          new BerthError(
+            'BERTH_ERR_SERVER_LISTEN_FAILED',
+            `cannot listen for gRPC on ${address}:${port}: ${error.message}`,
+            { cause: error },
+          ),
+        );
+      }
+    });
+  });
+
+  return { port: bound, address: `${address}:${bound}` };
+}
