@@ -6,7 +6,7 @@ const now = 1_800_000_000_000;
 
 function status(overrides: Partial<DeploymentStatus> = {}): DeploymentStatus {
   return {
-    gateway: { url: 'http://127.0.0.1:8000' },
+    gateway: { url: 'http://127.0.0.1:8000', grpc: '127.0.0.1:8001' },
     startedAt: now - 65_000,
     replicas: [
       {

@@ -42,7 +42,12 @@ export function formatStatus(status: DeploymentStatus, now = Date.now()): string
   const range = scaling.mode === 'auto' ? `${scaling.min} to ${scaling.max}` : String(scaling.desired);
   const last = traffic.lastRequestAt === undefined ? 'never' : `${ago(now - traffic.lastRequestAt)} ago`;
   const head = table([
-    ['gateway', status.gateway.url],
+    [
+      'gateway',
+      status.gateway.grpc === undefined
+        ? status.gateway.url
+        : `${status.gateway.url} and grpc://${status.gateway.grpc}`,
+    ],
     ['up for', ago(now - status.startedAt)],
     [
       'scaling',

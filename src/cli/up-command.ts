@@ -19,6 +19,8 @@ interface UpFlags {
   replicas?: string;
   host: string;
   port: string;
+  grpc: boolean;
+  grpcPort: string;
   controlPort: string;
   maxBodySize: string;
   logLevel: string;
@@ -44,8 +46,8 @@ export function upCommand(): Command {
     .description(
       [
         'Run models behind a gateway on this machine, in the foreground: the gateway listens on',
-        '--port (the Open Inference Protocol over REST, JSON and binary tensors passed through',
-        'unchanged) and forwards each request to one of several replicas, `berth serve` processes',
+        '--port and --grpc-port (the Open Inference Protocol over REST and gRPC, tensors passed',
+        'through unchanged) and forwards each request to one of several replicas, `berth serve` processes',
         'on loopback ports. Replicas that exit are restarted (with exponential backoff; a crash',
         'loop shows in `berth status`), replicas that fail are ejected, safe retries go to another',
         'replica under a retry budget, and requests that find no replica ready (a cold start, a',
@@ -69,6 +71,8 @@ export function upCommand(): Command {
     .option('--replicas <n>', 'run exactly N replicas (no autoscaling), whatever the spec says')
     .option('--host <host>', "the gateway's address (0.0.0.0 for all interfaces)", '127.0.0.1')
     .option('-p, --port <port>', "the gateway's REST port (0 picks a free one)", '8000')
+    .option('--grpc-port <port>', "the gateway's gRPC port (0 picks a free one)", '8001')
+    .option('--no-grpc', 'serve REST only')
     .option('--control-port <port>', 'the control API port, on 127.0.0.1 (0 picks a free one)', '8002')
     .option('--max-body-size <size>', 'largest request body the gateway accepts', '64MiB')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
@@ -82,7 +86,7 @@ export function upCommand(): Command {
       helpSection({
         notes: [
           "Each replica's log lines come through with its id: a `replica` field in JSON lines.",
-          'gRPC through the gateway is not there yet: each replica still serves gRPC on its own loopback port (berth status shows it).',
+          'gRPC (inference.GRPCInferenceService and grpc.health.v1) goes through the gateway on --grpc-port, messages passed through unchanged; server reflection is not proxied.',
         ],
         examples: [
           'berth up  # the built-in iris model, one replica, gateway on :8000',
@@ -105,6 +109,7 @@ export function upCommand(): Command {
       const logger = createLogger({ level: parseChoice('--log-level', flags.logLevel, LOG_LEVELS), format });
       const port = parseInteger('--port', flags.port, 0, 65535);
       const controlPort = parseInteger('--control-port', flags.controlPort, 0, 65535);
+      const grpcPort = flags.grpc ? parseInteger('--grpc-port', flags.grpcPort, 0, 65535) : undefined;
       const fixedReplicas =
         flags.replicas === undefined ? undefined : parseInteger('--replicas', flags.replicas, 1, 256);
       const maxBodyBytes = parseSize('--max-body-size', flags.maxBodySize);
@@ -167,6 +172,7 @@ export function upCommand(): Command {
         rollout,
         host: flags.host,
         port,
+        ...(grpcPort === undefined ? {} : { grpcPort }),
         maxBodyBytes,
         onLine,
         onEvent: (event) => {
@@ -251,9 +257,10 @@ export function upCommand(): Command {
           throw error;
         });
 
+      const grpcAddress = deployment.grpcAddress;
       logger.info(
-        { url: deployment.url, control: control.url },
-        `berth up: gateway listening on ${deployment.url}, control API on ${control.url}`,
+        { url: deployment.url, grpc: grpcAddress, control: control.url },
+        `berth up: gateway listening on ${deployment.url}${grpcAddress === undefined ? '' : ` and grpc://${grpcAddress}`}, control API on ${control.url}`,
       );
 
       let signals = 0;
@@ -285,6 +292,9 @@ export function upCommand(): Command {
         `berth up: ${ready} of ${status.scaling.desired} replica${status.scaling.desired === 1 ? '' : 's'} ready in ${((performance.now() - started) / 1000).toFixed(1)} s`,
         table([
           ['gateway', status.gateway.url, 'Open Inference Protocol, REST'],
+          ...(status.gateway.grpc === undefined
+            ? []
+            : [['', `grpc://${status.gateway.grpc}`, 'Open Inference Protocol, gRPC']]),
           ['control', control.url, 'berth status, berth scale'],
           ['scaling', status.scaling.mode, status.scaling.reason],
         ]),

@@ -19,6 +19,7 @@ import {
   createGatewayMetrics,
   DEFAULT_BREAKER_POLICY,
   DEFAULT_OUTLIER_POLICY,
+  startGatewayGrpc,
   startGatewayHttp,
   UpstreamPool,
   type BreakerState,
@@ -26,6 +27,7 @@ import {
   type GatewayMetrics,
   type HealthCheckPolicy,
   type RunningGateway,
+  type RunningGatewayGrpc,
 } from '../gateway/index.js';
 import type { ReplicasSpec, ResilienceSpec, RolloutSpec } from '../spec/index.js';
 import { BerthError } from '../ground/index.js';
@@ -48,6 +50,8 @@ export interface LocalDeploymentOptions {
   /** The gateway's public address. */
   readonly host: string;
   readonly port: number;
+  /** The gateway's gRPC port (0: a free one); undefined: no gRPC front. */
+  readonly grpcPort?: number;
   readonly maxBodyBytes: number;
   /** How often the autoscaler decides. Default 1 s (it samples ten times per period). */
   readonly syncPeriodMs?: number;
@@ -92,7 +96,7 @@ export interface ReplicaView {
 }
 
 export interface DeploymentStatus {
-  readonly gateway: { readonly url: string };
+  readonly gateway: { readonly url: string; readonly grpc: string | undefined };
   /** ms since the epoch. */
   readonly startedAt: number;
   readonly replicas: readonly ReplicaView[];
@@ -132,6 +136,7 @@ export class LocalDeployment {
   private readonly supervisor: Supervisor;
   private readonly autoscaler: Autoscaler | undefined;
   private gateway: RunningGateway | undefined;
+  private grpc: RunningGatewayGrpc | undefined;
   private readonly startedAt = Date.now();
   /** Replicas of the stable track the supervisor runs and is not stopping, with their revision. */
   private readonly active = new Map<string, Revision>();
@@ -246,6 +251,27 @@ export class LocalDeployment {
       metrics: deployment.metrics,
       onHealth: (id, verdict) => options.onEvent?.({ type: 'health', id, healthy: verdict === 'healthy' }),
     });
+    if (options.grpcPort !== undefined) {
+      try {
+        deployment.grpc = await startGatewayGrpc({
+          pool: deployment.pool,
+          host: options.host,
+          port: options.grpcPort,
+          timeoutMs: resilience.timeoutMs,
+          retries: resilience.retries,
+          retryBudget: { share: resilience.retryBudget, minConcurrent: 3 },
+          maxMessageBytes: options.maxBodyBytes,
+          buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
+          ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
+          // The REST front checks the same pool's health.
+          healthCheck: false,
+          metrics: deployment.metrics,
+        });
+      } catch (error) {
+        await deployment.gateway.close();
+        throw error;
+      }
+    }
     deployment.reconcile();
     const period = options.syncPeriodMs ?? 1000;
     deployment.timer = setInterval(() => deployment.sample(), period / 10);
@@ -255,6 +281,11 @@ export class LocalDeployment {
 
   get url(): string {
     return this.gateway?.url ?? '';
+  }
+
+  /** The gateway's gRPC address (host:port), when it serves gRPC. */
+  get grpcAddress(): string | undefined {
+    return this.grpc?.address;
   }
 
   /** Resolves when `count` replicas (default: as many as desired) are ready, or none is starting. */
@@ -321,7 +352,7 @@ export class LocalDeployment {
     const fixed = this.mode === 'fixed' ? this.desired : undefined;
     const lastRequest = this.pool.lastRequestAt;
     return {
-      gateway: { url: this.url },
+      gateway: { url: this.url, grpc: this.grpcAddress },
       startedAt: this.startedAt,
       replicas,
       scaling: {
@@ -354,11 +385,13 @@ export class LocalDeployment {
     if (this.timer !== undefined) clearInterval(this.timer);
     this.pool.close();
     const gateway = this.gateway;
-    if (gateway !== undefined) {
-      const grace = setTimeout(() => gateway.closeAll(), this.options.stopTimeoutMs ?? 35_000);
-      await gateway.close();
-      clearTimeout(grace);
-    }
+    const grpc = this.grpc;
+    const grace = setTimeout(() => {
+      gateway?.closeAll();
+      grpc?.closeAll();
+    }, this.options.stopTimeoutMs ?? 35_000);
+    await Promise.all([gateway?.close(), grpc?.close()]);
+    clearTimeout(grace);
     for (const id of this.active.keys()) this.pool.setReady(id, false);
     this.active.clear();
     this.tracks.clear();

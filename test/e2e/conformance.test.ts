@@ -8,7 +8,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf, type OipClient } from '../../src/client/index.js';
-import { startGatewayHttp, UpstreamPool } from '../../src/gateway/index.js';
+import { startGatewayGrpc, startGatewayHttp, UpstreamPool } from '../../src/gateway/index.js';
 import { Supervisor } from '../../src/orchestrator/index.js';
 import { BerthError, type Datatype } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
@@ -147,7 +147,22 @@ const transports: readonly Transport[] = [
       return { url: gateway.url, close: () => gateway.close() };
     },
   },
-  // gRPC through the gateway (gateway-grpc.ts) joins as one more entry over the same pool.
+  {
+    name: 'grpc through the gateway',
+    scheme: 'grpc',
+    open: async () => {
+      const gateway = await startGatewayGrpc({
+        pool: started(replicas).pool,
+        host: '127.0.0.1',
+        port: 0,
+        timeoutMs: 10_000,
+        retries: 2,
+        retryBudget: { share: 0.2, minConcurrent: 3 },
+        maxMessageBytes: 8 << 20,
+      });
+      return { url: `grpc://${gateway.address}`, close: () => gateway.close() };
+    },
+  },
 ];
 
 describe.each(transports)('conformance over $name', ({ name, scheme, open }) => {

@@ -145,7 +145,9 @@ describe('berth rollout', () => {
       expect(await inferDouble(up.gateway, { 'x-berth-track': 'stable' })).toEqual(DOUBLED);
       const metrics = await (await fetch(`${up.gateway}/metrics`)).text();
       expect(metrics).toMatch(/^berth_rollout_canary_weight (0\.5|1)$/m);
-      expect(metrics).toMatch(/berth_gateway_requests_total\{model="double",track="canary",code="200"\} [1-9]/);
+      expect(metrics).toMatch(
+        /berth_gateway_requests_total\{model="double",track="canary",code="200"\} [1-9]/,
+      );
       await until(async () => (await phase(up)) === 'promoted', 'the promotion', 30_000);
       await until(
         async () => {

@@ -9,6 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/client/index.js';
 import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
@@ -43,6 +44,17 @@ describe('berth up', () => {
     expect(up.stdout()).toMatch(/2 of 2 replicas ready/);
     expect(up.stdout()).toMatch(/r1\s+ready/);
     expect(await inferDouble(up.gateway)).toEqual([2, 4, 6, 8]);
+    // And over gRPC, through the gateway's gRPC front.
+    const grpc = createClient({ url: `grpc://${up.grpc}` });
+    try {
+      const answer = await grpc.infer('double', [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) },
+      ]);
+      expect(Array.from(answer.outputs[0]?.data as Float32Array)).toEqual([2, 4, 6, 8]);
+      expect(await grpc.ready()).toBe(true);
+    } finally {
+      grpc.close();
+    }
 
     const first = status(up);
     expect(first.replicas.map((r) => [r.id, r.state, r.inBalancer])).toEqual([

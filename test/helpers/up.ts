@@ -11,6 +11,8 @@ export interface Up {
   readonly child: ChildProcess;
   readonly gateway: string;
   readonly control: string;
+  /** host:port of the gateway's gRPC front. */
+  readonly grpc: string;
   readonly logs: Record<string, unknown>[];
   stdout(): string;
   stderr(): string;
@@ -77,7 +79,19 @@ export function upsForFile(): (args: readonly string[], cwd?: string) => Promise
 async function startUp(args: readonly string[], cwd?: string): Promise<Up> {
   const child = spawn(
     process.execPath,
-    [BERTH_BIN, 'up', '--port', '0', '--control-port', '0', '--log-format', 'json', ...args],
+    [
+      BERTH_BIN,
+      'up',
+      '--port',
+      '0',
+      '--grpc-port',
+      '0',
+      '--control-port',
+      '0',
+      '--log-format',
+      'json',
+      ...args,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd === undefined ? {} : { cwd }) },
   );
   const logs: Record<string, unknown>[] = [];
@@ -115,6 +129,7 @@ async function startUp(args: readonly string[], cwd?: string): Promise<Up> {
     child,
     gateway: String(listening?.url),
     control: String(listening?.control),
+    grpc: String(listening?.grpc),
     logs,
     stdout: () => out,
     stderr: () => raw,
