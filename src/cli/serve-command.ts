@@ -1,4 +1,6 @@
 /** `berth serve`: one inference server process. */
+import { rmdirSync, rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { DEFAULT_DECODE_LIMITS } from '../ground/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
@@ -15,6 +17,7 @@ import { VERSION } from './version.js';
 interface ServeFlags {
   host: string;
   port: string;
+  socket?: string;
   grpc: boolean;
   grpcPort: string;
   grpcMaxMessageSize: string;
@@ -67,6 +70,21 @@ function watchParent(onGone: () => void): void {
   timer.unref();
 }
 
+/**
+ * A unix socket's file outlives its server: removed at shutdown. When `berth up` is gone (killed,
+ * so it could not clean up), the last of its replicas also removes the folder it made for their
+ * sockets (BERTH_SOCKET_DIR), so that no file is left behind.
+ */
+function removeSocket(path: string, parentGone: boolean): void {
+  try {
+    rmSync(path, { force: true });
+    const dir = process.env.BERTH_SOCKET_DIR;
+    if (parentGone && dir !== undefined && dir !== '' && dirname(path) === dir) rmdirSync(dir);
+  } catch {
+    // Another replica's socket is still there (the folder is not empty), or it is gone already.
+  }
+}
+
 export function serveCommand(): Command {
   return new Command('serve')
     .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
@@ -94,6 +112,7 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to listen on (0.0.0.0 for all interfaces)', '127.0.0.1')
     .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '8000')
     .option('--grpc-port <port>', 'gRPC port (0 picks a free one)', '8001')
+    .option('--socket <path>', 'serve REST on this unix socket instead of --host:--port (as berth up does)')
     .option('--no-grpc', 'serve REST only')
     .option('--grpc-max-message-size <size>', 'largest gRPC request message accepted', '64MiB')
     .option('--intra-op-threads <n>', 'threads inside one operator per model (0: one per core)', '0')
@@ -163,6 +182,7 @@ export function serveCommand(): Command {
       const options = {
         host: flags.host,
         port: parseInteger('--port', flags.port, 0, 65535),
+        ...(flags.socket === undefined ? {} : { socketPath: flags.socket }),
         ...(flags.grpc
           ? {
               grpc: {
@@ -212,6 +232,7 @@ export function serveCommand(): Command {
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
         void server.close().then(
           ({ drained }) => {
+            if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');
             logger.info({ drained }, 'stopped');
             logger.flush();
             process.exit(status);

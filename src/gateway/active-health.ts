@@ -8,6 +8,7 @@
  *
  * `HealthVerdicts` is the decision, pure; `startHealthChecks` is the loop that feeds it.
  */
+import { probeReady } from './upstream-address.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface HealthCheckPolicy {
@@ -97,28 +98,17 @@ export function startHealthChecks(
     const k = key(id, url);
     if (inFlight.has(k)) return;
     inFlight.add(k);
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), policy.timeoutMs);
-    fetch(`${url}/v2/health/ready`, { signal: controller.signal })
-      .then(
-        async (response) => {
-          await response.body?.cancel();
-          return response.status === 200;
-        },
-        () => false,
-      )
-      .then(
-        (passed) => {
-          clearTimeout(timer);
-          inFlight.delete(k);
-          if (stopped || pool.urlOf(id) !== url) return;
-          const verdict = verdicts.record(k, passed);
-          if (verdict === undefined) return;
-          pool.setHealthy(id, verdict === 'healthy');
-          onChange?.(id, verdict);
-        },
-        () => undefined,
-      );
+    probeReady(url, policy.timeoutMs).then(
+      (passed) => {
+        inFlight.delete(k);
+        if (stopped || pool.urlOf(id) !== url) return;
+        const verdict = verdicts.record(k, passed);
+        if (verdict === undefined) return;
+        pool.setHealthy(id, verdict === 'healthy');
+        onChange?.(id, verdict);
+      },
+      () => undefined,
+    );
   };
 
   const timer = setInterval(() => {

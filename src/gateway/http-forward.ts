@@ -27,6 +27,7 @@ import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RetryBudget } from './retry-budget.js';
 import { acquireUpstream, timedOut } from './upstream-acquire.js';
+import { requestOptions } from './upstream-address.js';
 import type { Upstream, UpstreamPool } from './upstream-pool.js';
 
 export interface ForwardRequest {
@@ -225,7 +226,6 @@ export class HttpForwarder {
   private send(upstream: Upstream, request: ForwardRequest): Promise<Attempt> {
     const headers = forwardedHeaders(request.headers);
     headers['content-length'] = request.body.byteLength;
-    const url = new URL(request.path, upstream.url);
     const remaining = Math.max(1, request.deadline - performance.now());
     const perTry = this.options.perTryTimeoutMs;
     const slow = perTry !== undefined && perTry < remaining;
@@ -238,8 +238,7 @@ export class HttpForwarder {
         resolve(attempt);
       };
       const outgoing = httpRequest(
-        url,
-        { method: request.method, headers, agent: this.agent },
+        requestOptions(upstream.url, request.path, { method: request.method, headers, agent: this.agent }),
         (incoming) => {
           const chunks: Buffer[] = [];
           let size = 0;

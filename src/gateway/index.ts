@@ -86,3 +86,4 @@ export {
   type UnaryAnswer,
   type UnaryRequest,
 } from './grpc-forward.js';
+export { probeReady, requestOptions, upstreamTarget, type UpstreamTarget } from './upstream-address.js';

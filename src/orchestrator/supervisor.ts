@@ -9,6 +9,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { probeReady } from '../gateway/index.js';
 import { BerthError } from '../ground/index.js';
 import { DEFAULT_BACKOFF_POLICY, RestartBackoff, type BackoffPolicy } from './restart-backoff.js';
 
@@ -69,6 +72,11 @@ export interface SupervisorOptions {
   readonly readyTimeoutMs?: number;
   /** How long a stopping replica may drain before it is killed. */
   readonly stopTimeoutMs?: number;
+  /**
+   * A folder (mode 0700, the caller's) for the replicas' unix sockets: each serves REST on
+   * `<folder>/<id>.sock` instead of a loopback TCP port. Undefined: loopback TCP.
+   */
+  readonly socketDir?: string;
   /** Each line a replica writes (its JSON log lines), with its id: for multiplexed output. */
   readonly onLine?: (id: string, line: string, stream: 'stdout' | 'stderr') => void;
   readonly onEvent?: (event: ReplicaEvent) => void;
@@ -183,6 +191,8 @@ export class Supervisor {
 
   async stopAll(): Promise<void> {
     await Promise.all([...this.replicas.keys()].map((id) => this.stop(id)));
+    if (this.options.socketDir !== undefined)
+      rmSync(this.options.socketDir, { recursive: true, force: true });
   }
 
   private statusOf(replica: Replica): ReplicaStatus {
@@ -201,6 +211,10 @@ export class Supervisor {
   private spawn(replica: Replica): void {
     const { id, args, env } = replica.options;
     const started = performance.now();
+    const socket =
+      this.options.socketDir === undefined ? undefined : join(this.options.socketDir, `${id}.sock`);
+    // A replica killed with SIGKILL leaves its socket file behind; the next one binds anew.
+    if (socket !== undefined) rmSync(socket, { force: true });
     replica.state = 'starting';
     replica.url = undefined;
     replica.grpc = undefined;
@@ -212,15 +226,19 @@ export class Supervisor {
         ...args,
         '--host',
         '127.0.0.1',
-        '--port',
-        '0',
+        ...(socket === undefined ? ['--port', '0'] : ['--socket', socket]),
         '--grpc-port',
         '0',
         '--log-format',
         'json',
       ],
       {
-        env: { ...process.env, ...env, BERTH_SUPERVISED: '1' },
+        env: {
+          ...process.env,
+          ...env,
+          BERTH_SUPERVISED: '1',
+          ...(this.options.socketDir === undefined ? {} : { BERTH_SOCKET_DIR: this.options.socketDir }),
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         // A process group of its own: a terminal's Ctrl-C (SIGINT to the foreground group) goes
         // to the supervisor alone, which then drains each replica once, in order.
@@ -265,25 +283,19 @@ export class Supervisor {
     // A function, not a condition: the state changes while this awaits (an exit, a stop).
     const waiting = () => replica.child === child && replica.state === 'starting';
     while (waiting()) {
-      try {
-        const response = await fetch(`${url}/v2/health/ready`, { signal: AbortSignal.timeout(2000) });
-        await response.body?.cancel();
-        if (response.status === 200) {
-          if (!waiting()) return;
-          replica.state = 'ready';
-          replica.crashLooping = false;
-          this.options.onEvent?.({
-            type: 'ready',
-            id: replica.options.id,
-            url,
-            grpc: replica.grpc,
-            ms: performance.now() - started,
-          });
-          for (const waiter of replica.readyWaiters.splice(0)) waiter.resolve(this.statusOf(replica));
-          return;
-        }
-      } catch {
-        // Not answering yet, or gone: the exit handler decides what comes next.
+      if (await probeReady(url, 2000)) {
+        if (!waiting()) return;
+        replica.state = 'ready';
+        replica.crashLooping = false;
+        this.options.onEvent?.({
+          type: 'ready',
+          id: replica.options.id,
+          url,
+          grpc: replica.grpc,
+          ms: performance.now() - started,
+        });
+        for (const waiter of replica.readyWaiters.splice(0)) waiter.resolve(this.statusOf(replica));
+        return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }

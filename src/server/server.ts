@@ -3,7 +3,6 @@
  * over REST and gRPC, draining on shutdown. Listening starts while models load, so liveness
  * answers at once and readiness turns true only when loading is done.
  */
-import type { AddressInfo } from 'node:net';
 import { BerthError, intercept, type DecodeLimits, type Interceptor } from '../protocol/index.js';
 import { createServerMetrics, type Logger, type ServerMetrics } from '../observability/index.js';
 import { createEngine, type EngineOptions, type LocalEngine, type ModelControl } from '../engine/index.js';
@@ -16,6 +15,11 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /**
+   * A unix socket path to serve REST on instead of host:port (`berth up`'s replicas: the gateway
+   * reaches them without a TCP loopback hop). The gRPC endpoint, if any, stays on host.
+   */
+  readonly socketPath?: string;
   readonly logger: Logger;
   readonly limits: DecodeLimits & { readonly maxBodyBytes: number };
   /** Longest wait for in-flight requests on shutdown before connections are cut. */
@@ -36,8 +40,9 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
 }
 
 export interface RunningServer {
-  /** Base URL, e.g. http://127.0.0.1:8000. */
+  /** Base URL, e.g. http://127.0.0.1:8000, or unix:PATH when it serves on a unix socket. */
   readonly url: string;
+  /** The TCP port; 0 on a unix socket. */
   readonly port: number;
   /** The gRPC port, when gRPC is served. */
   readonly grpcPort: number | undefined;
@@ -85,13 +90,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     requestTimeoutMs: options.requestTimeoutMs,
     isDraining: () => lifecycle.draining,
   });
+  const where = options.socketPath ?? `${options.host}:${options.port}`;
   try {
-    await app.listen({ host: options.host, port: options.port });
+    await (options.socketPath === undefined
+      ? app.listen({ host: options.host, port: options.port })
+      : app.listen({ path: options.socketPath }));
   } catch (error) {
     await engine.close();
     throw new BerthError(
       'BERTH_ERR_SERVER_LISTEN_FAILED',
-      `cannot listen for HTTP on ${options.host}:${options.port}: ${(error as Error).message}`,
+      `cannot listen for HTTP on ${where}: ${(error as Error).message}`,
       { cause: error },
     );
   }
@@ -106,8 +114,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       throw error;
     }
   }
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const address = app.server.address();
+  const url =
+    typeof address === 'string' || address === null
+      ? `unix:${options.socketPath ?? String(address)}`
+      : `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   let closing: Promise<{ drained: boolean }> | undefined;
   const close = async (): Promise<{ drained: boolean }> => {
@@ -136,8 +147,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return { drained: outcome === 'closed' && grpcClosed?.drained !== false };
   };
   return {
-    url: `http://${host}:${address.port}`,
-    port: address.port,
+    url,
+    port: typeof address === 'object' && address !== null ? address.port : 0,
     grpcPort: grpc?.port,
     engine,
     registry: engine.registry,

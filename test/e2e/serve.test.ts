@@ -1,11 +1,14 @@
 /** `berth serve` as a real process: the quick start, single files, repositories, broken models. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
+import { until } from '../helpers/until.js';
 import { runCli, startServeForEachTest } from '../helpers/cli.js';
+import { probeReady, requestOptions } from '../../src/gateway/index.js';
+import { request as httpRequest } from 'node:http';
 
 const serve = startServeForEachTest();
 const tempDir = tempDirsForFile('berth-e2e-');
@@ -204,5 +207,35 @@ describe('berth serve', () => {
     }
     // Triton repositories are served as they are: the help says so.
     expect(help.stdout).toContain('config.pbtxt');
+  });
+
+  it('serves REST on a unix socket with --socket, and removes the socket file when it stops', async () => {
+    const dir = tempDir();
+    writeModel(dir, 'double', doubleModel());
+    const socket = join(dir, 'berth.sock');
+    const server = await serve([dir, '--socket', socket]);
+    expect(server.url).toBe(`unix:${socket}`);
+    await until(() => probeReady(server.url, 5000), 'readiness over the socket');
+    const body = JSON.stringify({
+      inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
+    });
+    const answer = await new Promise<string>((resolve, reject) => {
+      const request = httpRequest(
+        requestOptions(server.url, '/v2/models/double/infer', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+        }),
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+          response.once('end', () => resolve(text));
+        },
+      );
+      request.once('error', reject);
+      request.end(body);
+    });
+    expect((JSON.parse(answer) as { outputs: { data: number[] }[] }).outputs[0]?.data).toEqual([2, 4, 6, 8]);
+    expect(await server.stop()).toBe(0);
+    expect(existsSync(socket)).toBe(false);
   });
 });
