@@ -38,6 +38,9 @@ interface ServeFlags {
 
 export const EXAMPLE_MODEL_NAME = 'iris';
 
+/** The parent when this process started (npm's shell), before any model loaded. */
+const STARTED_UNDER = process.ppid;
+
 async function exampleModels(): Promise<ModelDescriptor[]> {
   const [{ modelFromBytes }, { buildIrisModel }] = await Promise.all([
     import('../repository/index.js'),
@@ -61,7 +64,14 @@ export function exitStatusOf(failures: readonly LoadFailure[]): number {
  */
 function watchParent(onGone: () => void): void {
   if (process.env.npm_lifecycle_event === undefined && process.env.BERTH_SUPERVISED !== '1') return;
-  const parent = process.ppid;
+  // The supervisor says who it is: a parent killed while this replica was still starting (before
+  // this runs) is then noticed too, where process.ppid would already name the new parent.
+  const given = Number(process.env.BERTH_PARENT_PID);
+  const parent = Number.isInteger(given) && given > 0 ? given : STARTED_UNDER;
+  if (process.ppid !== parent) {
+    onGone();
+    return;
+  }
   const timer = setInterval(() => {
     if (process.ppid === parent) return;
     clearInterval(timer);

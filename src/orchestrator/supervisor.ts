@@ -237,6 +237,7 @@ export class Supervisor {
           ...process.env,
           ...env,
           BERTH_SUPERVISED: '1',
+          BERTH_PARENT_PID: String(process.pid),
           ...(this.options.socketDir === undefined ? {} : { BERTH_SOCKET_DIR: this.options.socketDir }),
         },
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Supervisor, type ReplicaEvent } from '../../src/orchestrator/supervisor.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { BERTH_BIN } from '../helpers/cli.js';
+import { BERTH_BIN, runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 
@@ -128,5 +128,21 @@ describe('Supervisor', () => {
     expect(alive(replicaPid)).toBe(true);
     parent.kill('SIGKILL');
     await until(() => Promise.resolve(!alive(replicaPid)), 'the orphaned replica to exit', 15_000);
+  });
+
+  it('stops a replica whose supervisor died while it was still starting', () => {
+    // The supervisor names itself (BERTH_PARENT_PID); a replica whose parent is already someone
+    // else when it is up (the supervisor was killed during its start) drains and exits at once.
+    const result = runCli(
+      ['serve', repository(), '--port', '0', '--grpc-port', '0', '--log-format', 'json'],
+      {
+        env: { BERTH_SUPERVISED: '1', BERTH_PARENT_PID: '1' },
+        timeoutMs: 20_000,
+      },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stderr).toMatch(
+      /the parent process \(npm or berth up\) exited without passing on its signal/,
+    );
   });
 });
