@@ -93,6 +93,21 @@ function bench(url: string, concurrency: number, pid: number): { level: Level; c
   return { level, cpuUs: ((after - before) * 1e6) / level.requests };
 }
 
+/** The figures of one variant: a warm-up, then 1 and 16 connections, CPU of process `pid`. */
+async function measure(url: string, pid: number, what: string): Promise<Record<string, number>> {
+  await until(() => ready(url), what);
+  bench(url, 1, pid); // warm-up
+  const c1 = bench(url, 1, pid);
+  const c16 = bench(url, 16, pid);
+  return {
+    p50: c1.level.latencyMs.p50,
+    p99: c1.level.latencyMs.p99,
+    cpuC1: c1.cpuUs,
+    cpuC16: c16.cpuUs,
+    rpsC16: c16.level.ok,
+  };
+}
+
 function port(): number {
   return 20_000 + Math.floor(Math.random() * 20_000);
 }
@@ -112,17 +127,7 @@ async function direct(): Promise<Record<string, number>> {
   );
   const url = `http://127.0.0.1:${p}`;
   try {
-    await until(() => ready(url), 'berth serve');
-    bench(url, 1, child.pid as number); // warm-up
-    const c1 = bench(url, 1, child.pid as number);
-    const c16 = bench(url, 16, child.pid as number);
-    return {
-      p50: c1.level.latencyMs.p50,
-      p99: c1.level.latencyMs.p99,
-      cpuC1: c1.cpuUs,
-      cpuC16: c16.cpuUs,
-      rpsC16: c16.level.ok,
-    };
+    return await measure(url, child.pid as number, 'berth serve');
   } finally {
     await stop(child);
   }
@@ -148,17 +153,7 @@ async function naive(): Promise<Record<string, number>> {
   );
   const url = `http://127.0.0.1:${p}`;
   try {
-    await until(() => ready(url), 'the naive proxy over berth serve');
-    bench(url, 1, proxy.pid as number);
-    const c1 = bench(url, 1, proxy.pid as number);
-    const c16 = bench(url, 16, proxy.pid as number);
-    return {
-      p50: c1.level.latencyMs.p50,
-      p99: c1.level.latencyMs.p99,
-      cpuC1: c1.cpuUs,
-      cpuC16: c16.cpuUs,
-      rpsC16: c16.level.ok,
-    };
+    return await measure(url, proxy.pid as number, 'the naive proxy over berth serve');
   } finally {
     await Promise.all([stop(proxy), stop(server)]);
   }
@@ -187,17 +182,7 @@ async function gateway(): Promise<Record<string, number>> {
   );
   const url = `http://127.0.0.1:${p}`;
   try {
-    await until(() => ready(url), 'berth up');
-    bench(url, 1, child.pid as number);
-    const c1 = bench(url, 1, child.pid as number);
-    const c16 = bench(url, 16, child.pid as number);
-    return {
-      p50: c1.level.latencyMs.p50,
-      p99: c1.level.latencyMs.p99,
-      cpuC1: c1.cpuUs,
-      cpuC16: c16.cpuUs,
-      rpsC16: c16.level.ok,
-    };
+    return await measure(url, child.pid as number, 'berth up');
   } finally {
     await stop(child);
   }

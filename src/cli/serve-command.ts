@@ -6,7 +6,8 @@ import { DEFAULT_DECODE_LIMITS } from '../ground/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
 // health check, every 10 s) do not pay for them.
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/log-options.js';
+import { LOG_LEVELS } from '../observability/log-options.js';
+import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import type { ModelDescriptor } from '../repository/index.js';
 import type { LoadFailure } from '../runtime/index.js';
 import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
@@ -127,12 +128,8 @@ export function serveCommand(): Command {
     .option('--grpc-max-message-size <size>', 'largest gRPC request message accepted', '64MiB')
     .option('--intra-op-threads <n>', 'threads inside one operator per model (0: one per core)', '0')
     .option('--inter-op-threads <n>', 'threads across operators per model (0: runtime default)', '0')
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .addOption(
-      new Option('--log-format <format>', 'log format (auto: pretty on a terminal, else json)')
-        .choices(['auto', ...LOG_FORMATS])
-        .default('auto'),
-    )
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .option('--max-body-size <size>', 'largest request body accepted, after decompression', '64MiB')
     .option(
       '--max-tensor-elements <n>',
@@ -182,12 +179,7 @@ export function serveCommand(): Command {
         import('../repository/index.js'),
         import('../server/index.js'),
       ]);
-      const format: LogFormat =
-        flags.logFormat === 'auto'
-          ? process.stderr.isTTY
-            ? 'pretty'
-            : 'json'
-          : parseChoice('--log-format', flags.logFormat, LOG_FORMATS);
+      const format = logFormatOf(flags.logFormat);
       const logger = createLogger({ level: parseChoice('--log-level', flags.logLevel, LOG_LEVELS), format });
       const options = {
         host: flags.host,

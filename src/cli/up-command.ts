@@ -6,9 +6,10 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
-import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from '../observability/log-options.js';
+import { LOG_LEVELS } from '../observability/log-options.js';
+import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import type { LocalDeployment } from '../orchestrator/index.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseInteger, parseSize } from './option-parsers.js';
@@ -75,12 +76,8 @@ export function upCommand(): Command {
     .option('--no-grpc', 'serve REST only')
     .option('--control-port <port>', 'the control API port, on 127.0.0.1 (0 picks a free one)', '8002')
     .option('--max-body-size <size>', 'largest request body the gateway accepts', '64MiB')
-    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
-    .addOption(
-      new Option('--log-format <format>', 'log lines: json, pretty, or auto (pretty on a terminal)')
-        .choices(['auto', ...LOG_FORMATS])
-        .default('auto'),
-    )
+    .addOption(logLevelOption())
+    .addOption(logFormatOption())
     .addHelpText(
       'after',
       helpSection({
@@ -100,12 +97,7 @@ export function upCommand(): Command {
     .action(async (paths: string[], flags: UpFlags) => {
       const [{ createLogger }, { loadSpec, replicasSection, resilienceSection, rolloutSection }] =
         await Promise.all([import('../observability/index.js'), import('../spec/index.js')]);
-      const format: LogFormat =
-        flags.logFormat === 'auto'
-          ? process.stderr.isTTY
-            ? 'pretty'
-            : 'json'
-          : parseChoice('--log-format', flags.logFormat, LOG_FORMATS);
+      const format = logFormatOf(flags.logFormat);
       const logger = createLogger({ level: parseChoice('--log-level', flags.logLevel, LOG_LEVELS), format });
       const port = parseInteger('--port', flags.port, 0, 65535);
       const controlPort = parseInteger('--control-port', flags.controlPort, 0, 65535);
@@ -123,9 +115,8 @@ export function upCommand(): Command {
           : loaded?.repository !== undefined
             ? [loaded.repository]
             : [];
-      await checkModelsExist(models);
-
       const orchestrator = await import('../orchestrator/index.js');
+      await orchestrator.checkPathsExist(models);
       const children = new Map<string, ReturnType<typeof logger.child>>();
       /** Each replica's first error line: the cause, where later ones summarise it. */
       const firstError = new Map<string, string>();
@@ -319,17 +310,5 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
       : undefined;
   } catch {
     return undefined;
-  }
-}
-
-/** Fails before any replica starts when a model path is missing, naming it. */
-async function checkModelsExist(paths: readonly string[]): Promise<void> {
-  const { stat } = await import('node:fs/promises');
-  for (const path of paths) {
-    try {
-      await stat(path);
-    } catch {
-      throw new BerthError('BERTH_ERR_REPOSITORY_NOT_FOUND', `${path}: no such file or folder`);
-    }
   }
 }

@@ -117,7 +117,7 @@ async function handle(
     if (request.method !== 'POST') throw methodNotAllowed('POST', route);
     requireJson(request, route);
     const action = parseRollout(await readBody(request));
-    if (action.action === 'start') await checkPaths(action.models);
+    if (action.action === 'start') await checkPathsExist(action.models);
     const answer =
       action.action === 'start'
         ? target.startRollout(action.models, action.strategy)
@@ -220,7 +220,8 @@ export function parseRollout(text: string): RolloutAction {
     : { action, models, strategy: strategy as RolloutStrategy };
 }
 
-async function checkPaths(paths: readonly string[]): Promise<void> {
+/** Fails naming the first of `paths` that does not exist (a model file or folder). */
+export async function checkPathsExist(paths: readonly string[]): Promise<void> {
   const { stat } = await import('node:fs/promises');
   for (const path of paths) {
     try {

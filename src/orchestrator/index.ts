@@ -36,6 +36,7 @@ export {
   type ScaleMode,
 } from './local-deployment.js';
 export {
+  checkPathsExist,
   CONTROL_PREFIX,
   MAX_REPLICAS,
   parseRollout,

@@ -244,40 +244,37 @@ export class LocalDeployment {
   static async start(options: LocalDeploymentOptions): Promise<LocalDeployment> {
     const deployment = new LocalDeployment(options);
     const { resilience } = options;
-    deployment.gateway = await startGatewayHttp({
+    // What both fronts share: the replicas, their resilience, and the metrics.
+    const common = {
       pool: deployment.pool,
-      tracks: deployment.tracks,
       host: options.host,
-      port: options.port,
       timeoutMs: resilience.timeoutMs,
       retries: resilience.retries,
       retryBudget: { share: resilience.retryBudget, minConcurrent: 3 },
-      maxBodyBytes: options.maxBodyBytes,
       buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
+      ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
+      metrics: deployment.metrics,
+    };
+    deployment.gateway = await startGatewayHttp({
+      ...common,
+      tracks: deployment.tracks,
+      port: options.port,
+      maxBodyBytes: options.maxBodyBytes,
       healthCheck: {
         intervalMs: resilience.healthCheck.interval,
         timeoutMs: resilience.healthCheck.timeout,
         unhealthyAfter: resilience.healthCheck.unhealthyAfter,
       },
-      ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
-      metrics: deployment.metrics,
       onHealth: (id, verdict) => options.onEvent?.({ type: 'health', id, healthy: verdict === 'healthy' }),
     });
     if (options.grpcPort !== undefined) {
       try {
         deployment.grpc = await startGatewayGrpc({
-          pool: deployment.pool,
-          host: options.host,
+          ...common,
           port: options.grpcPort,
-          timeoutMs: resilience.timeoutMs,
-          retries: resilience.retries,
-          retryBudget: { share: resilience.retryBudget, minConcurrent: 3 },
           maxMessageBytes: options.maxBodyBytes,
-          buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
-          ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
           // The REST front checks the same pool's health.
           healthCheck: false,
-          metrics: deployment.metrics,
         });
       } catch (error) {
         await deployment.gateway.close();
