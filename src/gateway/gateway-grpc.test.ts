@@ -203,7 +203,9 @@ async function cutting(): Promise<{ address: string; streams: () => number }> {
   const server: Http2Server = createHttp2Server();
   server.on('stream', (stream) => {
     streams++;
-    stream.session?.socket.destroy();
+    // As a replica killed mid-call: the connection closes, no answer, no GOAWAY. (Node 22 forbids
+    // touching an HTTP/2 session's socket directly; destroying the session closes it.)
+    stream.session?.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => new Promise((resolve) => server.close(resolve)));

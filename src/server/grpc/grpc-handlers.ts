@@ -19,6 +19,7 @@ import {
 import type { Logger } from '../../observability/index.js';
 import { grpcContext, type GrpcCallLike } from '../call-context.js';
 import { INFER_OPERATION, OPERATIONS, STREAM_INFER_METHOD } from '../operations.js';
+import { streamMessages } from './stream-messages.js';
 import { toServiceError } from './grpc-errors.js';
 
 export interface GrpcHandlerOptions {
@@ -69,7 +70,7 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
       });
     };
     async function* calls(): AsyncGenerator<InferCall> {
-      for await (const message of call as AsyncIterable<GrpcInferRequestMessage>) {
+      for await (const message of streamMessages<GrpcInferRequestMessage>(call)) {
         let decoded: InferCall;
         try {
           decoded = INFER_OPERATION.grpc.decode(message, limits);
