@@ -35,6 +35,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../ground/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
+import { planReplicas } from './replica-plan.js';
 import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
 import type { BackoffPolicy } from './restart-backoff.js';
 import { Supervisor, type ReplicaEvent, type ReplicaExit, type ReplicaState } from './supervisor.js';
@@ -454,47 +455,29 @@ export class LocalDeployment {
   }
 
   /**
-   * Starts or stops stable replicas until as many run as are desired, all of the stable
-   * revision. Replicas of an older one (a rolling update) are replaced one at a time: one new
-   * replica above the count (surge 1, so a machine never needs double capacity), and once every
-   * new one is ready, one old one drains.
+   * Starts or drains stable replicas as replica-plan.ts decides: as many as desired, all of the
+   * stable revision, an older one's replaced one at a time (surge 1).
    */
   private reconcile(): void {
     if (this.stopping) return;
-    const outdated = [...this.active].filter(([, revision]) => revision !== this.stable).map(([id]) => id);
-    const target = this.desired + (outdated.length > 0 && this.desired > 0 ? 1 : 0);
-    while (this.active.size < target) {
+    const states = new Map(this.supervisor.status().map((r) => [r.id, r.state]));
+    const plan = planReplicas(
+      [...this.active].map(([id, revision]) => ({
+        id,
+        current: revision === this.stable,
+        ready: states.get(id) === 'ready',
+        order: Number(id.slice(1)),
+      })),
+      this.desired,
+    );
+    for (const id of plan.drain) this.drain(id);
+    for (let i = 0; i < plan.start; i++) {
       const id = `r${this.nextId++}`;
       this.active.set(id, this.stable);
       this.supervisor.add({ id, args: this.stable.args });
     }
-    const states = new Map(this.supervisor.status().map((r) => [r.id, r.state]));
-    if (this.active.size > target) {
-      const ids = [...this.active.keys()];
-      // Older revisions first, then not ready ones (they serve nobody), then the newest.
-      ids.sort((a, b) => {
-        const oldA = this.active.get(a) !== this.stable ? 0 : 1;
-        const oldB = this.active.get(b) !== this.stable ? 0 : 1;
-        if (oldA !== oldB) return oldA - oldB;
-        const readyA = states.get(a) === 'ready' ? 1 : 0;
-        const readyB = states.get(b) === 'ready' ? 1 : 0;
-        if (readyA !== readyB) return readyA - readyB;
-        return Number(b.slice(1)) - Number(a.slice(1));
-      });
-      for (const id of ids.slice(0, this.active.size - target)) this.drain(id);
-      return;
-    }
-    if (outdated.length === 0) {
-      if (this.rolling !== undefined) this.endRolling('promoted', 'every replica serves the new revision');
-      return;
-    }
-    const fresh = [...this.active].filter(([, revision]) => revision === this.stable).map(([id]) => id);
-    if (fresh.every((id) => states.get(id) === 'ready')) {
-      const victim = outdated.find((id) => states.get(id) !== 'ready') ?? outdated[0];
-      if (victim !== undefined) {
-        this.drain(victim);
-        this.reconcile();
-      }
+    if (plan.rolledOut && this.rolling !== undefined) {
+      this.endRolling('promoted', 'every replica serves the new revision');
     }
   }
 
