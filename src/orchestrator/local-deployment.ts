@@ -394,6 +394,8 @@ export class LocalDeployment {
     this.stopping = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.pool.close();
+    // A rollout in progress ends with the deployment: its health checks stop, its replica drains.
+    if (this.run !== undefined && !this.run.done) this.run.abort('berth up is stopping');
     const gateway = this.gateway;
     const grpc = this.grpc;
     const grace = setTimeout(() => {
