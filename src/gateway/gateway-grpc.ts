@@ -19,6 +19,7 @@ import {
   type ServiceDefinition,
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
+import { InFlightCount } from '../ground/index.js';
 import { BerthError, healthMethods, inferenceMethods, toBerthError } from '../protocol/index.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
@@ -72,27 +73,6 @@ export interface RunningGatewayGrpc {
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const identity = (bytes: Buffer): Buffer => bytes;
 
-/** Counts the calls in flight, so that close() knows when every accepted call has its answer. */
-class CallCount {
-  private active = 0;
-  private waiters: (() => void)[] = [];
-
-  begin(): () => void {
-    this.active++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.active--;
-      if (this.active === 0) for (const wake of this.waiters.splice(0)) wake();
-    };
-  }
-
-  idle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
-}
-
 /**
  * @example
  * const grpc = await startGatewayGrpc({ pool, host: '127.0.0.1', port: 8001, timeoutMs: 30_000, retries: 2, retryBudget: DEFAULT_RETRY_BUDGET, maxMessageBytes: 64 << 20 });
@@ -114,7 +94,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
     options.healthCheck === undefined || options.healthCheck === false
       ? undefined
       : startHealthChecks(pool, options.healthCheck, options.onHealth);
-  const calls = new CallCount();
+  const calls = new InFlightCount();
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.max_send_message_length': options.maxMessageBytes,

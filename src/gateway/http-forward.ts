@@ -26,7 +26,7 @@ import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingH
 import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import type { RetryBudget } from './retry-budget.js';
-import { acquireUpstream, timedOut } from './upstream-acquire.js';
+import { acquireUpstream, noUpstream, timedOut } from './upstream-acquire.js';
 import { requestOptions } from './upstream-address.js';
 import type { Upstream, UpstreamPool } from './upstream-pool.js';
 
@@ -140,10 +140,7 @@ export class HttpForwarder {
           const upstream = await this.acquire(tried, request);
           if (upstream === undefined) {
             if (failure !== undefined) break;
-            throw new BerthError(
-              'BERTH_ERR_GATEWAY_NO_UPSTREAM',
-              'no replica can take the request now; retry later',
-            );
+            throw noUpstream();
           }
           tried.add(upstream);
           const started = performance.now();
@@ -205,10 +202,7 @@ export class HttpForwarder {
           if (retrying) budget.retryEnded();
         }
       }
-      throw (
-        failure ??
-        new BerthError('BERTH_ERR_GATEWAY_NO_UPSTREAM', 'no replica can take the request now; retry later')
-      );
+      throw failure ?? noUpstream();
     } finally {
       budget.requestEnded();
     }

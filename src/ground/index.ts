@@ -11,3 +11,4 @@ export * from './float16.js';
 export * from './types.js';
 export * from './shape.js';
 export { showValue } from './show-value.js';
+export { InFlightCount } from './in-flight.js';

@@ -17,6 +17,7 @@ import {
   inferenceMethods,
   inferenceRoot,
 } from '../../protocol/index.js';
+import { InFlightCount } from '../../ground/index.js';
 import { createGrpcHandlers, type GrpcHandlerOptions } from './grpc-handlers.js';
 import { HealthService } from './grpc-health.js';
 import { addReflection } from './grpc-reflection.js';
@@ -39,25 +40,7 @@ export interface RunningGrpcServer {
 }
 
 /** Counts the calls in progress, so a drain knows when every accepted call has its answer. */
-class CallTracker {
-  private active = 0;
-  private waiters: (() => void)[] = [];
-
-  private begin(): () => void {
-    this.active++;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.active--;
-      if (this.active === 0) for (const wake of this.waiters.splice(0)) wake();
-    };
-  }
-
-  idle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
-  }
-
+class CallTracker extends InFlightCount {
   /** The same handlers, counted: unary ones until they answer, streams until they end. */
   track(handlers: UntypedServiceImplementation): UntypedServiceImplementation {
     const out: UntypedServiceImplementation = {};
