@@ -108,6 +108,13 @@ async function measure(url: string, pid: number, what: string): Promise<Record<s
   };
 }
 
+/** `berth up ARGS` quietly, gRPC on a free port (the bench speaks REST only). */
+function up(args: string[]): ChildProcess {
+  return spawn(process.execPath, [BERTH, 'up', ...args, '--grpc-port', '0', '--log-level', 'warn'], {
+    stdio: 'ignore',
+  });
+}
+
 function port(): number {
   return 20_000 + Math.floor(Math.random() * 20_000);
 }
@@ -161,25 +168,7 @@ async function naive(): Promise<Record<string, number>> {
 
 async function gateway(): Promise<Record<string, number>> {
   const p = port();
-  const child = spawn(
-    process.execPath,
-    [
-      BERTH,
-      'up',
-      repo,
-      '--replicas',
-      '1',
-      '--port',
-      String(p),
-      '--control-port',
-      String(p + 1),
-      '--log-level',
-      'warn',
-      '--log-format',
-      'json',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = up([repo, '--replicas', '1', '--port', String(p), '--control-port', String(p + 1)]);
   const url = `http://127.0.0.1:${p}`;
   try {
     return await measure(url, child.pid as number, 'berth up');
@@ -191,23 +180,7 @@ async function gateway(): Promise<Record<string, number>> {
 /** SIGKILL of the only replica: until the replacement is ready; and a scale from zero. */
 async function recovery(): Promise<Record<string, number>> {
   const p = port();
-  const child = spawn(
-    process.execPath,
-    [
-      BERTH,
-      'up',
-      repo,
-      '--replicas',
-      '1',
-      '--port',
-      String(p),
-      '--control-port',
-      String(p + 1),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: 'ignore' },
-  );
+  const child = up([repo, '--replicas', '1', '--port', String(p), '--control-port', String(p + 1)]);
   const control = `http://127.0.0.1:${p + 1}/berth/v1/status`;
   type Status = { replicas: { pid: number; state: string; restarts: number }[]; lastColdStartMs?: number };
   const status = async () => (await (await fetch(control)).json()) as Status;
@@ -227,23 +200,7 @@ async function recovery(): Promise<Record<string, number>> {
   }
   const spec = join(repo, 'zero.yaml');
   writeFileSync(spec, 'replicas: { min: 0, max: 1, idleToZero: 1h }\n');
-  const zero = spawn(
-    process.execPath,
-    [
-      BERTH,
-      'up',
-      repo,
-      '-f',
-      spec,
-      '--port',
-      String(p + 2),
-      '--control-port',
-      String(p + 3),
-      '--log-level',
-      'warn',
-    ],
-    { stdio: 'ignore' },
-  );
+  const zero = up([repo, '-f', spec, '--port', String(p + 2), '--control-port', String(p + 3)]);
   try {
     const gatewayUrl = `http://127.0.0.1:${p + 2}`;
     await until(async () => (await fetch(`${gatewayUrl}/v2/health/live`)).status === 200, 'the gateway');
