@@ -22,12 +22,12 @@
  *
  * Bodies are buffered (bounded by the server's body limit) so that a retry can resend them.
  */
-import { Agent, request as httpRequest, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import { BerthError, ERROR_CODE_KEY } from '../ground/index.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
+import { Http1Upstreams } from './http1-upstream.js';
 import type { RetryBudget } from './retry-budget.js';
 import { acquireUpstream, noUpstream, timedOut } from './upstream-acquire.js';
-import { requestOptions } from './upstream-address.js';
 import type { Upstream, UpstreamPool } from './upstream-pool.js';
 
 export interface ForwardRequest {
@@ -105,18 +105,23 @@ type Attempt =
  * const answer = await forwarder.forward({ method, path, headers, body, deadline: performance.now() + 30_000 });
  */
 export class HttpForwarder {
-  private readonly agent: Agent;
+  private readonly upstreams: Http1Upstreams;
 
   constructor(
     private readonly pool: UpstreamPool,
     private readonly options: ForwarderOptions,
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets: options.maxSocketsPerUpstream ?? 256 });
+    this.upstreams = new Http1Upstreams({
+      maxResponseBytes: options.maxResponseBytes,
+      ...(options.maxSocketsPerUpstream === undefined
+        ? {}
+        : { maxSocketsPerUpstream: options.maxSocketsPerUpstream }),
+    });
   }
 
   /** Closes the keep-alive connections. */
   close(): void {
-    this.agent.destroy();
+    this.upstreams.close();
   }
 
   async forward(request: ForwardRequest): Promise<ForwardedResponse> {
@@ -218,57 +223,39 @@ export class HttpForwarder {
   }
 
   private send(upstream: Upstream, request: ForwardRequest): Promise<Attempt> {
-    const headers = forwardedHeaders(request.headers);
-    headers['content-length'] = request.body.byteLength;
     const remaining = Math.max(1, request.deadline - performance.now());
     const perTry = this.options.perTryTimeoutMs;
     const slow = perTry !== undefined && perTry < remaining;
     return new Promise<Attempt>((resolve) => {
-      let settled = false;
-      const settle = (attempt: Attempt) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(attempt);
-      };
-      const outgoing = httpRequest(
-        requestOptions(upstream.url, request.path, { method: request.method, headers, agent: this.agent }),
-        (incoming) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          incoming.on('data', (chunk: Buffer) => {
-            size += chunk.byteLength;
-            if (size > this.options.maxResponseBytes) {
-              incoming.destroy(new Error(`the answer is larger than ${this.options.maxResponseBytes} bytes`));
-              return;
-            }
-            chunks.push(chunk);
-          });
-          incoming.once('end', () =>
-            settle({
+      const exchange = this.upstreams.request(
+        upstream.url,
+        {
+          method: request.method,
+          path: request.path,
+          headers: forwardedHeaders(request.headers),
+          body: request.body,
+        },
+        (failure, response) => {
+          clearTimeout(timer);
+          if (failure !== undefined)
+            resolve({ kind: 'lost', refused: failure.refused, error: failure.error });
+          else if (response !== undefined) {
+            resolve({
               kind: 'answer',
-              status: incoming.statusCode ?? 502,
-              headers: incoming.headers,
-              body: Buffer.concat(chunks, size),
-            }),
-          );
-          incoming.once('error', (error) => settle({ kind: 'lost', refused: false, error }));
-          incoming.once('aborted', () =>
-            settle({ kind: 'lost', refused: false, error: new Error('the answer was cut off') }),
-          );
+              status: response.status,
+              headers: response.headers,
+              body: response.body,
+            });
+          }
         },
       );
       const timer = setTimeout(
         () => {
-          outgoing.destroy();
-          settle({ kind: slow ? 'slow' : 'timeout' });
+          exchange.abort();
+          resolve({ kind: slow ? 'slow' : 'timeout' });
         },
         slow ? perTry : remaining,
       );
-      outgoing.once('error', (error: NodeJS.ErrnoException) =>
-        settle({ kind: 'lost', refused: error.code === 'ECONNREFUSED', error }),
-      );
-      outgoing.end(request.body);
     });
   }
 }
