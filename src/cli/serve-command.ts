@@ -14,6 +14,7 @@ import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
+import { tuneServerProcess } from './server-process.js';
 
 interface ServeFlags {
   host: string;
@@ -174,6 +175,7 @@ export function serveCommand(): Command {
       }),
     )
     .action(async (paths: string[], flags: ServeFlags) => {
+      tuneServerProcess();
       const [{ createLogger }, { createModelCatalog }, { startServer }] = await Promise.all([
         import('../observability/index.js'),
         import('../repository/index.js'),

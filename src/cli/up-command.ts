@@ -14,6 +14,7 @@ import type { LocalDeployment } from '../orchestrator/index.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
+import { tuneServerProcess } from './server-process.js';
 
 interface UpFlags {
   file?: string;
@@ -95,6 +96,7 @@ export function upCommand(): Command {
       }),
     )
     .action(async (paths: string[], flags: UpFlags) => {
+      tuneServerProcess();
       const [{ createLogger }, { loadSpec, replicasSection, resilienceSection, rolloutSection }] =
         await Promise.all([import('../observability/index.js'), import('../spec/index.js')]);
       const format = logFormatOf(flags.logFormat);
