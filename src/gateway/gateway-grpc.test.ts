@@ -21,7 +21,12 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { healthMethods, inferenceMethods, type GrpcMethod } from '../protocol/index.js';
+import {
+  encodeGrpcInferResponse,
+  healthMethods,
+  inferenceMethods,
+  type GrpcMethod,
+} from '../protocol/index.js';
 import { freePort } from '../../test/helpers/free-port.js';
 import { startGatewayGrpc, type GatewayGrpcOptions, type RunningGatewayGrpc } from './gateway-grpc.js';
 import { GrpcChannels } from './grpc-channels.js';
@@ -32,6 +37,8 @@ import {
   isUpstreamFault,
   remainingMs,
 } from './grpc-forward.js';
+import { trackStatusOf } from './grpc-compare.js';
+import { Tracks } from './tracks.js';
 import { UpstreamPool } from './upstream-pool.js';
 
 const METHODS = inferenceMethods();
@@ -495,6 +502,131 @@ describe('the gRPC gateway', () => {
     const lost = await openStream(cut.address);
     expect(lost.code).toBe(status.UNAVAILABLE);
     expect(lost.metadata.get('berth-error-code')).toEqual(['BERTH_ERR_GATEWAY_UPSTREAM_FAILED']);
+  });
+});
+
+/** A ModelInfer answer with one FP32 output `y` holding `values`, as a replica encodes it. */
+function inferAnswer(values: number[]): UnaryHandler {
+  const bytes = (METHODS.ModelInfer as GrpcMethod).responseSerialize(
+    encodeGrpcInferResponse({
+      modelName: 'm',
+      modelVersion: '1',
+      outputs: [{ name: 'y', datatype: 'FP32', shape: [1, values.length], data: Float32Array.from(values) }],
+    }),
+  );
+  return (_call, callback) => callback(null, bytes);
+}
+
+const failing: UnaryHandler = (_call, callback) => {
+  const trailers = new Metadata();
+  trailers.set('berth-error-code', 'BERTH_ERR_MODEL_EXECUTION_FAILED');
+  callback({ code: status.INTERNAL, details: 'model execution failed', metadata: trailers });
+};
+
+function pinned(track: string): Metadata {
+  const metadata = new Metadata();
+  metadata.set('x-berth-track', track);
+  return metadata;
+}
+
+describe('the gRPC traffic split during a rollout', () => {
+  it('gives the candidate its share of ModelInfer calls, pins by metadata, and sends other RPCs to stable', async () => {
+    const stable = await fake('s1');
+    const candidate = await fake('c1');
+    const tracks = new Tracks(poolOf(['s1', stable.address]));
+    const gateway = await gatewayOver(tracks.stable, { tracks, random: () => 0.5 });
+    const infer = (metadata?: Metadata) =>
+      callUnary(gateway.address, 'ModelInfer', Buffer.from('x'), metadata === undefined ? {} : { metadata });
+    const from = (answer: Answer) => answer.message?.toString().split(':')[0];
+
+    expect(from(await infer())).toBe('s1'); // no rollout: stable
+    tracks.candidate = poolOf(['c1', candidate.address]);
+    tracks.weight = 60; // random() * 100 = 50 < 60: canary
+    expect(from(await infer())).toBe('c1');
+    expect(from(await infer(pinned('stable')))).toBe('s1');
+    tracks.weight = 40;
+    expect(from(await infer())).toBe('s1');
+    expect(from(await infer(pinned('canary')))).toBe('c1');
+    tracks.weight = 100;
+    const metadata = await callUnary(gateway.address, 'ModelMetadata', Buffer.from('x'));
+    expect(from(metadata)).toBe('s1');
+    const windows = tracks.takeWindows();
+    expect([windows.candidate.requests, windows.candidate.errors]).toEqual([2, 0]);
+    expect([windows.stable.requests, windows.stable.errors]).toEqual([2, 0]);
+  });
+
+  it('answers a canaried call that fails from stable, and counts the failure against the candidate', async () => {
+    const stable = await fake('s1');
+    const candidate = await fake('c1', failing);
+    const tracks = new Tracks(poolOf(['s1', stable.address]));
+    tracks.candidate = poolOf(['c1', candidate.address]);
+    tracks.weight = 100;
+    const gateway = await gatewayOver(tracks.stable, { tracks });
+    for (let i = 0; i < 3; i++) {
+      const answer = await callUnary(gateway.address, 'ModelInfer', Buffer.from('x'));
+      expect(answer.status.code).toBe(status.OK);
+      expect(answer.message?.toString()).toBe('s1:ModelInfer:x');
+    }
+    const windows = tracks.takeWindows();
+    expect([windows.candidate.requests, windows.candidate.errors]).toEqual([3, 3]);
+    expect(windows.stable.requests).toBe(3);
+    // The caller's own error from a candidate is its answer: not a fault, not answered again.
+    const refusing = await fake('c2', (_call, callback) => {
+      const trailers = new Metadata();
+      trailers.set('berth-error-code', 'BERTH_ERR_PROTOCOL_INVALID_REQUEST');
+      callback({ code: status.INVALID_ARGUMENT, details: 'bad input', metadata: trailers });
+    });
+    tracks.candidate = poolOf(['c2', refusing.address]);
+    const refused = await callUnary(gateway.address, 'ModelInfer', Buffer.from('x'));
+    expect(refused.status.code).toBe(status.INVALID_ARGUMENT);
+    expect(tracks.takeWindows().candidate).toMatchObject({ requests: 1, errors: 0 });
+  });
+
+  it("copies calls to a shadow candidate and compares the decoded answers, callers getting stable's", async () => {
+    const stable = await fake('s1', inferAnswer([1, 5, 2]));
+    const candidate = await fake('c1', inferAnswer([9, 0, 0]));
+    const tracks = new Tracks(poolOf(['s1', stable.address]));
+    tracks.candidate = poolOf(['c1', candidate.address]);
+    tracks.mirror = 100;
+    tracks.compare = { mode: 'argmax', absolute: 1e-5, relative: 1e-3 };
+    const gateway = await gatewayOver(tracks.stable, { tracks });
+    const expected = await callUnary(stable.address, 'ModelInfer', Buffer.from('x'));
+    for (let i = 0; i < 4; i++) {
+      const answer = await callUnary(gateway.address, 'ModelInfer', Buffer.from('x'));
+      expect(answer.message).toEqual(expected.message);
+    }
+    // The copies are answered off the callers' path: sum the windows until all four are compared.
+    let compared = 0;
+    let agreed = 0;
+    let copies = 0;
+    await until(() => {
+      const windows = tracks.takeWindows();
+      compared += windows.agreement.compared;
+      agreed += windows.agreement.agreed;
+      copies += windows.candidate.requests;
+      return compared >= 4;
+    });
+    expect({ compared, agreed, copies }).toEqual({ compared: 4, agreed: 0, copies: 4 });
+    expect(candidate.seen.map((s) => s.method)).toEqual([
+      'ModelInfer',
+      'ModelInfer',
+      'ModelInfer',
+      'ModelInfer',
+    ]);
+    expect(tracks.lastDisagreement).toMatch(/^output "y": row 0 chooses index 0, th/);
+  });
+});
+
+describe('trackStatusOf', () => {
+  it('counts server faults and missing answers as errors, OK and the caller’s errors not', () => {
+    expect(trackStatusOf(undefined)).toBe(0);
+    expect(trackStatusOf(status.OK)).toBe(200);
+    for (const code of [status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DEADLINE_EXCEEDED]) {
+      expect(trackStatusOf(code)).toBe(500);
+    }
+    for (const code of [status.INVALID_ARGUMENT, status.NOT_FOUND, status.RESOURCE_EXHAUSTED]) {
+      expect(trackStatusOf(code)).toBe(400);
+    }
   });
 });
 

@@ -4,6 +4,13 @@
  * grpc-forward-stream.ts), and the standard `grpc.health.v1.Health` answered by the gateway
  * itself: SERVING while some replica can take a call, NOT_SERVING otherwise.
  *
+ * While a rollout runs (tracks.ts), ModelInfer calls are split between the tracks as REST
+ * inferences are (gateway-http.ts): the candidate answers its share, `x-berth-track` metadata pins
+ * a call to a track, a canaried call that fails with a server fault is answered by the stable
+ * version, shadow copies go to the candidate off the caller's path, and answers are compared
+ * (decoded ModelInferResponse messages) when the rollout asks for prediction agreement. Streams
+ * (ModelStreamInfer) and every other RPC go to the stable version.
+ *
  * Server reflection is not served here: berth's lives in server/, which the gateway may not
  * import (docs/adr/0001); grpcurl needs `-proto` (or `-import-path`) through the gateway.
  */
@@ -25,10 +32,18 @@ import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { GrpcChannels } from './grpc-channels.js';
-import { forwardedMetadata, GrpcForwarder, remainingMs } from './grpc-forward.js';
+import {
+  forwardedMetadata,
+  GrpcForwarder,
+  remainingMs,
+  type UnaryAnswer,
+  type UnaryRequest,
+} from './grpc-forward.js';
 import { forwardStream } from './grpc-forward-stream.js';
+import { compareGrpcAnswers, trackStatusOf } from './grpc-compare.js';
 import { statusOf } from './grpc-status.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
+import { chooseTrack, TRACK_HEADER, type TrackName, type Tracks } from './tracks.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface GatewayGrpcOptions {
@@ -58,6 +73,9 @@ export interface GatewayGrpcOptions {
   readonly metrics?: GatewayMetrics;
   /** A refusal of the gateway's own (never a message or a credential). */
   readonly onError?: (error: BerthError, requestId: string) => void;
+  /** The rollout's traffic split (the REST front's, to share it); none: every call to `pool`. */
+  readonly tracks?: Tracks;
+  readonly random?: () => number;
 }
 
 export interface RunningGatewayGrpc {
@@ -79,17 +97,41 @@ const identity = (bytes: Buffer): Buffer => bytes;
  * // grpc://127.0.0.1:8001 now reaches the replicas; grpc.close() when done
  */
 export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<RunningGatewayGrpc> {
-  const { pool } = options;
-  const channels = new GrpcChannels(pool, { maxMessageBytes: options.maxMessageBytes });
-  const forwarder = new GrpcForwarder({
-    pool,
-    channels,
-    retries: options.retries,
-    budget: new RetryBudget(options.retryBudget),
-    buffer: options.buffer,
-    perTryTimeoutMs: options.perTryTimeoutMs,
-    metrics: options.metrics,
-  });
+  const { pool, tracks } = options;
+  const random = options.random ?? Math.random;
+  const budget = new RetryBudget(options.retryBudget);
+  const routes = new Map<UpstreamPool, Route>();
+  /** The channels and forwarder of `of`: one per pool, as a candidate's comes and goes with its rollout. */
+  const routeOf = (of: UpstreamPool): Route => {
+    let route = routes.get(of);
+    if (route === undefined) {
+      for (const [known, old] of routes) {
+        if (known !== pool && known !== tracks?.candidate) {
+          old.channels.close();
+          routes.delete(known);
+        }
+      }
+      const channels = new GrpcChannels(of, { maxMessageBytes: options.maxMessageBytes });
+      route = {
+        channels,
+        forwarder: new GrpcForwarder({
+          pool: of,
+          channels,
+          retries: options.retries,
+          budget,
+          // Only the stable track waits for a replica: a candidate that cannot take a call now
+          // counts as failing it, and the stable version answers instead.
+          buffer: of === pool ? options.buffer : { maxRequests: 0, maxWaitMs: 0 },
+          perTryTimeoutMs: options.perTryTimeoutMs,
+          metrics: options.metrics,
+        }),
+      };
+      routes.set(of, route);
+    }
+    return route;
+  };
+  const { channels, forwarder } = routeOf(pool);
+  const split = tracks === undefined ? undefined : new TrackSplit(tracks, routeOf, random, options.timeoutMs);
   const checks =
     options.healthCheck === undefined || options.healthCheck === false
       ? undefined
@@ -114,15 +156,15 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
       const gone = new AbortController();
       call.once('cancelled', () => gone.abort());
       const ms = remainingMs(call.getDeadline(), Date.now(), options.timeoutMs);
-      forwarder
-        .forward({
-          method,
-          path,
-          message: call.request,
-          metadata,
-          deadline: performance.now() + ms,
-          signal: gone.signal,
-        })
+      const request: UnaryRequest = {
+        method,
+        path,
+        message: call.request,
+        metadata,
+        deadline: performance.now() + ms,
+        signal: gone.signal,
+      };
+      (method === 'ModelInfer' && split !== undefined ? split.forward(request) : forwarder.forward(request))
         .then(
           (answer) => {
             if (call.cancelled) return;
@@ -159,7 +201,8 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
   const health = new GatewayHealth(pool);
   const release = () => {
     checks?.stop();
-    channels.close();
+    for (const route of routes.values()) route.channels.close();
+    routes.clear();
   };
   let port: number;
   let address: string;
@@ -190,6 +233,105 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
       release();
     },
   };
+}
+
+interface Route {
+  readonly channels: GrpcChannels;
+  readonly forwarder: GrpcForwarder;
+}
+
+/** Copies (shadow, or stable answers to compare a canary with) in flight at most; past it, none. */
+const MAX_COPIES = 64;
+
+/** ModelInfer calls split between the rollout's tracks, by the rules at the top of this file. */
+class TrackSplit {
+  /** Copies in flight now. */
+  private copies = 0;
+
+  constructor(
+    private readonly tracks: Tracks,
+    private readonly routeOf: (pool: UpstreamPool) => Route,
+    private readonly random: () => number,
+    private readonly copyTimeoutMs: number,
+  ) {}
+
+  async forward(request: UnaryRequest): Promise<UnaryAnswer> {
+    const { tracks } = this;
+    const candidate = tracks.candidate;
+    const [pinned] = request.metadata.get(TRACK_HEADER);
+    const choice = chooseTrack(
+      typeof pinned === 'string' ? pinned : undefined,
+      { weight: tracks.weight, mirror: tracks.mirror, hasCandidate: candidate !== undefined },
+      this.random,
+    );
+    if (choice.track === 'canary' && candidate !== undefined) {
+      const tried = performance.now();
+      let canaried: UnaryAnswer | undefined;
+      try {
+        canaried = await this.routeOf(candidate).forwarder.forward(request);
+      } catch {
+        canaried = undefined;
+      }
+      const outcome = trackStatusOf(canaried?.status.code);
+      tracks.recorders.canary.record(outcome, performance.now() - tried);
+      if (canaried !== undefined && outcome < 500) {
+        if (tracks.compare !== undefined) this.compareLater(request, canaried, 'stable');
+        return canaried;
+      }
+      // A server fault of the candidate's: the stable version answers instead.
+    }
+    const tried = performance.now();
+    let answer: UnaryAnswer;
+    try {
+      answer = await this.routeOf(tracks.stable).forwarder.forward(request);
+    } catch (error) {
+      if (candidate !== undefined) tracks.recorders.stable.record(0, performance.now() - tried);
+      throw error;
+    }
+    if (candidate !== undefined) {
+      tracks.recorders.stable.record(trackStatusOf(answer.status.code), performance.now() - tried);
+    }
+    if (choice.mirror) this.compareLater(request, answer, 'canary');
+    return answer;
+  }
+
+  /**
+   * Sends a copy of `request` to the other track, off the caller's path, and compares its answer
+   * with `answer`: a shadow copy to the candidate (`to` canary), or a canaried call's copy to the
+   * stable version (`to` stable). Bounded: past MAX_COPIES in flight, copies are skipped.
+   */
+  private compareLater(request: UnaryRequest, answer: UnaryAnswer, to: TrackName): void {
+    const { tracks } = this;
+    const candidate = tracks.candidate;
+    const policy = tracks.compare;
+    if (candidate === undefined || this.copies >= MAX_COPIES) return;
+    this.copies++;
+    const started = performance.now();
+    const copy: UnaryRequest = {
+      ...request,
+      metadata: request.metadata.clone(),
+      deadline: started + this.copyTimeoutMs,
+      // The copy is the gateway's, not the caller's: it goes on when the caller leaves.
+      signal: new AbortController().signal,
+    };
+    void this.routeOf(to === 'canary' ? candidate : tracks.stable)
+      .forwarder.forward(copy)
+      .then(
+        (other) => {
+          if (to === 'canary') {
+            tracks.recorders.canary.record(trackStatusOf(other.status.code), performance.now() - started);
+          }
+          if (policy === undefined) return;
+          const [stable, next] = to === 'canary' ? [answer, other] : [other, answer];
+          const outcome = compareGrpcAnswers(stable, next, policy);
+          if (outcome !== undefined) tracks.recordAgreement(outcome.agree, outcome.reason);
+        },
+        () => {
+          if (to === 'canary') tracks.recorders.canary.record(0, performance.now() - started);
+        },
+      )
+      .finally(() => this.copies--);
+  }
 }
 
 /** The caller's metadata to send on, with its x-request-id (the caller's, or a new one). */

@@ -255,10 +255,10 @@ export class LocalDeployment {
       buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
       ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
       metrics: deployment.metrics,
+      tracks: deployment.tracks,
     };
     deployment.gateway = await startGatewayHttp({
       ...common,
-      tracks: deployment.tracks,
       port: options.port,
       maxBodyBytes: options.maxBodyBytes,
       healthCheck: {

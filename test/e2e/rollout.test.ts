@@ -1,9 +1,9 @@
 /**
  * Rollouts through `berth up` and `berth rollout`, with real replicas under continuous load:
  *
- * - a canary of a version that errors rolls itself back, and no caller sees an error (a
- *   canaried inference that fails is answered by the stable version: the bound on failed
- *   requests is 0);
+ * - a canary of a version that errors rolls itself back, and no caller sees an error, over REST
+ *   or gRPC (a canaried inference that fails is answered by the stable version: the bound on
+ *   failed requests is 0);
  * - a shadow of a version whose answers diverge (never an error) rolls itself back on
  *   prediction agreement, and callers only ever get the stable answers;
  * - a canary that passes is promoted, the header pins a request to the candidate meanwhile, and
@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createClient } from '../../src/client/index.js';
 import { doubleModel, failingDoubleModel, negatingDoubleModel, writeModel } from '../fixtures/models.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
@@ -37,16 +38,33 @@ function setUp(rollout: string, candidate: Uint8Array): { spec: string; stable: 
   return { spec, stable, next };
 }
 
-/** Clients sending inferences until stopped; every answer that is not one of `expected` fails. */
-function load(up: Up, expected: number[][], clients = 3) {
+/** An inference of the `double` model over the gateway's gRPC front: its output, or a thrown error. */
+async function inferDoubleGrpc(client: ReturnType<typeof createClient>): Promise<number[]> {
+  const answer = await client.infer('double', [
+    { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) },
+  ]);
+  return Array.from(answer.outputs[0]?.data as Float32Array);
+}
+
+/**
+ * Clients sending inferences until stopped, over REST and, with `grpc`, one over gRPC too;
+ * every answer that is not one of `expected` fails.
+ */
+function load(up: Up, expected: number[][], clients = 3, grpc = false) {
   let running = true;
   const failures: string[] = [];
   const seen = new Set<string>();
   let answered = 0;
-  const client = async () => {
+  let answeredGrpc = 0;
+  const grpcClient = grpc ? createClient({ url: `grpc://${up.grpc}` }) : undefined;
+  const client = async (overGrpc: boolean) => {
     while (running) {
       try {
-        const answer = await inferDouble(up.gateway);
+        const answer =
+          overGrpc && grpcClient !== undefined
+            ? await inferDoubleGrpc(grpcClient)
+            : await inferDouble(up.gateway);
+        if (overGrpc) answeredGrpc++;
         seen.add(JSON.stringify(answer));
         if (!expected.some((e) => JSON.stringify(e) === JSON.stringify(answer))) {
           failures.push(`unexpected answer ${JSON.stringify(answer)}`);
@@ -57,14 +75,19 @@ function load(up: Up, expected: number[][], clients = 3) {
       }
     }
   };
-  const done = Promise.all(Array.from({ length: clients }, client));
+  const done = Promise.all([
+    ...Array.from({ length: clients }, () => client(false)),
+    ...(grpc ? [client(true)] : []),
+  ]);
   return {
     failures,
     seen,
     answered: () => answered,
+    answeredGrpc: () => answeredGrpc,
     stop: async () => {
       running = false;
       await done;
+      grpcClient?.close();
     },
   };
 }
@@ -80,14 +103,14 @@ async function phase(up: Up): Promise<string | undefined> {
 }
 
 describe('berth rollout', () => {
-  it('rolls a canary that errors back on its own, and no caller sees an error', async () => {
+  it('rolls a canary that errors back on its own, and no caller sees an error, over REST or gRPC', async () => {
     const { spec, next } = setUp(
       '{ strategy: canary, steps: [50, 100], interval: 1s, analysis: { minRequests: 5 }, failAfter: 2 }',
       failingDoubleModel(),
     );
     const up = await startUp(['-f', spec, '--replicas', '1']);
     await until(async () => readyCount(await statusNow(up)) === 1, 'the stable replica', 20_000);
-    const traffic = load(up, [DOUBLED]);
+    const traffic = load(up, [DOUBLED], 3, true);
     try {
       expect(rollout(up, 'start', next)).toMatch(/canary to revision 2/);
       await until(async () => (await phase(up)) === 'rolled-back', 'the automatic rollback', 30_000);
@@ -95,6 +118,7 @@ describe('berth rollout', () => {
       await traffic.stop();
     }
     expect(traffic.failures).toEqual([]);
+    expect(traffic.answeredGrpc()).toBeGreaterThan(0);
     const after = await statusNow(up);
     expect(after.rollout?.reason).toMatch(
       /rolled back after 2 failed check\(s\): error rate 100\.0 % above 1\.0 %/,
@@ -137,12 +161,24 @@ describe('berth rollout', () => {
     );
     const up = await startUp(['-f', spec, '--replicas', '2']);
     await until(async () => readyCount(await statusNow(up)) === 2, 'two stable replicas', 20_000);
-    const traffic = load(up, [DOUBLED, NEGATED]);
+    const traffic = load(up, [DOUBLED, NEGATED], 3, true);
     try {
       rollout(up, 'start', next);
       await until(async () => (await phase(up)) === 'progressing', 'the candidate ready', 20_000);
       expect(await inferDouble(up.gateway, { 'x-berth-track': 'canary' })).toEqual(NEGATED);
       expect(await inferDouble(up.gateway, { 'x-berth-track': 'stable' })).toEqual(DOUBLED);
+      // gRPC calls are split on the same tracks, and pinned by metadata.
+      for (const [track, expected] of [
+        ['canary', NEGATED],
+        ['stable', DOUBLED],
+      ] as const) {
+        const pinned = createClient({ url: `grpc://${up.grpc}`, headers: { 'x-berth-track': track } });
+        try {
+          expect(await inferDoubleGrpc(pinned)).toEqual(expected);
+        } finally {
+          pinned.close();
+        }
+      }
       const metrics = await (await fetch(`${up.gateway}/metrics`)).text();
       expect(metrics).toMatch(/^berth_rollout_canary_weight (0\.5|1)$/m);
       expect(metrics).toMatch(
