@@ -7,12 +7,17 @@
 # Usage (after one `npm run bench` has made bench/models/):
 #   bench/cpu-per-request.sh REPO MODEL json|binary CONNECTIONS SECONDS [berth serve options...]
 #   bench/cpu-per-request.sh models/repos/mlp.batching mlp binary 64 5
+#
+# For A/B runs: BERTH_BIN is the berth.js to run (another checkout's, built; default this one's),
+# and BERTH_NODE_ARGS extra node flags for the server (e.g. --trace-gc). The server's output goes
+# to stderr, the result line alone to stdout.
 set -euo pipefail
 cd "$(dirname "$0")"
 repo=$1 model=$2 format=$3 connections=$4 seconds=$5
 shift 5
 port=$((20000 + RANDOM % 10000))
-node ../bin/berth.js serve "$repo" --port "$port" --grpc-port 0 --log-level warn "$@" &
+# shellcheck disable=SC2086 # BERTH_NODE_ARGS is a list of flags
+node ${BERTH_NODE_ARGS:-} "${BERTH_BIN:-../bin/berth.js}" serve "$repo" --port "$port" --grpc-port 0 --log-level warn "$@" >&2 &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 200); do curl -sf "localhost:$port/v2/health/ready" >/dev/null && break; sleep 0.05; done

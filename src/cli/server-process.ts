@@ -8,7 +8,7 @@
  * body to JavaScript as a new Buffer, memory V8 counts as external. By default V8 starts a full
  * mark-compact each time about 64 MB of it has been allocated since the last one, whatever the heap
  * holds: at mobilenet_v2's 600 KB a request that was a mark-compact every 200–400 ms (38–46 in a
- * 6 s run). Counted in V8's global limit instead, which grows with the heap, the same load ran 9–12
+ * 6 s run). Counted in V8's global limit instead, which grows with the heap, the same load ran 2–12
  * (BENCHMARKS.md, "Request bodies and the garbage collector"). The flag exists from V8 13 (Node.js
  * 24); Node.js 22's V8 does not know it and would print an error, so it is not set there. A flag
  * given on node's own command line (either form) wins.
