@@ -12,7 +12,7 @@ import { LOG_LEVELS } from '../observability/log-options.js';
 import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import type { LocalDeployment } from '../orchestrator/index.js';
 import { helpSection } from './help-text.js';
-import { parseChoice, parseInteger, parseSize } from './option-parsers.js';
+import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
 
@@ -25,6 +25,7 @@ interface UpFlags {
   grpcPort: string;
   controlPort: string;
   maxBodySize: string;
+  watch?: string;
   logLevel: string;
   logFormat: string;
 }
@@ -77,6 +78,10 @@ export function upCommand(): Command {
     .option('--no-grpc', 'serve REST only')
     .option('--control-port <port>', 'the control API port, on 127.0.0.1 (0 picks a free one)', '8002')
     .option('--max-body-size <size>', 'largest request body the gateway accepts', '64MiB')
+    .option(
+      '--watch <interval>',
+      "look at the models this often and roll out what changed by the spec's strategy (rollout.watch)",
+    )
     .addOption(logLevelOption())
     .addOption(logFormatOption())
     .addHelpText(
@@ -92,6 +97,7 @@ export function upCommand(): Command {
           'berth up -f berth.yaml  # replicas, autoscaling and resilience from the spec',
           'berth status  # replicas, load and the autoscaler’s reason',
           'berth scale 3',
+          'berth up ./models --watch 10s  # a new version folder is rolled out on its own',
         ],
       }),
     )
@@ -119,6 +125,17 @@ export function upCommand(): Command {
             : [];
       const orchestrator = await import('../orchestrator/index.js');
       await orchestrator.checkPathsExist(models);
+      const watchMs = flags.watch === undefined ? rollout.watch : parseDuration('--watch', flags.watch);
+      if (watchMs !== undefined && models.length === 0) {
+        throw new BerthError(
+          'BERTH_ERR_CLI_USAGE',
+          'rollout.watch (--watch) needs models to watch: give a repository or .onnx files, or `repository` in the spec',
+        );
+      }
+      // Watched models are served from a snapshot per revision (docs/up.md, "Rollouts").
+      const watch = watchMs === undefined ? undefined : await orchestrator.prepareWatch(models, watchMs);
+      // Every way out but SIGKILL removes the snapshots: a failed start, a shutdown, a crash.
+      if (watch !== undefined) process.once('exit', () => watch.close());
       const children = new Map<string, ReturnType<typeof logger.child>>();
       /** Each replica's first error line: the cause, where later ones summarise it. */
       const firstError = new Map<string, string>();
@@ -158,7 +175,7 @@ export function upCommand(): Command {
 
       const deployment: LocalDeployment = await orchestrator.LocalDeployment.start({
         berthBin: BERTH_BIN,
-        serveArgs: models,
+        serveArgs: watch?.args ?? models,
         replicas,
         ...(fixedReplicas === undefined ? {} : { fixedReplicas }),
         resilience,
@@ -249,6 +266,10 @@ export function upCommand(): Command {
           await deployment.stop();
           throw error;
         });
+      watch?.begin(deployment, {
+        onEvent: (message, fields) => logger.info(fields, message),
+        onError: (error) => logger.error({ err: error }, `rollout.watch: ${error.message}`),
+      });
 
       const grpcAddress = deployment.grpcAddress;
       logger.info(

@@ -257,6 +257,11 @@ export const ERROR_CODES = {
     description:
       'The control API answers only requests addressed to a loopback host: it refused one whose Host header names another (as a DNS-rebinding web page would send).',
   },
+  BERTH_ERR_UP_WATCH_TOO_LARGE: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      '`rollout.watch`: the watched models hold more files and folders than berth up looks at on each poll (100,000).',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

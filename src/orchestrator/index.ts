@@ -49,3 +49,14 @@ export {
   type RunningControlApi,
 } from './control-api.js';
 export { RolloutRun, type CandidateReplica, type Revision, type RolloutRunOptions } from './rollout-run.js';
+export {
+  firstSnapshot,
+  prepareWatch,
+  RepositoryWatch,
+  watchStep,
+  type RepositoryWatchOptions,
+  type WatchedDeployment,
+  type WatchSetup,
+  type WatchState,
+} from './repository-watch.js';
+export { fingerprint, snapshot } from './repository-snapshot.js';

@@ -491,13 +491,18 @@ export class LocalDeployment {
     void this.supervisor.stop(id);
   }
 
+  /** Whether a rollout (canary, shadow or rolling) is in progress. */
+  get rolloutBusy(): boolean {
+    return (this.run !== undefined && !this.run.done) || this.rolling !== undefined;
+  }
+
   /**
    * `berth rollout start`: a new revision (what `berth serve` is given), by the spec's strategy
    * or `strategy`.
    */
   startRollout(args: readonly string[], strategy?: RolloutSpec['strategy']): Record<string, unknown> {
     if (this.stopping) throw controlError('berth up is shutting down');
-    if ((this.run !== undefined && !this.run.done) || this.rolling !== undefined) {
+    if (this.rolloutBusy) {
       throw controlError('a rollout is in progress: promote or abort it first (berth rollout status)');
     }
     const spec = this.options.rollout;

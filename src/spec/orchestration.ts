@@ -112,6 +112,9 @@ export const rolloutSection = z
     failAfter: count(1, 100)
       .default(2)
       .describe('Failed checks in a row that roll the candidate back. Default 2.'),
+    watch: optionalDuration().describe(
+      'berth up: look at the model repository this often, and roll out what changed in it (a new version folder, a replaced file) by this strategy once it has held still for one more look. Replicas then serve a snapshot of the repository per revision. Default: off (only `berth rollout start` starts a rollout).',
+    ),
   })
   .strict();
 

@@ -9,9 +9,11 @@
  * - a canary that passes is promoted, the header pins a request to the candidate meanwhile, and
  *   every replica then serves the new revision;
  * - a rolling update replaces the replicas one at a time with no failed request, and `undo`
- *   goes back.
+ *   goes back;
+ * - with `--watch`, a new version folder in the repository is rolled out on its own, the replicas
+ *   serving a snapshot per revision, removed when `berth up` stops.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createClient } from '../../src/client/index.js';
@@ -243,4 +245,41 @@ describe('berth rollout', () => {
     );
     expect((await statusNow(up)).revision.id).toBe(3);
   }, 120_000);
+
+  it('rolls a new version folder out on its own with --watch, from a snapshot per revision', async () => {
+    const stable = tempDir();
+    writeModel(stable, 'double', doubleModel());
+    const spec = join(stable, 'berth.yaml');
+    writeFileSync(spec, 'repository: .\nrollout: { strategy: rolling }\n');
+    const up = await startUp(['-f', spec, '--replicas', '1', '--watch', '300ms']);
+    await until(async () => readyCount(await statusNow(up)) === 1, 'the stable replica', 20_000);
+    const first = (await statusNow(up)).revision;
+    expect(first.id).toBe(1);
+    // Revision 1 serves a snapshot of the repository, not the repository itself.
+    const [served] = first.args;
+    expect(served).toMatch(/berth-up-revisions-[^/]+\/1\/0-/);
+    expect(existsSync(join(served as string, 'double', '1', 'model.onnx'))).toBe(true);
+    const traffic = load(up, [DOUBLED, NEGATED]);
+    try {
+      writeModel(stable, 'double', negatingDoubleModel(), 2);
+      await until(
+        async () => {
+          const s = await statusNow(up);
+          return s.revision.id === 2 && s.rollout?.phase === 'promoted';
+        },
+        'the watch to roll version 2 out',
+        60_000,
+      );
+      await until(async () => (await inferDouble(up.gateway))[0] === -1, 'version 2 answering', 10_000);
+    } finally {
+      await traffic.stop();
+    }
+    expect(traffic.failures).toEqual([]);
+    // The snapshot of revision 1 never saw version 2: a replica of it that restarts would not either.
+    expect(existsSync(join(served as string, 'double', '2'))).toBe(false);
+    expect(up.logs.some((l) => l.msg === 'the models changed: rolling them out')).toBe(true);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(0);
+    expect(existsSync(served as string)).toBe(false);
+  }, 90_000);
 });
