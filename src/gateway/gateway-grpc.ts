@@ -4,8 +4,8 @@
  * grpc-forward-stream.ts), and the standard `grpc.health.v1.Health` answered by the gateway
  * itself: SERVING while some replica can take a call, NOT_SERVING otherwise.
  *
- * While a rollout runs (tracks.ts), ModelInfer calls are split between the tracks as REST
- * inferences are (gateway-http.ts): the candidate answers its share, `x-berth-track` metadata pins
+ * While a rollout runs (tracks.ts), ModelInfer calls are split between the tracks by
+ * track-split.ts, as REST inferences are: the candidate answers its share, `x-berth-track` metadata pins
  * a call to a track, a canaried call that fails with a server fault is answered by the stable
  * version, shadow copies go to the candidate off the caller's path, and answers are compared
  * (decoded ModelInferResponse messages) when the rollout asks for prediction agreement. Streams
@@ -43,7 +43,8 @@ import { forwardStream } from './grpc-forward-stream.js';
 import { compareGrpcAnswers, trackStatusOf } from './grpc-compare.js';
 import { statusOf } from './grpc-status.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
-import { chooseTrack, TRACK_HEADER, type TrackName, type Tracks } from './tracks.js';
+import { TrackSplit } from './track-split.js';
+import { TRACK_HEADER, type Tracks } from './tracks.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface GatewayGrpcOptions {
@@ -131,7 +132,25 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
     return route;
   };
   const { channels, forwarder } = routeOf(pool);
-  const split = tracks === undefined ? undefined : new TrackSplit(tracks, routeOf, random, options.timeoutMs);
+  const split =
+    tracks === undefined
+      ? undefined
+      : new TrackSplit<UnaryRequest, UnaryAnswer>(
+          tracks,
+          {
+            send: (of, request) => routeOf(of).forwarder.forward(request),
+            status: (answer) => trackStatusOf(answer.status.code),
+            compare: compareGrpcAnswers,
+            // A copy is the gateway's, not the caller's: it goes on when the caller leaves.
+            copy: (request) => ({
+              ...request,
+              metadata: request.metadata.clone(),
+              deadline: performance.now() + options.timeoutMs,
+              signal: new AbortController().signal,
+            }),
+          },
+          random,
+        );
   const checks =
     options.healthCheck === undefined || options.healthCheck === false
       ? undefined
@@ -164,7 +183,11 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         deadline: performance.now() + ms,
         signal: gone.signal,
       };
-      (method === 'ModelInfer' && split !== undefined ? split.forward(request) : forwarder.forward(request))
+      const [pinned] = metadata.get(TRACK_HEADER);
+      (method === 'ModelInfer' && split !== undefined
+        ? split.forward(request, typeof pinned === 'string' ? pinned : undefined).then(({ answer }) => answer)
+        : forwarder.forward(request)
+      )
         .then(
           (answer) => {
             if (call.cancelled) return;
@@ -238,100 +261,6 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
 interface Route {
   readonly channels: GrpcChannels;
   readonly forwarder: GrpcForwarder;
-}
-
-/** Copies (shadow, or stable answers to compare a canary with) in flight at most; past it, none. */
-const MAX_COPIES = 64;
-
-/** ModelInfer calls split between the rollout's tracks, by the rules at the top of this file. */
-class TrackSplit {
-  /** Copies in flight now. */
-  private copies = 0;
-
-  constructor(
-    private readonly tracks: Tracks,
-    private readonly routeOf: (pool: UpstreamPool) => Route,
-    private readonly random: () => number,
-    private readonly copyTimeoutMs: number,
-  ) {}
-
-  async forward(request: UnaryRequest): Promise<UnaryAnswer> {
-    const { tracks } = this;
-    const candidate = tracks.candidate;
-    const [pinned] = request.metadata.get(TRACK_HEADER);
-    const choice = chooseTrack(
-      typeof pinned === 'string' ? pinned : undefined,
-      { weight: tracks.weight, mirror: tracks.mirror, hasCandidate: candidate !== undefined },
-      this.random,
-    );
-    if (choice.track === 'canary' && candidate !== undefined) {
-      const tried = performance.now();
-      let canaried: UnaryAnswer | undefined;
-      try {
-        canaried = await this.routeOf(candidate).forwarder.forward(request);
-      } catch {
-        canaried = undefined;
-      }
-      const outcome = trackStatusOf(canaried?.status.code);
-      tracks.recorders.canary.record(outcome, performance.now() - tried);
-      if (canaried !== undefined && outcome < 500) {
-        if (tracks.compare !== undefined) this.compareLater(request, canaried, 'stable');
-        return canaried;
-      }
-      // A server fault of the candidate's: the stable version answers instead.
-    }
-    const tried = performance.now();
-    let answer: UnaryAnswer;
-    try {
-      answer = await this.routeOf(tracks.stable).forwarder.forward(request);
-    } catch (error) {
-      if (candidate !== undefined) tracks.recorders.stable.record(0, performance.now() - tried);
-      throw error;
-    }
-    if (candidate !== undefined) {
-      tracks.recorders.stable.record(trackStatusOf(answer.status.code), performance.now() - tried);
-    }
-    if (choice.mirror) this.compareLater(request, answer, 'canary');
-    return answer;
-  }
-
-  /**
-   * Sends a copy of `request` to the other track, off the caller's path, and compares its answer
-   * with `answer`: a shadow copy to the candidate (`to` canary), or a canaried call's copy to the
-   * stable version (`to` stable). Bounded: past MAX_COPIES in flight, copies are skipped.
-   */
-  private compareLater(request: UnaryRequest, answer: UnaryAnswer, to: TrackName): void {
-    const { tracks } = this;
-    const candidate = tracks.candidate;
-    const policy = tracks.compare;
-    if (candidate === undefined || this.copies >= MAX_COPIES) return;
-    this.copies++;
-    const started = performance.now();
-    const copy: UnaryRequest = {
-      ...request,
-      metadata: request.metadata.clone(),
-      deadline: started + this.copyTimeoutMs,
-      // The copy is the gateway's, not the caller's: it goes on when the caller leaves.
-      signal: new AbortController().signal,
-    };
-    void this.routeOf(to === 'canary' ? candidate : tracks.stable)
-      .forwarder.forward(copy)
-      .then(
-        (other) => {
-          if (to === 'canary') {
-            tracks.recorders.canary.record(trackStatusOf(other.status.code), performance.now() - started);
-          }
-          if (policy === undefined) return;
-          const [stable, next] = to === 'canary' ? [answer, other] : [other, answer];
-          const outcome = compareGrpcAnswers(stable, next, policy);
-          if (outcome !== undefined) tracks.recordAgreement(outcome.agree, outcome.reason);
-        },
-        () => {
-          if (to === 'canary') tracks.recorders.canary.record(0, performance.now() - started);
-        },
-      )
-      .finally(() => this.copies--);
-  }
 }
 
 /** The caller's metadata to send on, with its x-request-id (the caller's, or a new one). */

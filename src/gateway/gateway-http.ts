@@ -5,11 +5,10 @@
  * `x-request-id` (the client's, or one made here and sent on to the replica), and every refusal
  * the protocol's JSON error with its `berth-error-code`.
  *
- * While a rollout runs (tracks.ts), each inference request goes to the track `chooseTrack` picks:
- * a canaried one that fails with a server error is answered by the stable version instead (it is
- * free of side effects), so that a bad candidate costs its callers latency, not errors, while its
- * errors still count against it; shadow copies and the stable copies of canaried requests are
- * sent off the caller's path, and their answers compared.
+ * While a rollout runs (tracks.ts), inference requests are split between the tracks by
+ * track-split.ts, the same for the gRPC front: a canaried one that fails with a server error is
+ * answered by the stable version instead, and shadow copies and the stable copies of canaried
+ * requests are sent off the caller's path, their answers compared (answer-compare.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -20,7 +19,8 @@ import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js'
 import { compareRaw } from './answer-compare.js';
 import { HttpForwarder, type ForwardedResponse, type ForwardRequest } from './http-forward.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
-import { chooseTrack, TRACK_HEADER, Tracks, type TrackName } from './tracks.js';
+import { TrackSplit } from './track-split.js';
+import { TRACK_HEADER, Tracks, type TrackName } from './tracks.js';
 import type { UpstreamPool } from './upstream-pool.js';
 
 export interface GatewayHttpOptions {
@@ -59,8 +59,6 @@ export interface RunningGateway {
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/** Copies (shadow, or stable answers to compare a canary with) in flight at most; past it, none. */
-const MAX_COPIES = 64;
 
 /**
  * @example
@@ -108,14 +106,23 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     options.healthCheck === false
       ? undefined
       : startHealthChecks(options.pool, options.healthCheck ?? DEFAULT_HEALTH_CHECK, options.onHealth);
-  const gateway: Gateway = {
-    options,
+  const split = new TrackSplit<ForwardRequest, ForwardedResponse>(
     tracks,
-    forwarderOf,
-    metrics,
-    random: options.random ?? Math.random,
-    copies: 0,
-  };
+    {
+      send: (pool, forward) => forwarderOf(pool).forward(forward),
+      status: (answer) => answer.status,
+      compare: compareRaw,
+      // A copy is the gateway's, not the caller's: it goes on when the caller leaves.
+      copy: ({ signal: _callers, ...forward }) => ({
+        ...forward,
+        deadline: performance.now() + options.timeoutMs,
+      }),
+      onShadow: (forward, answer, ms) =>
+        metrics.requestEnded(modelOf(forward.path), 'shadow', answer.status, ms / 1000),
+    },
+    options.random ?? Math.random,
+  );
+  const gateway: Gateway = { options, forwarderOf, metrics, split };
   const server: Server = createServer((request, response) => {
     const started = performance.now();
     const given = request.headers['x-request-id'];
@@ -149,12 +156,10 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
 
 interface Gateway {
   readonly options: GatewayHttpOptions;
-  readonly tracks: Tracks;
   readonly forwarderOf: (pool: UpstreamPool) => HttpForwarder;
   readonly metrics: GatewayMetrics;
-  readonly random: () => number;
-  /** Copies in flight now. */
-  copies: number;
+  /** Inference requests, split between the rollout's tracks. */
+  readonly split: TrackSplit<ForwardRequest, ForwardedResponse>;
 }
 
 const INFER_ROUTE = /^\/v2\/models\/[^/?]+(?:\/versions\/[^/?]+)?\/infer(?:\?|$)/;
@@ -192,7 +197,7 @@ async function handle(
   requestId: string,
   started: number,
 ): Promise<void> {
-  const { options, metrics, tracks } = gateway;
+  const { options, metrics } = gateway;
   const path = request.url ?? '/';
   const route = path.split('?')[0];
   if (request.method === 'GET' && route === '/v2/health/live') {
@@ -229,47 +234,9 @@ async function handle(
   };
   const inference = forward.method === 'POST' && INFER_ROUTE.test(path);
   const pinned = request.headers[TRACK_HEADER];
-  const choice = inference
-    ? chooseTrack(
-        typeof pinned === 'string' ? pinned : undefined,
-        { weight: tracks.weight, mirror: tracks.mirror, hasCandidate: tracks.candidate !== undefined },
-        gateway.random,
-      )
-    : { track: 'stable' as const, mirror: false };
-  let track: TrackName = choice.track;
-  let answer: ForwardedResponse;
-  if (track === 'canary') {
-    const candidate = tracks.poolOf('canary');
-    const tried = performance.now();
-    let canaried: ForwardedResponse | undefined;
-    try {
-      canaried = await gateway.forwarderOf(candidate).forward(forward);
-    } catch {
-      canaried = undefined;
-    }
-    tracks.recorders.canary.record(canaried?.status ?? 0, performance.now() - tried);
-    if (canaried !== undefined && canaried.status < 500) {
-      answer = canaried;
-      if (tracks.compare !== undefined) compareLater(gateway, forward, canaried, 'stable');
-    } else {
-      // A server error from the candidate: the stable version answers instead.
-      track = 'stable';
-      answer = await gateway.forwarderOf(options.pool).forward(forward);
-    }
-  } else {
-    const tried = performance.now();
-    try {
-      answer = await gateway.forwarderOf(options.pool).forward(forward);
-    } catch (error) {
-      if (inference)
-        tracks.recorders.stable.record(httpStatusOf(toBerthError(error)), performance.now() - tried);
-      throw error;
-    }
-    if (inference && tracks.candidate !== undefined) {
-      tracks.recorders.stable.record(answer.status, performance.now() - tried);
-    }
-    if (choice.mirror) compareLater(gateway, forward, answer, 'canary');
-  }
+  const { answer, track }: { answer: ForwardedResponse; track: TrackName } = inference
+    ? await gateway.split.forward(forward, typeof pinned === 'string' ? pinned : undefined)
+    : { answer: await gateway.forwarderOf(options.pool).forward(forward), track: 'stable' };
   if (response.destroyed) return;
   response.writeHead(answer.status, {
     ...answer.headers,
@@ -278,49 +245,6 @@ async function handle(
   });
   response.end(answer.body);
   recordRequest(gateway, request, answer.status, started, track);
-}
-
-/**
- * Sends a copy of `forward` to the other track, off the caller's path, and compares its answer
- * with `answer`: a shadow copy to the candidate (`to` canary), or a canaried request's copy to
- * the stable version (`to` stable). Bounded: past MAX_COPIES in flight, copies are skipped.
- */
-function compareLater(
-  gateway: Gateway,
-  forward: ForwardRequest,
-  answer: ForwardedResponse,
-  to: TrackName,
-): void {
-  const { tracks } = gateway;
-  const candidate = tracks.candidate;
-  const policy = tracks.compare;
-  if (candidate === undefined || gateway.copies >= MAX_COPIES) return;
-  gateway.copies++;
-  const started = performance.now();
-  void gateway
-    .forwarderOf(to === 'canary' ? candidate : gateway.options.pool)
-    .forward(forward)
-    .then(
-      (other) => {
-        if (to === 'canary') {
-          tracks.recorders.canary.record(other.status, performance.now() - started);
-          gateway.metrics.requestEnded(
-            modelOf(forward.path),
-            'shadow',
-            other.status,
-            (performance.now() - started) / 1000,
-          );
-        }
-        if (policy === undefined) return;
-        const [stable, candidateAnswer] = to === 'canary' ? [answer, other] : [other, answer];
-        const outcome = compareRaw(stable, candidateAnswer, policy);
-        if (outcome !== undefined) tracks.recordAgreement(outcome.agree, outcome.reason);
-      },
-      () => {
-        if (to === 'canary') tracks.recorders.canary.record(0, performance.now() - started);
-      },
-    )
-    .finally(() => gateway.copies--);
 }
 
 function respond(response: ServerResponse, status: number, requestId: string, json: string): void {

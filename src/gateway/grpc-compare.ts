@@ -16,9 +16,8 @@ import { compareAnswers, type Agreement, type AgreementPolicy } from './predicti
 
 const NO_LIMITS = { maxTensorElements: Number.MAX_SAFE_INTEGER };
 
-/** What a track recorder counts for a call's gRPC status: 0 none, 500 a server fault, 200 OK, 400 the caller's. */
-export function trackStatusOf(code: number | undefined): number {
-  if (code === undefined) return 0;
+/** What a track recorder counts for a call's gRPC status: 500 a server fault, 200 OK, 400 the caller's. */
+export function trackStatusOf(code: number): number {
   if (code === GRPC_STATUS.OK) return 200;
   return isUpstreamFault(code) ? 500 : 400;
 }
