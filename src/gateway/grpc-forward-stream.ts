@@ -138,7 +138,11 @@ export function forwardStream(
     current.lease.done();
     if (leg === current) leg = undefined;
     const { upstream } = current;
-    const kind = classifyStatus({ ...status, errorCode: errorCodeOf(status.metadata) });
+    const kind = classifyStatus({
+      ...status,
+      errorCode: errorCodeOf(status.metadata),
+      cancelledHere: gone.signal.aborted || over,
+    });
     if (gone.signal.aborted || over) {
       pool.release(upstream, kind === 'answer' && !isUpstreamFault(status.code));
       finish(undefined);

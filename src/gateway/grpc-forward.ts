@@ -100,6 +100,8 @@ export function classifyStatus(status: {
   readonly code: number;
   readonly details: string;
   readonly errorCode: string | undefined;
+  /** The gateway cancelled the call itself (its caller left, or it stopped the attempt). */
+  readonly cancelledHere?: boolean;
 }): AttemptKind {
   if (status.code === GRPC_STATUS.OK) return 'answer';
   if (isErrorCode(status.errorCode)) {
@@ -107,6 +109,9 @@ export function classifyStatus(status: {
       status.code === GRPC_STATUS.UNAVAILABLE && status.errorCode === 'BERTH_ERR_SERVER_SHUTTING_DOWN';
     return draining ? 'draining' : 'answer';
   }
+  // A call the gateway did not cancel was cut by the replica's side: a replica stopping
+  // (grpc-js's forced shutdown resets the streams it still holds) ends it CANCELLED.
+  if (status.code === GRPC_STATUS.CANCELLED) return status.cancelledHere === true ? 'answer' : 'lost';
   if (status.code === GRPC_STATUS.DEADLINE_EXCEEDED) return 'timeout';
   if (status.code === GRPC_STATUS.UNAVAILABLE) return NEVER_SENT.test(status.details) ? 'refused' : 'lost';
   return 'answer';
@@ -223,7 +228,11 @@ export class GrpcForwarder {
             metrics?.retried('timeout');
             continue;
           }
-          const kind = classifyStatus({ ...result.status, errorCode: errorCodeOf(result.status.metadata) });
+          const kind = classifyStatus({
+            ...result.status,
+            errorCode: errorCodeOf(result.status.metadata),
+            cancelledHere: request.signal.aborted,
+          });
           if (kind === 'timeout') {
             pool.release(upstream, false);
             throw timedOut();
