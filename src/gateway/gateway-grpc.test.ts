@@ -22,6 +22,7 @@ import {
 } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  encodeGrpcInferRequest,
   encodeGrpcInferResponse,
   healthMethods,
   inferenceMethods,
@@ -29,6 +30,7 @@ import {
 } from '../protocol/index.js';
 import { freePort } from '../../test/helpers/free-port.js';
 import { startGatewayGrpc, type GatewayGrpcOptions, type RunningGatewayGrpc } from './gateway-grpc.js';
+import { createGatewayMetrics } from './gateway-metrics.js';
 import { GrpcChannels } from './grpc-channels.js';
 import {
   classifyStatus,
@@ -37,7 +39,7 @@ import {
   isUpstreamFault,
   remainingMs,
 } from './grpc-forward.js';
-import { trackStatusOf } from './grpc-compare.js';
+import { httpStatusOfGrpc } from './grpc-status.js';
 import { Tracks } from './tracks.js';
 import { UpstreamPool } from './upstream-pool.js';
 
@@ -67,10 +69,21 @@ describe('how a replica status is taken', () => {
       [status.DEADLINE_EXCEEDED, 'queued too long', 'BERTH_ERR_SCHEDULER_TIMEOUT', 'answer'],
       [status.INTERNAL, 'Received RST_STREAM with code 2', undefined, 'answer'],
       [status.RESOURCE_EXHAUSTED, 'Received message larger than max', undefined, 'answer'],
+      // Cut by a replica that stopped (its forced shutdown resets the streams it holds).
+      [status.CANCELLED, 'Call cancelled', undefined, 'lost'],
     ];
     for (const [code, details, errorCode, kind] of cases) {
       expect({ details, kind: classifyStatus({ code, details, errorCode }) }).toEqual({ details, kind });
     }
+    // Cancelled by the gateway itself (its caller left): the replica did nothing wrong.
+    expect(
+      classifyStatus({
+        code: status.CANCELLED,
+        details: 'Cancelled on client',
+        errorCode: undefined,
+        cancelledHere: true,
+      }),
+    ).toBe('answer');
   });
 
   it("counts only the replica's faults against it", () => {
@@ -481,7 +494,8 @@ describe('the gRPC gateway', () => {
     await until(() => replica.cancelled() === 1);
     await until(() => pool.view()[0]?.outstanding === 0);
 
-    // The replica's end of a stream: its server cancels it (shutting down), or its connection is cut.
+    // The replica's end of a stream: its server cuts it (a forced shutdown), or its connection is
+    // cut. Either way the caller did not cancel: UNAVAILABLE, which a caller may retry.
     const openStream = async (address: string): Promise<StatusObject> => {
       const gateway = await gatewayOver(poolOf(['r', address]));
       const c = new Client(gateway.address, credentials.createInsecure());
@@ -497,7 +511,9 @@ describe('the gRPC gateway', () => {
     const cancelled = openStream(doomed.address);
     await until(() => doomed.seen.length === 1);
     doomed.close();
-    expect((await cancelled).code).toBe(status.CANCELLED);
+    const shut = await cancelled;
+    expect(shut.code).toBe(status.UNAVAILABLE);
+    expect(shut.metadata.get('berth-error-code')).toEqual(['BERTH_ERR_GATEWAY_UPSTREAM_FAILED']);
     const cut = await cutting();
     const lost = await openStream(cut.address);
     expect(lost.code).toBe(status.UNAVAILABLE);
@@ -617,15 +633,72 @@ describe('the gRPC traffic split during a rollout', () => {
   });
 });
 
-describe('trackStatusOf', () => {
-  it('counts server faults as errors, OK and the caller’s errors not', () => {
-    expect(trackStatusOf(status.OK)).toBe(200);
-    for (const code of [status.UNAVAILABLE, status.INTERNAL, status.UNKNOWN, status.DEADLINE_EXCEEDED]) {
-      expect(trackStatusOf(code)).toBe(500);
+describe("the gRPC front's request metrics", () => {
+  it('counts each call by the model it names, its track and its status as HTTP would say it', async () => {
+    const stable = await fake('s1', (call, callback) => {
+      if (call.metadata.get('x-fail').length > 0) {
+        const trailers = new Metadata();
+        trailers.set('berth-error-code', 'BERTH_ERR_MODEL_NOT_FOUND');
+        callback({ code: status.NOT_FOUND, details: 'unknown model', metadata: trailers });
+      } else callback(null, Buffer.from('ok'));
+    });
+    const candidate = await fake('c1');
+    const tracks = new Tracks(poolOf(['s1', stable.address]));
+    const metrics = createGatewayMetrics();
+    const gateway = await gatewayOver(tracks.stable, { tracks, metrics });
+    const infer = (METHODS.ModelInfer as GrpcMethod).requestSerialize(
+      encodeGrpcInferRequest('iris', '', {
+        inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 1], data: new Float32Array([1]) }],
+      }),
+    );
+    await callUnary(gateway.address, 'ModelInfer', infer);
+    const failing = new Metadata();
+    failing.set('x-fail', '1');
+    await callUnary(gateway.address, 'ModelInfer', infer, { metadata: failing });
+    await callUnary(gateway.address, 'ServerLive', Buffer.alloc(0));
+    tracks.candidate = poolOf(['c1', candidate.address]);
+    tracks.mirror = 100;
+    await callUnary(gateway.address, 'ModelInfer', infer);
+    // The shadow copy is answered off the caller's path: read the metrics until it is counted.
+    let text = '';
+    for (let i = 0; i < 400 && !text.includes('track="shadow"'); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      text = await metrics.metrics();
     }
-    for (const code of [status.INVALID_ARGUMENT, status.NOT_FOUND, status.RESOURCE_EXHAUSTED]) {
-      expect(trackStatusOf(code)).toBe(400);
-    }
+    const count = (labels: string) =>
+      new RegExp(`^berth_gateway_requests_total\\{${labels}\\} (\\d+)$`, 'm').exec(text)?.[1];
+    expect(count('model="iris",track="stable",code="200"')).toBe('2');
+    expect(count('model="iris",track="stable",code="404"')).toBe('1');
+    expect(count('model="",track="stable",code="200"')).toBe('1');
+    expect(count('model="iris",track="shadow",code="200"')).toBe('1');
+    expect(text).toMatch(/^berth_gateway_request_duration_seconds_count\{model="iris",track="stable"\} 3$/m);
+  });
+});
+
+describe('httpStatusOfGrpc', () => {
+  it("counts the server's faults as 5xx and the caller's errors as 4xx, as google.rpc.Code maps them", () => {
+    const expected: Record<number, number> = {
+      [status.OK]: 200,
+      [status.CANCELLED]: 499,
+      [status.UNKNOWN]: 500,
+      [status.INVALID_ARGUMENT]: 400,
+      [status.DEADLINE_EXCEEDED]: 504,
+      [status.NOT_FOUND]: 404,
+      [status.ALREADY_EXISTS]: 409,
+      [status.PERMISSION_DENIED]: 403,
+      [status.RESOURCE_EXHAUSTED]: 429,
+      [status.FAILED_PRECONDITION]: 400,
+      [status.ABORTED]: 409,
+      [status.OUT_OF_RANGE]: 400,
+      [status.UNIMPLEMENTED]: 501,
+      [status.INTERNAL]: 500,
+      [status.UNAVAILABLE]: 503,
+      [status.DATA_LOSS]: 500,
+      [status.UNAUTHENTICATED]: 401,
+    };
+    for (let code = 0; code <= 16; code++)
+      expect([code, httpStatusOfGrpc(code)]).toEqual([code, expected[code]]);
+    expect(httpStatusOfGrpc(99)).toBe(500);
   });
 });
 

@@ -27,7 +27,13 @@ import {
   type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import { InFlightCount } from '../ground/index.js';
-import { BerthError, healthMethods, inferenceMethods, toBerthError } from '../protocol/index.js';
+import {
+  BerthError,
+  healthMethods,
+  inferenceMethods,
+  protobufStringField,
+  toBerthError,
+} from '../protocol/index.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -40,8 +46,8 @@ import {
   type UnaryRequest,
 } from './grpc-forward.js';
 import { forwardStream } from './grpc-forward-stream.js';
-import { compareGrpcAnswers, trackStatusOf } from './grpc-compare.js';
-import { statusOf } from './grpc-status.js';
+import { compareGrpcAnswers } from './grpc-compare.js';
+import { httpStatusOfGrpc, statusOf } from './grpc-status.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
 import { TrackSplit } from './track-split.js';
 import { TRACK_HEADER, type Tracks } from './tracks.js';
@@ -70,7 +76,7 @@ export interface GatewayGrpcOptions {
   readonly healthCheck?: HealthCheckPolicy | false;
   /** An upstream's active health changed (with `healthCheck`). */
   readonly onHealth?: (id: string, verdict: 'healthy' | 'unhealthy') => void;
-  /** The gateway's metrics (the REST front's, to share them): attempts, retries, the buffer. */
+  /** The gateway's metrics (the REST front's, to share them): requests by model, track and status, attempts, retries, the buffer. */
   readonly metrics?: GatewayMetrics;
   /** A refusal of the gateway's own (never a message or a credential). */
   readonly onError?: (error: BerthError, requestId: string) => void;
@@ -139,7 +145,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
           tracks,
           {
             send: (of, request) => routeOf(of).forwarder.forward(request),
-            status: (answer) => trackStatusOf(answer.status.code),
+            status: (answer) => httpStatusOfGrpc(answer.status.code),
             compare: compareGrpcAnswers,
             // A copy is the gateway's, not the caller's: it goes on when the caller leaves.
             copy: (request) => ({
@@ -148,6 +154,13 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
               deadline: performance.now() + options.timeoutMs,
               signal: new AbortController().signal,
             }),
+            onShadow: (request, answer, ms) =>
+              options.metrics?.requestEnded(
+                modelOf(request.method, request.message),
+                'shadow',
+                httpStatusOfGrpc(answer.status.code),
+                ms / 1000,
+              ),
           },
           random,
         );
@@ -171,7 +184,15 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
     (method: string, path: string) =>
     (call: ServerUnaryCall<Buffer, Buffer>, callback: sendUnaryData<Buffer>) => {
       const end = calls.begin();
+      const started = performance.now();
       const { metadata, requestId } = callMetadata(call.metadata);
+      const answered = (track: 'stable' | 'canary', code: number) =>
+        options.metrics?.requestEnded(
+          modelOf(method, call.request),
+          track,
+          httpStatusOfGrpc(code),
+          (performance.now() - started) / 1000,
+        );
       const gone = new AbortController();
       call.once('cancelled', () => gone.abort());
       const ms = remainingMs(call.getDeadline(), Date.now(), options.timeoutMs);
@@ -185,11 +206,12 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
       };
       const [pinned] = metadata.get(TRACK_HEADER);
       (method === 'ModelInfer' && split !== undefined
-        ? split.forward(request, typeof pinned === 'string' ? pinned : undefined).then(({ answer }) => answer)
-        : forwarder.forward(request)
+        ? split.forward(request, typeof pinned === 'string' ? pinned : undefined)
+        : forwarder.forward(request).then((answer) => ({ answer, track: 'stable' as const }))
       )
         .then(
-          (answer) => {
+          ({ answer, track }) => {
+            answered(track, answer.status.code);
             if (call.cancelled) return;
             if (answer.headers !== undefined) call.sendMetadata(answer.headers);
             const { code, details, metadata: trailers } = answer.status;
@@ -200,6 +222,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
           },
           (error: unknown) => {
             const answer = refused(error, requestId);
+            answered('stable', answer.code);
             if (!call.cancelled) callback(answer);
           },
         )
@@ -256,6 +279,20 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
       release();
     },
   };
+}
+
+/** RPCs whose request names a model in its field 1 (`name`, or ModelInfer's `model_name`). */
+const NAMES_A_MODEL = new Set([
+  'ModelReady',
+  'ModelMetadata',
+  'ModelInfer',
+  'ModelConfig',
+  'ModelStatistics',
+]);
+
+/** The model a unary call names, read from its bytes, or "" for one that names none (as REST's routes). */
+function modelOf(method: string, message: Buffer): string {
+  return NAMES_A_MODEL.has(method) ? protobufStringField(message, 1) : '';
 }
 
 interface Route {

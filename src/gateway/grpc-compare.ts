@@ -1,8 +1,7 @@
 /**
  * Two versions' gRPC answers to the same ModelInfer call, decoded and compared with the rollout's
- * agreement policy (prediction-agreement.ts), and a call's status as the track recorders count it
- * (tracks.ts). The gateway forwards messages as bytes; only the calls a rollout compares are
- * decoded, off the caller's path. The REST twin is answer-compare.ts.
+ * agreement policy (prediction-agreement.ts). The gateway forwards messages as bytes; only the
+ * calls a rollout compares are decoded, off the caller's path. The REST twin is answer-compare.ts.
  */
 import {
   decodeGrpcInferResponse,
@@ -11,16 +10,9 @@ import {
   type GrpcInferResponseMessage,
   type InferResponse,
 } from '../protocol/index.js';
-import { isUpstreamFault } from './grpc-forward.js';
 import { compareAnswers, type Agreement, type AgreementPolicy } from './prediction-agreement.js';
 
 const NO_LIMITS = { maxTensorElements: Number.MAX_SAFE_INTEGER };
-
-/** What a track recorder counts for a call's gRPC status: 500 a server fault, 200 OK, 400 the caller's. */
-export function trackStatusOf(code: number): number {
-  if (code === GRPC_STATUS.OK) return 200;
-  return isUpstreamFault(code) ? 500 : 400;
-}
 
 interface GrpcAnswer {
   readonly status: { readonly code: number };

@@ -17,3 +17,21 @@ export function statusOf(error: BerthError): StatusObject {
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   return { code: grpcStatusOf(error), details: error.message, metadata };
 }
+
+/**
+ * The HTTP status a gRPC status code counts as in the gateway's metrics and rollout analysis
+ * (google.rpc.Code's documented mapping), so that one error-rate query and one analysis serve
+ * both fronts: 5xx is the server's fault (UNAVAILABLE, INTERNAL, UNKNOWN, a deadline,
+ * UNIMPLEMENTED, DATA_LOSS), 4xx the caller's.
+ *
+ * @example
+ * httpStatusOfGrpc(14); // 503 (UNAVAILABLE)
+ */
+export function httpStatusOfGrpc(code: number): number {
+  return HTTP_OF_GRPC[code] ?? 500;
+}
+
+/** Indexed by gRPC code, OK (0) to UNAUTHENTICATED (16). */
+const HTTP_OF_GRPC: readonly number[] = [
+  200, 499, 500, 400, 504, 404, 409, 403, 429, 400, 409, 400, 501, 500, 503, 500, 401,
+];

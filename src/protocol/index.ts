@@ -29,6 +29,7 @@ export {
 export { validateInferRequest, type ValidateOptions } from './infer-validate.js';
 export { classificationCount, classify } from './classification.js';
 export { isObject } from './rest-fields.js';
+export { protobufStringField } from './protobuf-field.js';
 export {
   decodeGrpcInferRequest,
   decodeGrpcInferResponse,
