@@ -5,11 +5,12 @@
  * itself: SERVING while some replica can take a call, NOT_SERVING otherwise.
  *
  * While a rollout runs (tracks.ts), ModelInfer calls are split between the tracks by
- * track-split.ts, as REST inferences are: the candidate answers its share, `x-berth-track` metadata pins
- * a call to a track, a canaried call that fails with a server fault is answered by the stable
- * version, shadow copies go to the candidate off the caller's path, and answers are compared
- * (decoded ModelInferResponse messages) when the rollout asks for prediction agreement. Streams
- * (ModelStreamInfer) and every other RPC go to the stable version.
+ * track-split.ts, as REST inferences are: the candidate answers its share, `x-berth-track`
+ * metadata pins a call to a track, a canaried call that fails with a server fault is answered by
+ * the stable version, shadow copies go to the candidate off the caller's path, and answers are
+ * compared (decoded ModelInferResponse messages) when the rollout asks for prediction agreement.
+ * Streams (ModelStreamInfer) and every other RPC go to the stable version. Each unary call counts
+ * in the gateway's request metrics by the model it names, its track and its status.
  *
  * Server reflection is not served here: berth's lives in server/, which the gateway may not
  * import (docs/adr/0001); grpcurl needs `-proto` (or `-import-path`) through the gateway.
@@ -76,7 +77,10 @@ export interface GatewayGrpcOptions {
   readonly healthCheck?: HealthCheckPolicy | false;
   /** An upstream's active health changed (with `healthCheck`). */
   readonly onHealth?: (id: string, verdict: 'healthy' | 'unhealthy') => void;
-  /** The gateway's metrics (the REST front's, to share them): requests by model, track and status, attempts, retries, the buffer. */
+  /**
+   * The gateway's metrics (the REST front's, to share them): requests by model, track and status,
+   * attempts, retries, the buffer.
+   */
   readonly metrics?: GatewayMetrics;
   /** A refusal of the gateway's own (never a message or a credential). */
   readonly onError?: (error: BerthError, requestId: string) => void;
@@ -108,7 +112,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
   const random = options.random ?? Math.random;
   const budget = new RetryBudget(options.retryBudget);
   const routes = new Map<UpstreamPool, Route>();
-  /** The channels and forwarder of `of`: one per pool, as a candidate's comes and goes with its rollout. */
+  /** The channels and forwarder of `of`: one per pool, as a candidate's comes and goes. */
   const routeOf = (of: UpstreamPool): Route => {
     let route = routes.get(of);
     if (route === undefined) {
