@@ -89,7 +89,7 @@ export function upCommand(): Command {
       helpSection({
         notes: [
           "Each replica's log lines come through with its id: a `replica` field in JSON lines.",
-          'gRPC (inference.GRPCInferenceService and grpc.health.v1) goes through the gateway on --grpc-port, messages passed through unchanged; server reflection is not proxied.',
+          'gRPC (inference.GRPCInferenceService) goes through the gateway on --grpc-port, messages passed through unchanged; grpc.health.v1 and server reflection are answered by the gateway.',
         ],
         examples: [
           'berth up  # the built-in iris model, one replica, gateway on :8000',

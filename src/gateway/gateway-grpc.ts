@@ -12,8 +12,8 @@
  * Streams (ModelStreamInfer) and every other RPC go to the stable version. Each unary call counts
  * in the gateway's request metrics by the model it names, its track and its status.
  *
- * Server reflection is not served here: berth's lives in server/, which the gateway may not
- * import (docs/adr/0001); grpcurl needs `-proto` (or `-import-path`) through the gateway.
+ * Server reflection (v1 and v1alpha) is answered by the gateway itself from the same schemas a
+ * replica reflects (protocol/grpc-reflection.ts), so grpcurl needs no .proto file here either.
  */
 import { randomUUID } from 'node:crypto';
 import {
@@ -29,10 +29,14 @@ import {
 } from '@grpc/grpc-js';
 import { InFlightCount } from '../ground/index.js';
 import {
+  addReflection,
   BerthError,
+  HEALTH_SERVICE,
   healthMethods,
+  INFERENCE_SERVICE,
   inferenceMethods,
   protobufStringField,
+  REFLECTED_FILES,
   toBerthError,
 } from '../protocol/index.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
@@ -314,8 +318,8 @@ function callMetadata(given: Metadata): { metadata: Metadata; requestId: string 
 }
 
 /**
- * Registers every RPC of the inference service (bytes in, bytes out) and the health service on
- * `server`, and listens.
+ * Registers every RPC of the inference service (bytes in, bytes out), the health service and
+ * reflection on `server`, and listens.
  */
 async function listen(
   server: Server,
@@ -350,6 +354,7 @@ async function listen(
   }
   server.addService(definition, handlers);
   server.addService(healthMethods(), health.handlers());
+  addReflection(server, REFLECTED_FILES, [INFERENCE_SERVICE, HEALTH_SERVICE]);
 
   const address = host.includes(':') ? `[${host}]` : host;
   const bound = await new Promise<number>((resolve, reject) => {

@@ -30,6 +30,7 @@ export { validateInferRequest, type ValidateOptions } from './infer-validate.js'
 export { classificationCount, classify } from './classification.js';
 export { isObject } from './rest-fields.js';
 export { protobufStringField } from './protobuf-field.js';
+export { addReflection, REFLECTED_FILES, type ReflectedFile, type ServiceHost } from './grpc-reflection.js';
 export {
   decodeGrpcInferRequest,
   decodeGrpcInferResponse,

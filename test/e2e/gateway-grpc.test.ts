@@ -1,7 +1,7 @@
 /**
  * The gateway's gRPC front over real `berth serve` replicas run by the supervisor: berth's own
  * gRPC client gets through it what it gets from a replica (inference, metadata, errors with
- * their berth code), the gateway answers health itself, Triton's stream passes through, a
+ * their berth code), the gateway answers health and reflection itself, Triton's stream passes through, a
  * deadline shorter than the model ends the call DEADLINE_EXCEEDED, and a replica killed with
  * SIGKILL under continuous gRPC load costs no call.
  */
@@ -18,6 +18,7 @@ import { Supervisor } from '../../src/orchestrator/index.js';
 import { healthMethods, inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
 import { BERTH_BIN } from '../helpers/cli.js';
+import { expectReflectionWorks } from '../helpers/reflection.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 
@@ -89,6 +90,10 @@ describe('gRPC through the gateway over supervised replicas', () => {
     const missing = await through.infer('nope', INPUTS).catch((error: unknown) => error as BerthError);
     expect(missing).toMatchObject({ code: 'BERTH_ERR_MODEL_NOT_FOUND' });
     expect(((missing as BerthError).cause as ServiceError).code).toBe(status.NOT_FOUND);
+  });
+
+  it('answers server reflection itself, well enough for grpcurl to list and call through it', async () => {
+    await expectReflectionWorks(gateway.address);
   });
 
   it('answers grpc.health.v1 Check itself: SERVING while a replica can take a call', async () => {

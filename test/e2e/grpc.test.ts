@@ -19,13 +19,12 @@ import {
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import protobuf from 'protobufjs';
-import 'protobufjs/ext/descriptor.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { addSubModel, doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
+import { expectReflectionWorks } from '../helpers/reflection.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-grpc-');
@@ -93,91 +92,7 @@ describe('gRPC health (grpc.health.v1)', () => {
 
 describe('gRPC server reflection', () => {
   it('lists the services and describes them well enough to call one, as grpcurl does', async () => {
-    const reflectionProto = protobuf.parse(
-      `
-      syntax = "proto3";
-      package grpc.reflection.v1;
-      message ServerReflectionRequest {
-        string host = 1;
-        oneof message_request { string file_containing_symbol = 4; string list_services = 7; }
-      }
-      message ServerReflectionResponse {
-        oneof message_response {
-          FileDescriptorResponse file_descriptor_response = 4;
-          ListServiceResponse list_services_response = 6;
-          ErrorResponse error_response = 7;
-        }
-      }
-      message ErrorResponse { int32 error_code = 1; string error_message = 2; }
-      message FileDescriptorResponse { repeated bytes file_descriptor_proto = 1; }
-      message ListServiceResponse { repeated ServiceResponse service = 1; }
-      message ServiceResponse { string name = 1; }
-    `,
-      { keepCase: true },
-    ).root;
-    const Request = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionRequest');
-    const Response = reflectionProto.lookupType('grpc.reflection.v1.ServerReflectionResponse');
-    const ask = (request: object, version = 'v1') =>
-      new Promise<Record<string, unknown>>((resolve, reject) => {
-        const client = new Client(address, credentials.createInsecure());
-        const stream = client.makeBidiStreamRequest(
-          `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
-          (v: object) => Buffer.from(Request.encode(Request.fromObject(v)).finish()),
-          (b: Buffer) => Response.toObject(Response.decode(b)) as Record<string, unknown>,
-        );
-        stream.on('data', (response: Record<string, unknown>) => {
-          resolve(response);
-          stream.end();
-          client.close();
-        });
-        stream.on('error', reject);
-        stream.write(request);
-      });
-
-    // Older grpcurl and Postman ask v1alpha; it answers the same.
-    const alpha = (await ask({ list_services: '' }, 'v1alpha')).list_services_response as {
-      service: unknown[];
-    };
-    expect(alpha.service).toContainEqual({ name: 'grpc.reflection.v1alpha.ServerReflection' });
-    const listing = await ask({ list_services: '*' });
-    expect(listing.error_response).toBeUndefined();
-    const listed = listing.list_services_response as {
-      service: { name: string }[];
-    };
-    expect(listed.service.map((s) => s.name)).toEqual(
-      expect.arrayContaining(['inference.GRPCInferenceService', 'grpc.health.v1.Health']),
-    );
-
-    const files = (await ask({ file_containing_symbol: 'inference.GRPCInferenceService' }))
-      .file_descriptor_response as { file_descriptor_proto: Uint8Array[] };
-    // A FileDescriptorSet is field 1 (repeated FileDescriptorProto) over the reflected files.
-    const set = protobuf.Writer.create();
-    for (const file of files.file_descriptor_proto) set.uint32(10).bytes(file);
-    const reflected = protobuf.Root.fromDescriptor(set.finish(), { keepCase: true });
-    const service = reflected.lookupService('inference.GRPCInferenceService');
-    expect(Object.keys(service.methods)).toEqual(
-      expect.arrayContaining(['ModelInfer', 'ModelStreamInfer', 'RepositoryIndex', 'ModelMetadata']),
-    );
-    const inferRequest = reflected.lookupType('inference.ModelInferRequest');
-    expect(inferRequest.fields.raw_input_contents?.id).toBe(7);
-
-    // A call built only from what reflection said, like `grpcurl -d '{"name":"double"}' ... ModelMetadata`.
-    const metadataRequest = reflected.lookupType('inference.ModelMetadataRequest');
-    const metadataResponse = reflected.lookupType('inference.ModelMetadataResponse');
-    const client = new Client(address, credentials.createInsecure());
-    const answer = await new Promise<Record<string, unknown>>((resolve, reject) => {
-      client.makeUnaryRequest(
-        '/inference.GRPCInferenceService/ModelMetadata',
-        (v: object) => Buffer.from(metadataRequest.encode(metadataRequest.fromObject(v)).finish()),
-        (b: Buffer) =>
-          metadataResponse.toObject(metadataResponse.decode(b), { longs: Number }) as Record<string, unknown>,
-        { name: 'double' },
-        (error, response) => (error ? reject(error) : resolve(response as Record<string, unknown>)),
-      );
-    });
-    client.close();
-    expect(answer).toMatchObject({ name: 'double', platform: 'onnxruntime_onnx' });
-    expect(answer.inputs).toEqual([{ name: 'INPUT0', datatype: 'FP32', shape: [-1, 4] }]);
+    await expectReflectionWorks(address);
   });
 });
 

@@ -9,18 +9,17 @@
 import type { EventEmitter } from 'node:events';
 import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import {
+  addReflection,
   BerthError,
   HEALTH_SERVICE,
   healthMethods,
-  healthRoot,
   INFERENCE_SERVICE,
   inferenceMethods,
-  inferenceRoot,
+  REFLECTED_FILES,
 } from '../../protocol/index.js';
 import { InFlightCount } from '../../ground/index.js';
 import { createGrpcHandlers, type GrpcHandlerOptions } from './grpc-handlers.js';
 import { HealthService } from './grpc-health.js';
-import { addReflection } from './grpc-reflection.js';
 
 export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly host: string;
@@ -78,14 +77,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(inferenceMethods(), calls.track(createGrpcHandlers(options)));
   const health = new HealthService(['', INFERENCE_SERVICE], 'NOT_SERVING');
   server.addService(healthMethods(), health.handlers());
-  addReflection(
-    server,
-    [
-      { file: 'inference/grpc_service.proto', root: inferenceRoot },
-      { file: 'grpc/health/v1/health.proto', root: healthRoot },
-    ],
-    [INFERENCE_SERVICE, HEALTH_SERVICE],
-  );
+  addReflection(server, REFLECTED_FILES, [INFERENCE_SERVICE, HEALTH_SERVICE]);
 
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(

@@ -1,11 +1,13 @@
 /**
- * gRPC server reflection (v1 and v1alpha), so that grpcurl and similar tools can list berth's
- * services and call them without a .proto file. The file descriptors are made from berth's own
- * schemas by protobufjs on the first reflection request, so reflection costs nothing at start.
+ * gRPC server reflection (v1 and v1alpha, grpc/grpc `src/proto/grpc/reflection/v1/reflection.proto`),
+ * so that grpcurl and similar tools can list berth's services and call them without a .proto file,
+ * on `berth serve` and through the `berth up` gateway alike. The file descriptors are made from
+ * berth's own schemas by protobufjs on the first reflection request, so reflection costs nothing
+ * at start. It takes the server structurally (grpc-js's `Server` fits), so that this module, like
+ * the rest of protocol/, needs no transport library.
  */
-import type { Server, ServerDuplexStream } from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
-import { reflectionService } from '../../protocol/index.js';
+import { healthRoot, inferenceRoot, reflectionService } from './grpc-schema.js';
 
 /** A schema served by reflection: its root and the file name its descriptor gets. */
 export interface ReflectedFile {
@@ -26,6 +28,30 @@ interface ReflectionRequest {
     | 'file_containing_extension'
     | 'all_extension_numbers_of_type'
     | 'list_services';
+}
+
+/** berth's schemas, under the file names their descriptors get: what a berth server reflects. */
+export const REFLECTED_FILES: readonly ReflectedFile[] = [
+  { file: 'inference/grpc_service.proto', root: inferenceRoot },
+  { file: 'grpc/health/v1/health.proto', root: healthRoot },
+];
+
+/** The one RPC's stream, as grpc-js's ServerDuplexStream offers it. */
+interface ReflectionCall {
+  readonly cancelled: boolean;
+  readonly writable: boolean;
+  on(event: 'data', listener: (request: ReflectionRequest) => void): unknown;
+  on(event: 'end' | 'error', listener: () => void): unknown;
+  write(reply: unknown): unknown;
+  end(): unknown;
+}
+
+/** What reflection needs of a gRPC server: grpc-js's `Server.addService`. */
+export interface ServiceHost {
+  addService(
+    definition: ReturnType<typeof reflectionService>['methods'],
+    implementation: { ServerReflectionInfo: (call: ReflectionCall) => void },
+  ): void;
 }
 
 const NOT_FOUND = 5;
@@ -55,7 +81,7 @@ async function describe(files: readonly ReflectedFile[]): Promise<Map<string, Ui
  * listing `services` (themselves included).
  */
 export function addReflection(
-  server: Server,
+  server: ServiceHost,
   files: readonly ReflectedFile[],
   services: readonly string[],
 ): void {
@@ -123,7 +149,7 @@ export function addReflection(
 
   for (const version of versions) {
     server.addService(version.methods, {
-      ServerReflectionInfo: (call: ServerDuplexStream<ReflectionRequest, unknown>) => {
+      ServerReflectionInfo: (call: ReflectionCall) => {
         let pending = Promise.resolve();
         call.on('data', (request: ReflectionRequest) => {
           pending = pending.then(async () => {
