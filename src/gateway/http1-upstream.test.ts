@@ -185,6 +185,20 @@ describe('Http1Upstreams', () => {
     expect(accepted).toBe(2);
   });
 
+  it('forgets an upstream whose connections are all gone, as a replica that left for good', async () => {
+    const { url, server } = await serve(echo);
+    const upstreams = client();
+    await send(upstreams, url);
+    expect(upstreams.upstreams).toBe(1);
+    server.closeAllConnections();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(upstreams.connections).toBe(0);
+    expect(upstreams.upstreams).toBe(0);
+    // And comes back as new when asked again.
+    expect((await send(upstreams, url)).response?.status).toBe(200);
+    expect(upstreams.upstreams).toBe(1);
+  });
+
   it('does not reuse a connection idle past the server keep-alive hint less a margin', async () => {
     let now = 0;
     const { url, accepted } = await serve(echo);

@@ -170,7 +170,7 @@ class Origin {
 
   constructor(
     readonly owner: Http1Upstreams,
-    url: string,
+    readonly url: string,
   ) {
     this.target = upstreamTarget(url);
     this.hostHeader =
@@ -210,6 +210,9 @@ class Origin {
     // A slot is free: a waiting request gets a new connection.
     const next = this.nextWaiter();
     if (next !== undefined) this.owner.dispatch(this, next);
+    // An upstream with nothing left (a replica gone for good) is forgotten, so that replicas
+    // coming and going over a long life do not grow the map.
+    else if (this.all.size === 0) this.owner.drop(this);
   }
 
   private nextWaiter(): Waiter | undefined {
@@ -270,6 +273,16 @@ export class Http1Upstreams {
         }
       },
     };
+  }
+
+  /** @internal Forgets `origin`, which has no connection and no waiting request. */
+  drop(origin: Origin): void {
+    if (this.origins.get(origin.url) === origin) this.origins.delete(origin.url);
+  }
+
+  /** Upstream addresses with connections or waiting requests now. */
+  get upstreams(): number {
+    return this.origins.size;
   }
 
   /** @internal Starts `waiter` on a connection of `origin`, or queues it at the limit. */
