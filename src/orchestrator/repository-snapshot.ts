@@ -72,18 +72,20 @@ export async function fingerprint(sources: readonly string[]): Promise<string> {
 }
 
 /**
- * Copies `sources` into the new folder `into` (hard links where it can), one entry each, and
+ * Copies `sources` into the new folder `into` (hard links where it can), each into a numbered
+ * folder under its own name, so that a model named after its `.onnx` file keeps its name, and
  * returns the paths to give `berth serve` in their place.
  *
  * @example
- * const args = await snapshot(['/models'], '/tmp/berth-up-revisions-x/2'); // ['/tmp/berth-up-revisions-x/2/0-models']
+ * const args = await snapshot(['/models', '/x/fraud.onnx'], '/tmp/r/2'); // ['/tmp/r/2/0/models', '/tmp/r/2/1/fraud.onnx']
  */
 export async function snapshot(sources: readonly string[], into: string): Promise<string[]> {
   await mkdir(into, { recursive: true, mode: 0o700 });
   const budget = { left: MAX_ENTRIES };
   const args: string[] = [];
   for (const [i, source] of sources.entries()) {
-    const target = join(into, `${i}-${basename(source)}`);
+    await mkdir(join(into, String(i)));
+    const target = join(into, String(i), basename(source));
     for (const entry of await entriesOf(source, budget)) {
       const from = entry.path === '' ? source : join(source, entry.path);
       const to = entry.path === '' ? target : join(target, entry.path);

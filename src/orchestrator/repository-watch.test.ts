@@ -68,14 +68,15 @@ describe('fingerprint and snapshot', () => {
     writeFileSync(file, 'onnx');
     const into = join(tempDir(), 'rev', '2');
     const args = await snapshot([repo, file], into);
-    expect(args).toEqual([join(into, '0-models'), join(into, '1-extra.onnx')]);
-    const copied = join(into, '0-models', 'm', '1', 'model.onnx');
+    // Each under its own name: a model named after its .onnx file keeps its name.
+    expect(args).toEqual([join(into, '0', 'models'), join(into, '1', 'extra.onnx')]);
+    const copied = join(into, '0', 'models', 'm', '1', 'model.onnx');
     expect(statSync(copied).ino).toBe(statSync(join(repo, 'm', '1', 'model.onnx')).ino);
-    expect(statSync(join(into, '0-models', 'm', 'config.yaml')).isFile()).toBe(true);
+    expect(statSync(join(into, '0', 'models', 'm', 'config.yaml')).isFile()).toBe(true);
     expect(statSync(args[1] as string).ino).toBe(statSync(file).ino);
     // A new version in the source does not reach a snapshot taken before it.
     mkdirSync(join(repo, 'm', '2'));
-    expect(() => statSync(join(into, '0-models', 'm', '2'))).toThrow();
+    expect(() => statSync(join(into, '0', 'models', 'm', '2'))).toThrow();
   });
 });
 
@@ -105,8 +106,8 @@ describe('RepositoryWatch', () => {
     expect(started).toEqual([]);
     deployment.rolloutBusy = false;
     await watch.look();
-    expect(started).toEqual([[join(root, '2', '0-models')]]);
-    expect(statSync(join(root, '2', '0-models', 'm', '2', 'model.onnx')).isFile()).toBe(true);
+    expect(started).toEqual([[join(root, '2', '0', 'models')]]);
+    expect(statSync(join(root, '2', '0', 'models', 'm', '2', 'model.onnx')).isFile()).toBe(true);
     await watch.look();
     expect(started).toHaveLength(1);
   });

@@ -64,7 +64,7 @@ export interface RepositoryWatchOptions {
  * Revision 1's snapshot and fingerprint, taken before `berth up` starts its replicas.
  *
  * @example
- * const first = await firstSnapshot(['/models'], root); // { args: [root + '/1/0-models'], served: '…' }
+ * const first = await firstSnapshot(['/models'], root); // { args: [root + '/1/0/models'], served: '…' }
  */
 export async function firstSnapshot(
   sources: readonly string[],

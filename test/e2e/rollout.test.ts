@@ -257,7 +257,7 @@ describe('berth rollout', () => {
     expect(first.id).toBe(1);
     // Revision 1 serves a snapshot of the repository, not the repository itself.
     const [served] = first.args;
-    expect(served).toMatch(/berth-up-revisions-[^/]+\/1\/0-/);
+    expect(served).toMatch(/berth-up-revisions-[^/]+\/1\/0\/[^/]+$/);
     expect(existsSync(join(served as string, 'double', '1', 'model.onnx'))).toBe(true);
     const traffic = load(up, [DOUBLED, NEGATED]);
     try {
@@ -282,4 +282,14 @@ describe('berth rollout', () => {
     expect(await up.exited).toBe(0);
     expect(existsSync(served as string)).toBe(false);
   }, 90_000);
+
+  it('keeps the name of a model given as a .onnx file when it serves it from a snapshot', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'double.onnx');
+    writeFileSync(file, doubleModel());
+    const up = await startUp([file, '--replicas', '1', '--watch', '1s']);
+    await until(async () => readyCount(await statusNow(up)) === 1, 'the replica', 20_000);
+    expect((await statusNow(up)).revision.args[0]).toMatch(/\/1\/0\/double\.onnx$/);
+    expect(await inferDouble(up.gateway)).toEqual(DOUBLED);
+  }, 30_000);
 });
