@@ -189,3 +189,36 @@ describe('Http1ResponseParser', () => {
     expect(() => during.end()).toThrow('cut off');
   });
 });
+
+describe('Http1ResponseParser on arbitrary bytes', () => {
+  it('gives a response or an Http1ResponseError, never another exception, for random and mutated input', () => {
+    const valid = Buffer.from(
+      'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n4\r\nabcd\r\n0\r\n\r\n',
+    );
+    const next = random(7);
+    const byte = () => Math.floor(next() * 256);
+    for (let trial = 0; trial < 3000; trial++) {
+      let input: Buffer;
+      if (trial % 3 === 0) input = Buffer.from(Array.from({ length: Math.floor(next() * 200) }, byte));
+      else {
+        input = Buffer.from(valid);
+        for (let flips = 1 + Math.floor(next() * 4); flips > 0; flips--) {
+          input[Math.floor(next() * input.byteLength)] = byte();
+        }
+      }
+      const parser = new Http1ResponseParser({ maxBodyBytes: 1024, maxHeadBytes: 512 });
+      try {
+        // Fed in two pieces, then the end of the connection.
+        const cut = Math.floor(next() * input.byteLength);
+        if (
+          parser.push(input.subarray(0, cut)) === undefined &&
+          parser.push(input.subarray(cut)) === undefined
+        ) {
+          parser.end();
+        }
+      } catch (error) {
+        expect(error).toBeInstanceOf(Http1ResponseError);
+      }
+    }
+  });
+});
