@@ -43,6 +43,7 @@ import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
 import { GrpcChannels } from './grpc-channels.js';
+import { PerPool } from './per-pool.js';
 import {
   forwardedMetadata,
   GrpcForwarder,
@@ -115,36 +116,27 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
   const { pool, tracks } = options;
   const random = options.random ?? Math.random;
   const budget = new RetryBudget(options.retryBudget);
-  const routes = new Map<UpstreamPool, Route>();
-  /** The channels and forwarder of `of`: one per pool, as a candidate's comes and goes. */
-  const routeOf = (of: UpstreamPool): Route => {
-    let route = routes.get(of);
-    if (route === undefined) {
-      for (const [known, old] of routes) {
-        if (known !== pool && known !== tracks?.candidate) {
-          old.channels.close();
-          routes.delete(known);
-        }
-      }
+  const routes = new PerPool<Route>(
+    pool,
+    tracks,
+    (of, stable) => {
       const channels = new GrpcChannels(of, { maxMessageBytes: options.maxMessageBytes });
-      route = {
+      const forwarder = new GrpcForwarder({
+        pool: of,
         channels,
-        forwarder: new GrpcForwarder({
-          pool: of,
-          channels,
-          retries: options.retries,
-          budget,
-          // Only the stable track waits for a replica: a candidate that cannot take a call now
-          // counts as failing it, and the stable version answers instead.
-          buffer: of === pool ? options.buffer : { maxRequests: 0, maxWaitMs: 0 },
-          perTryTimeoutMs: options.perTryTimeoutMs,
-          metrics: options.metrics,
-        }),
-      };
-      routes.set(of, route);
-    }
-    return route;
-  };
+        retries: options.retries,
+        budget,
+        // Only the stable track waits for a replica: a candidate that cannot take a call now
+        // counts as failing it, and the stable version answers instead.
+        buffer: stable ? options.buffer : { maxRequests: 0, maxWaitMs: 0 },
+        perTryTimeoutMs: options.perTryTimeoutMs,
+        metrics: options.metrics,
+      });
+      return { channels, forwarder };
+    },
+    (route) => route.channels.close(),
+  );
+  const routeOf = (of: UpstreamPool): Route => routes.of(of);
   const { channels, forwarder } = routeOf(pool);
   const split =
     tracks === undefined
@@ -255,8 +247,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
   const health = new GatewayHealth(pool);
   const release = () => {
     checks?.stop();
-    for (const route of routes.values()) route.channels.close();
-    routes.clear();
+    routes.closeAll();
   };
   let port: number;
   let address: string;

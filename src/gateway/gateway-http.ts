@@ -18,6 +18,7 @@ import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from 
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { compareRaw } from './answer-compare.js';
 import { HttpForwarder, type ForwardedResponse, type ForwardRequest } from './http-forward.js';
+import { PerPool } from './per-pool.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
 import { TrackSplit } from './track-split.js';
 import { TRACK_HEADER, Tracks, type TrackName } from './tracks.js';
@@ -78,30 +79,20 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     ...(options.buffer === undefined ? {} : { buffer: options.buffer }),
     ...(options.perTryTimeoutMs === undefined ? {} : { perTryTimeoutMs: options.perTryTimeoutMs }),
   };
-  const forwarders = new Map<UpstreamPool, HttpForwarder>();
-  const forwarderOf = (pool: UpstreamPool): HttpForwarder => {
-    let forwarder = forwarders.get(pool);
-    if (forwarder === undefined) {
-      // One per pool: a candidate's pool comes and goes with its rollout.
-      for (const [known, old] of forwarders) {
-        if (known !== options.pool && known !== tracks.candidate) {
-          old.close();
-          forwarders.delete(known);
-        }
-      }
-      // Only the stable track waits for a replica: a candidate that cannot take a request now
-      // counts as failing it, and the stable version answers instead.
-      forwarder = new HttpForwarder(
-        pool,
-        pool === options.pool
-          ? forwarderOptions
-          : { ...forwarderOptions, buffer: { maxRequests: 0, maxWaitMs: 0 } },
-      );
-      forwarders.set(pool, forwarder);
-    }
-    return forwarder;
-  };
   const tracks = options.tracks ?? new Tracks(options.pool);
+  const forwarders = new PerPool<HttpForwarder>(
+    options.pool,
+    tracks,
+    // Only the stable track waits for a replica: a candidate that cannot take a request now
+    // counts as failing it, and the stable version answers instead.
+    (pool, stable) =>
+      new HttpForwarder(
+        pool,
+        stable ? forwarderOptions : { ...forwarderOptions, buffer: { maxRequests: 0, maxWaitMs: 0 } },
+      ),
+    (forwarder) => forwarder.close(),
+  );
+  const forwarderOf = (pool: UpstreamPool): HttpForwarder => forwarders.of(pool);
   const checks =
     options.healthCheck === false
       ? undefined
@@ -148,7 +139,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
         checks?.stop();
         server.close(() => resolve());
         server.closeIdleConnections();
-        for (const forwarder of forwarders.values()) forwarder.close();
+        forwarders.closeAll();
       }),
     closeAll: () => server.closeAllConnections(),
   };
