@@ -10,12 +10,17 @@
  * - time from a replica's SIGKILL to its replacement being ready (restart backoff included);
  * - scale from zero: the first request's latency, and the cold start berth up reports.
  *
+ * Beside berth's gateway it measures, in front of the same replica, three other proxies that tell
+ * where the gateway's cost comes from: the naive ten-line Node proxy (node:http in and out), a
+ * Node process that only copies bytes (no proxy in Node can cost less), and nginx (a proxy
+ * written in C; left out where nginx is not installed).
+ *
  * Rounds alternate the order (direct first, then gateway first) because this VM's speed drifts.
  *
  *   npm run build && node bench/gateway-overhead.ts [--rounds 3] [--duration 5s]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +34,11 @@ const { values } = parseArgs({
 });
 const rounds = Number(values.rounds);
 
-function cpuSeconds(pid: number): number {
+/** The user and system CPU seconds of `pid` so far (utime and stime of /proc/PID/stat). */
+function cpuSeconds(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
   // utime and stime are fields 14 and 15 of /proc/PID/stat; [1] starts at field 3.
-  return (Number(fields[11]) + Number(fields[12])) / HZ;
+  return { user: Number(fields[11]) / HZ, system: Number(fields[12]) / HZ };
 }
 
 async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
@@ -65,7 +71,11 @@ interface Level {
 }
 
 /** `berth bench` against `url`, with the CPU `pid` spent over the whole run. */
-function bench(url: string, concurrency: number, pid: number): { level: Level; cpuUs: number } {
+function bench(
+  url: string,
+  concurrency: number,
+  pid: number,
+): { level: Level; cpuUs: number; userUs: number; systemUs: number } {
   const before = cpuSeconds(pid);
   const run = spawnSync(
     process.execPath,
@@ -90,7 +100,10 @@ function bench(url: string, concurrency: number, pid: number): { level: Level; c
   const report = JSON.parse(run.stdout) as { levels: Level[] };
   const level = report.levels[0];
   if (level === undefined) throw new Error('no level in the report');
-  return { level, cpuUs: ((after - before) * 1e6) / level.requests };
+  const perRequest = (seconds: number) => (seconds * 1e6) / level.requests;
+  const userUs = perRequest(after.user - before.user);
+  const systemUs = perRequest(after.system - before.system);
+  return { level, cpuUs: userUs + systemUs, userUs, systemUs };
 }
 
 /** The figures of one variant: a warm-up, then 1 and 16 connections, CPU of process `pid`. */
@@ -104,6 +117,8 @@ async function measure(url: string, pid: number, what: string): Promise<Record<s
     p99: c1.level.latencyMs.p99,
     cpuC1: c1.cpuUs,
     cpuC16: c16.cpuUs,
+    userC16: c16.userUs,
+    systemC16: c16.systemUs,
     rpsC16: c16.level.ok,
   };
 }
@@ -122,6 +137,8 @@ function port(): number {
 const repo = mkdtempSync(join(tmpdir(), 'berth-gateway-bench-'));
 mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
 writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
+/** Sockets and nginx's files: not in `repo`, where berth would take a folder for a model. */
+const scratch = mkdtempSync(join(tmpdir(), 'berth-gateway-bench-scratch-'));
 
 async function direct(): Promise<Record<string, number>> {
   const p = port();
@@ -140,27 +157,69 @@ async function direct(): Promise<Record<string, number>> {
   }
 }
 
-/** The naive Node proxy (bench/servers/naive-proxy.mjs) in front of a berth serve on a unix socket. */
-async function naive(): Promise<Record<string, number>> {
+/** Starts a proxy on 127.0.0.1:`p` in front of the unix socket `socket`. */
+type ProxyStart = (p: number, socket: string) => ChildProcess;
+
+/** The naive Node proxy (bench/servers/naive-proxy.mjs). */
+const naiveProxy: ProxyStart = (p, socket) =>
+  spawn(
+    process.execPath,
+    [fileURLToPath(new URL('servers/naive-proxy.mjs', import.meta.url)), String(p), `unix:${socket}`],
+    { stdio: 'ignore' },
+  );
+
+/**
+ * nginx as a keep-alive reverse proxy, one process (no master, one worker), no access log: what a
+ * proxy written in C costs on this machine, the floor under any proxy's CPU per request here.
+ */
+const nginxProxy: ProxyStart = (p, socket) => {
+  const dir = mkdtempSync(join(scratch, 'nginx-'));
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log stderr error;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/f; uwsgi_temp_path ${dir}/u; scgi_temp_path ${dir}/s;
+  upstream replica { server unix:${socket}; keepalive 64; }
+  server {
+    listen 127.0.0.1:${p};
+    location / { proxy_pass http://replica; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+`,
+  );
+  return spawn('nginx', ['-p', dir, '-c', conf], { stdio: 'ignore' });
+};
+
+/** Whether nginx is installed (scripts/bench-deps.sh installs it); its row is left out otherwise. */
+/** A Node process that only copies bytes (bench/servers/byte-pipe.mjs): no proxy in Node costs less. */
+const bytePipe: ProxyStart = (p, socket) =>
+  spawn(
+    process.execPath,
+    [fileURLToPath(new URL('servers/byte-pipe.mjs', import.meta.url)), String(p), socket],
+    {
+      stdio: 'ignore',
+    },
+  );
+const hasNginx = spawnSync('nginx', ['-v'], { stdio: 'ignore' }).status === 0;
+
+/** A proxy started by `start` in front of a berth serve on a unix socket; CPU is the proxy's. */
+async function proxied(start: ProxyStart, what: string): Promise<Record<string, number>> {
   const p = port();
-  const socket = join(repo, `naive-${p}.sock`);
+  const socket = join(scratch, `proxied-${p}.sock`);
   const server = spawn(
     process.execPath,
     [BERTH, 'serve', repo, '--socket', socket, '--grpc-port', '0', '--log-level', 'warn'],
-    {
-      stdio: 'ignore',
-    },
+    { stdio: 'ignore' },
   );
-  const proxy = spawn(
-    process.execPath,
-    [fileURLToPath(new URL('servers/naive-proxy.mjs', import.meta.url)), String(p), `unix:${socket}`],
-    {
-      stdio: 'ignore',
-    },
-  );
+  await until(async () => existsSync(socket), 'berth serve');
+  const proxy = start(p, socket);
   const url = `http://127.0.0.1:${p}`;
   try {
-    return await measure(url, proxy.pid as number, 'the naive proxy over berth serve');
+    return await measure(url, proxy.pid as number, `${what} over berth serve`);
   } finally {
     await Promise.all([stop(proxy), stop(server)]);
   }
@@ -224,45 +283,64 @@ async function recovery(): Promise<Record<string, number>> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+/** What each row runs; nginx only where it is installed. */
+const variants: Record<string, () => Promise<Record<string, number>>> = {
+  direct,
+  naiveProxy: () => proxied(naiveProxy, 'the naive proxy'),
+  bytePipe: () => proxied(bytePipe, 'the byte pipe'),
+  ...(hasNginx ? { nginx: () => proxied(nginxProxy, 'nginx') } : {}),
+  gateway,
+};
+if (!hasNginx)
+  console.error('nginx is not installed (scripts/bench-deps.sh installs it): its row is left out');
+
 try {
-  const directRuns: Record<string, number>[] = [];
-  const gatewayRuns: Record<string, number>[] = [];
-  const naiveRuns: Record<string, number>[] = [];
+  const names = Object.keys(variants);
+  const runs: Record<string, Record<string, number>[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? ['direct', 'naive', 'gateway'] : ['gateway', 'naive', 'direct'];
-    for (const which of order) {
-      if (which === 'direct') directRuns.push(await direct());
-      else if (which === 'naive') naiveRuns.push(await naive());
-      else gatewayRuns.push(await gateway());
+    for (const name of round % 2 === 0 ? names : [...names].reverse()) {
+      runs[name]?.push(await (variants[name] as () => Promise<Record<string, number>>)());
     }
-    const d = directRuns.at(-1) as Record<string, number>;
-    const g = gatewayRuns.at(-1) as Record<string, number>;
-    const n = naiveRuns.at(-1) as Record<string, number>;
-    console.error(
-      `round ${round + 1}: p50 direct ${d.p50?.toFixed(3)} ms, naive proxy ${n.p50?.toFixed(3)} ms, gateway ${g.p50?.toFixed(3)} ms; ` +
-        `proxy process CPU µs/request c1/c16: naive ${Math.round(n.cpuC1 ?? 0)}/${Math.round(n.cpuC16 ?? 0)}, gateway ${Math.round(g.cpuC1 ?? 0)}/${Math.round(g.cpuC16 ?? 0)}`,
-    );
+    const line = names.map((name) => {
+      const r = runs[name]?.at(-1) ?? {};
+      const cpu =
+        name === 'direct'
+          ? ''
+          : `, CPU µs/req c1/c16 ${Math.round(r.cpuC1 ?? 0)}/${Math.round(r.cpuC16 ?? 0)}`;
+      return `${name} p50 ${r.p50?.toFixed(3)} ms${cpu}`;
+    });
+    console.error(`round ${round + 1}: ${line.join('; ')}`);
   }
-  const overheads = directRuns.map((d, i) => (gatewayRuns[i]?.p50 as number) - (d.p50 as number));
+  const directRuns = runs.direct as Record<string, number>[];
+  const proxies = names.filter((name) => name !== 'direct');
+  const of = (name: string, key: string) => median((runs[name] ?? []).map((r) => r[key] as number));
+  const overheads = (name: string) =>
+    directRuns.map((d, i) => ((runs[name] ?? [])[i]?.p50 as number) - (d.p50 as number));
   const recover = await recovery();
   const result = {
     command: 'node bench/gateway-overhead.ts',
     rounds,
     duration: values.duration,
-    direct: directRuns,
-    gateway: gatewayRuns,
-    naiveProxy: naiveRuns,
+    runs,
     p50OverheadMs: {
-      rounds: overheads,
-      median: median(overheads),
-      naiveProxyMedian: median(directRuns.map((d, i) => (naiveRuns[i]?.p50 as number) - (d.p50 as number))),
+      rounds: overheads('gateway'),
+      ...Object.fromEntries(proxies.map((name) => [name, median(overheads(name))])),
       limit: 0.3,
     },
-    gatewayCpuUsPerRequest: {
-      c1: median(gatewayRuns.map((g) => g.cpuC1 as number)),
-      c16: median(gatewayRuns.map((g) => g.cpuC16 as number)),
-      naiveProxyC1: median(naiveRuns.map((g) => g.cpuC1 as number)),
-      naiveProxyC16: median(naiveRuns.map((g) => g.cpuC16 as number)),
+    // The proxy process's CPU per request, medians over the rounds; user and system apart at 16.
+    cpuUsPerRequest: {
+      ...Object.fromEntries(
+        proxies.map((name) => [
+          name,
+          {
+            c1: of(name, 'cpuC1'),
+            c16: of(name, 'cpuC16'),
+            userC16: of(name, 'userC16'),
+            systemC16: of(name, 'systemC16'),
+          },
+        ]),
+      ),
       limit: 100,
     },
     recovery: recover,
@@ -270,4 +348,5 @@ try {
   console.log(JSON.stringify(result, null, 2));
 } finally {
   rmSync(repo, { recursive: true, force: true });
+  rmSync(scratch, { recursive: true, force: true });
 }
