@@ -20,90 +20,22 @@
  *   npm run build && node bench/gateway-overhead.ts [--rounds 3] [--duration 5s]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { benchWithCpu, median, ready, stop, until, type MeasuredLevel } from './src/measured-run.ts';
 import { buildTinyMlp } from './src/tiny-mlp.ts';
 
 const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
-const HZ = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim() || 100);
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' } },
 });
 const rounds = Number(values.rounds);
 
-/** The user and system CPU seconds of `pid` so far (utime and stime of /proc/PID/stat). */
-function cpuSeconds(pid: number): { user: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // utime and stime are fields 14 and 15 of /proc/PID/stat; [1] starts at field 3.
-  return { user: Number(fields[11]) / HZ, system: Number(fields[12]) / HZ };
-}
-
-async function until(check: () => Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function ready(url: string): Promise<boolean> {
-  const response = await fetch(`${url}/v2/health/ready`);
-  await response.arrayBuffer();
-  return response.status === 200;
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
-
-interface Level {
-  requests: number;
-  ok: number;
-  latencyMs: { p50: number; p90: number; p99: number };
-}
-
-/** `berth bench` against `url`, with the CPU `pid` spent over the whole run. */
-function bench(
-  url: string,
-  concurrency: number,
-  pid: number,
-): { level: Level; cpuUs: number; userUs: number; systemUs: number } {
-  const before = cpuSeconds(pid);
-  const run = spawnSync(
-    process.execPath,
-    [
-      BERTH,
-      'bench',
-      url,
-      '-m',
-      'mlp',
-      '-c',
-      String(concurrency),
-      '--duration',
-      values.duration,
-      '--warmup',
-      '0s',
-      '--json-output',
-    ],
-    { encoding: 'utf8' },
-  );
-  const after = cpuSeconds(pid);
-  if (run.status !== 0) throw new Error(`berth bench failed: ${run.stderr}`);
-  const report = JSON.parse(run.stdout) as { levels: Level[] };
-  const level = report.levels[0];
-  if (level === undefined) throw new Error('no level in the report');
-  const perRequest = (seconds: number) => (seconds * 1e6) / level.requests;
-  const userUs = perRequest(after.user - before.user);
-  const systemUs = perRequest(after.system - before.system);
-  return { level, cpuUs: userUs + systemUs, userUs, systemUs };
+function bench(url: string, concurrency: number, pid: number): MeasuredLevel {
+  return benchWithCpu({ url, model: 'mlp', concurrency, duration: values.duration, pid });
 }
 
 /** The figures of one variant: a warm-up, then 1 and 16 connections, CPU of process `pid`. */
@@ -281,8 +213,6 @@ async function recovery(): Promise<Record<string, number>> {
     await stop(zero);
   }
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 
 /** What each row runs; nginx only where it is installed. */
 const variants: Record<string, () => Promise<Record<string, number>>> = {

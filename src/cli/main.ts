@@ -6,6 +6,7 @@ import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
 import { healthCommand } from './health-command.js';
 import { initCommand } from './init-command.js';
+import { keysCommand } from './keys-command.js';
 import { inspectCommand } from './inspect-command.js';
 import { modelsCommand } from './models-command.js';
 import { renderCommand } from './render-command.js';
@@ -72,6 +73,7 @@ for (const command of [
   benchCommand(),
   schemaCommand(),
   initCommand(),
+  keysCommand(),
 ]) {
   program.addCommand(withUsageErrors(command, `berth ${command.name()}`));
 }

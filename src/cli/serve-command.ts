@@ -2,7 +2,9 @@
 import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
-import { DEFAULT_DECODE_LIMITS } from '../ground/index.js';
+import { BerthError, DEFAULT_DECODE_LIMITS } from '../ground/index.js';
+import type { LoadedKeys } from '../access/index.js';
+import type { Logger } from '../observability/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
 // health check, every 10 s) do not pay for them.
@@ -36,6 +38,8 @@ interface ServeFlags {
   modelControlMode: string;
   loadModel: string[];
   repositoryPollSecs: string;
+  apiKeys?: string;
+  authHealth: boolean;
 }
 
 export const EXAMPLE_MODEL_NAME = 'iris';
@@ -95,6 +99,19 @@ function removeSocket(path: string, parentGone: boolean): void {
   } catch {
     // Another replica's socket is still there (the folder is not empty), or it is gone already.
   }
+}
+
+/** The API keys `--api-keys` names, loaded and watched; undefined without it. */
+async function keysOf(flags: ServeFlags, logger: Logger): Promise<LoadedKeys | undefined> {
+  if (flags.apiKeys === undefined) {
+    if (flags.authHealth)
+      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--auth-health needs --api-keys');
+    return undefined;
+  }
+  const { loadKeys, parseSecretRef } = await import('../access/index.js');
+  const keys = await loadKeys(parseSecretRef(flags.apiKeys, true), logger);
+  logger.info({ keys: keys.store.size }, `access control on: ${keys.store.size} API key(s)`);
+  return keys;
 }
 
 export function serveCommand(): Command {
@@ -160,6 +177,14 @@ export function serveCommand(): Command {
       'poll mode: seconds between two reads of the repository',
       '15',
     )
+    .option(
+      '--api-keys <ref>',
+      'require API keys: a key file made by `berth keys create` (a path, file:PATH, or env:NAME holding the file); reloaded when the file changes',
+    )
+    .option(
+      '--auth-health',
+      'with --api-keys: health and readiness need a key too (default: open, for probes)',
+    )
     .addHelpText(
       'after',
       helpSection({
@@ -171,6 +196,7 @@ export function serveCommand(): Command {
           'grpcurl -plaintext localhost:8001 list',
           'berth serve ./models --model-control-mode explicit --load-model fraud',
           'berth serve ./models --model-control-mode poll --repository-poll-secs 5',
+          'berth keys create --role infer --file keys.json && berth serve ./models --api-keys keys.json',
         ],
       }),
     )
@@ -218,7 +244,14 @@ export function serveCommand(): Command {
         );
       }
       const models = await catalog.names();
-      const server = await startServer({ ...options, catalog, logger, version: VERSION });
+      const keys = await keysOf(flags, logger);
+      const server = await startServer({
+        ...options,
+        catalog,
+        logger,
+        version: VERSION,
+        ...(keys === undefined ? {} : { access: { keys: keys.store, protectHealth: flags.authHealth } }),
+      });
       const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
       logger.info(
         { url: server.url, grpc: grpcAddress, models, version: VERSION },
@@ -234,6 +267,7 @@ export function serveCommand(): Command {
           process.exit(1);
         }
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
+        keys?.close();
         void server.close().then(
           ({ drained }) => {
             if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');

@@ -262,6 +262,30 @@ export const ERROR_CODES = {
     description:
       '`rollout.watch`: the watched models hold more files and folders than berth up looks at on each poll (100,000).',
   },
+  BERTH_ERR_AUTH_UNAUTHENTICATED: {
+    category: 'UNAUTHENTICATED',
+    description:
+      'Access control is on and the request carried no credentials, or ones that are not valid (unknown, revoked, expired or malformed key). The response carries WWW-Authenticate.',
+  },
+  BERTH_ERR_AUTH_FORBIDDEN: {
+    category: 'PERMISSION_DENIED',
+    description:
+      'The caller is known but may not do this: its key lacks the role the operation needs, or is limited to other models.',
+  },
+  BERTH_ERR_AUTH_KEY_FILE_INVALID: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'The API key file cannot be read or is not a key file `berth keys` writes (the message names the field). A server refuses to start on it; one that is running keeps the keys it had.',
+  },
+  BERTH_ERR_AUTH_KEY_NOT_FOUND: {
+    category: 'NOT_FOUND',
+    description: '`berth keys revoke`: no key with that id is in the key file.',
+  },
+  BERTH_ERR_SECRET_UNRESOLVED: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'A secret reference (`env:NAME`, `file:PATH`) names an environment variable that is not set or a file that cannot be read. The message names the reference, never the secret.',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

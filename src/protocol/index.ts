@@ -65,6 +65,7 @@ export {
 } from './grpc-schema.js';
 export type {
   CallContext,
+  Credentials,
   InferCall,
   InferPayload,
   InputOf,

@@ -23,6 +23,17 @@ export interface Principal {
   /** A stable id for logs and limits: a key's id, a token's subject, a certificate's subject. */
   readonly id: string;
   readonly roles: readonly string[];
+  /** Model-name patterns (`*` any run of characters) it is limited to; absent for every model. */
+  readonly models?: readonly string[];
+}
+
+/**
+ * What the caller presented to prove who it is, as the transport received it. Only the access
+ * control interceptor reads it: it is never logged, echoed or counted.
+ */
+export interface Credentials {
+  /** An API key or bearer token: `Authorization: Bearer …` or `x-api-key`, header or metadata. */
+  readonly token: string;
 }
 
 /** W3C trace context, as the caller sent it. */
@@ -43,6 +54,8 @@ export interface CallContext {
   readonly deadline?: number;
   /** Fires when the caller goes away; a queued request is then dropped rather than run. */
   readonly signal?: CancelSignal;
+  /** What the caller sent to authenticate; absent when it sent nothing. */
+  readonly credentials?: Credentials;
   /** Set by an authentication interceptor; absent for an anonymous call. */
   readonly principal?: Principal;
   readonly trace?: TraceContext;

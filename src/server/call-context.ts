@@ -5,7 +5,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
+import type { CallContext, CancelSignal, Credentials, TraceContext } from '../protocol/index.js';
 import { requestIdOf } from './http/request-id.js';
 
 /**
@@ -65,6 +65,25 @@ export function traceOf(
     : { traceparent };
 }
 
+const BEARER = /^bearer +(\S+) *$/i;
+/** Longer than any key or token berth accepts; what is longer is not read at all. */
+const MAX_TOKEN_LENGTH = 8192;
+
+/**
+ * The token a caller sent, from `Authorization: Bearer …` or else `x-api-key` (header or gRPC
+ * metadata); undefined when it sent neither, or something that is not one.
+ */
+export function credentialsOf(authorization: unknown, apiKey: unknown): Credentials | undefined {
+  if (typeof authorization === 'string' && authorization.length <= MAX_TOKEN_LENGTH) {
+    const token = BEARER.exec(authorization)?.[1];
+    if (token !== undefined) return { token };
+  }
+  if (typeof apiKey === 'string' && apiKey.length > 0 && apiKey.length <= MAX_TOKEN_LENGTH) {
+    return { token: apiKey.trim() };
+  }
+  return undefined;
+}
+
 /** A REST call's context; `requestId` is the one already given to its response. */
 export function httpContext(
   requestId: string,
@@ -73,12 +92,17 @@ export function httpContext(
 ): CallContext {
   const trace = traceOf(headers.traceparent, headers.tracestate);
   const peer = response.socket?.remoteAddress;
+  const credentials =
+    headers.authorization === undefined && headers['x-api-key'] === undefined
+      ? undefined
+      : credentialsOf(headers.authorization, headers['x-api-key']);
   return {
     requestId,
     transport: 'http',
     signal: new CallerGone(response, 'close', () => !response.writableFinished),
     ...(trace === undefined ? {} : { trace }),
     ...(peer === undefined ? {} : { peer }),
+    ...(credentials === undefined ? {} : { credentials }),
   };
 }
 
@@ -100,6 +124,9 @@ export function grpcContext(call: GrpcCallLike): CallContext {
     typeof tracestate === 'string' ? tracestate : undefined,
   );
   const deadline = Number(call.getDeadline());
+  const [authorization] = call.metadata.get('authorization');
+  const [apiKey] = call.metadata.get('x-api-key');
+  const credentials = credentialsOf(authorization, apiKey);
   return {
     requestId: requestIdOf(typeof given === 'string' ? given : undefined),
     transport: 'grpc',
@@ -111,6 +138,7 @@ export function grpcContext(call: GrpcCallLike): CallContext {
     ),
     ...(Number.isFinite(deadline) ? { deadline } : {}),
     ...(trace === undefined ? {} : { trace }),
+    ...(credentials === undefined ? {} : { credentials }),
     peer: call.getPeer(),
   };
 }

@@ -4,5 +4,5 @@
  */
 export { startServer, type RunningServer, type ServeOptions } from './server.js';
 export { createHttpApp, type HttpAppOptions } from './http/http-app.js';
-export { OPERATIONS, ROLES, type OperationSpec, type Role } from './operations.js';
+export { OPERATIONS, ROLES, roleOf, type OperationSpec, type Role } from './operations.js';
 export { requestLog, requestMetrics } from './interceptors/index.js';

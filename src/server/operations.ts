@@ -379,3 +379,12 @@ export const OPERATIONS = [
 export const STREAM_INFER_METHOD = 'ModelStreamInfer';
 
 export type AnyOperationSpec = (typeof OPERATIONS)[number];
+
+const ROLE_OF = new Map<UnaryOperation, Role>(OPERATIONS.map((spec) => [spec.operation, spec.role]));
+
+/** The role an operation needs, from the table (the access-control interceptor asks). */
+export function roleOf(operation: UnaryOperation): Role {
+  const role = ROLE_OF.get(operation);
+  if (role === undefined) throw new Error(`no operation ${operation} in the table`);
+  return role;
+}

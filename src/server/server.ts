@@ -10,6 +10,15 @@ import type { LoadFailure, ModelRegistry } from '../runtime/index.js';
 import type { RunningGrpcServer } from './grpc/grpc-server.js';
 import { createHttpApp } from './http/http-app.js';
 import { requestLog, requestMetrics } from './interceptors/index.js';
+import { accessControl, type ApiKeyStore } from '../access/index.js';
+import { roleOf } from './operations.js';
+
+/** Access control: who may call what (docs/security.md). Absent: every caller may call anything. */
+export interface ServerAccess {
+  readonly keys: ApiKeyStore;
+  /** Whether health and readiness need a key too. Default: open, for probes. */
+  readonly protectHealth?: boolean;
+}
 
 export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly host: string;
@@ -37,6 +46,8 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
    * first: where access control and rate limits go.
    */
   readonly interceptors?: readonly Interceptor[];
+  /** API keys and roles, checked before every other interceptor; absent for none. */
+  readonly access?: ServerAccess;
 }
 
 export interface RunningServer {
@@ -69,11 +80,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = createServerMetrics();
   const engine = await createEngine({ ...options, metrics });
   const { lifecycle } = engine;
+  const access = options.access;
   const service = intercept(
     engine,
-    [...(options.interceptors ?? []), requestLog(options.logger), requestMetrics(metrics)].filter(
-      (i) => i !== undefined,
-    ),
+    [
+      access === undefined ? undefined : accessControl({ ...access, roleOf }),
+      ...(options.interceptors ?? []),
+      requestLog(options.logger),
+      requestMetrics(metrics),
+    ].filter((i) => i !== undefined),
   );
   let grpc: RunningGrpcServer | undefined;
   lifecycle.onChange((state) => grpc?.setServing(state === 'ready'));
@@ -89,6 +104,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     requestTimeoutMs: options.requestTimeoutMs,
     isDraining: () => lifecycle.draining,
+    ...(access === undefined ? {} : { keys: access.keys }),
   });
   const where = options.socketPath ?? `${options.host}:${options.port}`;
   try {

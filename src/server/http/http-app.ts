@@ -14,7 +14,8 @@ import Fastify, {
 } from 'fastify';
 import { BerthError, type OipService } from '../../protocol/index.js';
 import type { Logger, ServerMetrics } from '../../observability/index.js';
-import { httpContext } from '../call-context.js';
+import { authorize, type ApiKeyStore } from '../../access/index.js';
+import { credentialsOf, httpContext } from '../call-context.js';
 import { OPERATIONS, type AnyOperationSpec, type HttpAnswer, type Limits } from '../operations.js';
 import { registerRawBodyParser } from './http-body.js';
 import { handleClientError, sendError } from './http-errors.js';
@@ -31,6 +32,8 @@ export interface HttpAppOptions {
   readonly isDraining: () => boolean;
   /** Time allowed to receive a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
+  /** With access control on, the keys `/metrics` checks (the `metrics` role). */
+  readonly keys?: ApiKeyStore;
 }
 
 /** Writes an operation's answer on a fastify reply. */
@@ -139,9 +142,14 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     const handler = routeHandler(spec, options);
     for (const route of spec.http.routes) app.route({ method: route.method, url: route.path, handler });
   }
-  // Not an OIP operation: the Prometheus scrape endpoint.
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics()),
-  );
+  // Not an OIP operation: the Prometheus scrape endpoint, for the metrics role.
+  const keys = options.keys;
+  app.get('/metrics', async (request, reply) => {
+    if (keys !== undefined) {
+      const { authorization, 'x-api-key': apiKey } = request.headers;
+      authorize(await keys.authenticate(credentialsOf(authorization, apiKey)), 'metrics', 'GET /metrics');
+    }
+    return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
   return app;
 }

@@ -19,6 +19,8 @@ export function requestLog(logger: Logger): Interceptor | undefined {
       operation: call.operation,
       transport: call.context.transport,
       ...(call.operation === 'infer' ? { model: call.input.name } : {}),
+      // Who, never what they presented: the credentials stay out of every log line.
+      ...(call.context.principal === undefined ? {} : { principal: call.context.principal.id }),
     };
     return next(call).then(
       (result) => {

@@ -1,0 +1,110 @@
+/**
+ * What access control costs on the request path (issue 14): `berth serve` on the tiny MLP,
+ * binary, one connection, with and without `--api-keys`, the key sent on every request. Reports
+ * p50 with minus p50 without (target: auth and rate limits together <= 20 µs), and the server's
+ * CPU per request at 1 and 16 connections. Rounds alternate the order, as this VM's speed drifts.
+ *
+ *   npm run build && node bench/auth-overhead.ts [--rounds 5] [--duration 5s]
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchWithCpu, median, ready, stop, until } from './src/measured-run.ts';
+import { buildTinyMlp } from './src/tiny-mlp.ts';
+
+const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '5' }, duration: { type: 'string', default: '5s' } },
+});
+const rounds = Number(values.rounds);
+
+const dir = mkdtempSync(join(tmpdir(), 'berth-auth-bench-'));
+const repo = join(dir, 'models');
+mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
+writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
+const keyFile = join(dir, 'keys.json');
+const made = spawnSync(process.execPath, [BERTH, 'keys', 'create', '--role', 'infer', '--file', keyFile], {
+  encoding: 'utf8',
+});
+if (made.status !== 0) throw new Error(`berth keys create failed: ${made.stderr}`);
+const key = made.stdout.trim();
+
+async function variant(withKeys: boolean): Promise<Record<string, number>> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    process.execPath,
+    [
+      BERTH,
+      'serve',
+      repo,
+      '--port',
+      String(port),
+      '--no-grpc',
+      '--log-level',
+      'warn',
+      ...(withKeys ? ['--api-keys', keyFile] : []),
+    ],
+    { stdio: 'ignore' },
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until(() => ready(url), 'berth serve');
+    // The key is sent either way, so that both sides parse the same request.
+    const run = (concurrency: number) =>
+      benchWithCpu({
+        url,
+        model: 'mlp',
+        concurrency,
+        duration: values.duration,
+        pid: child.pid as number,
+        headers: [`authorization:Bearer ${key}`],
+      });
+    run(1); // warm-up, and the key's one scrypt check
+    const c1 = run(1);
+    const c16 = run(16);
+    return { p50: c1.level.latencyMs.p50, cpuC1: c1.cpuUs, cpuC16: c16.cpuUs };
+  } finally {
+    await stop(child);
+  }
+}
+
+try {
+  const off: Record<string, number>[] = [];
+  const on: Record<string, number>[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const withKeys of round % 2 === 0 ? [false, true] : [true, false]) {
+      (withKeys ? on : off).push(await variant(withKeys));
+    }
+    const [a, b] = [off.at(-1) ?? {}, on.at(-1) ?? {}];
+    console.error(
+      `round ${round + 1}: p50 without ${a.p50?.toFixed(3)} ms, with ${b.p50?.toFixed(3)} ms; ` +
+        `server CPU µs/request c1/c16 without ${Math.round(a.cpuC1 ?? 0)}/${Math.round(a.cpuC16 ?? 0)}, ` +
+        `with ${Math.round(b.cpuC1 ?? 0)}/${Math.round(b.cpuC16 ?? 0)}`,
+    );
+  }
+  const deltas = off.map((a, i) => ((on[i]?.p50 ?? NaN) - (a.p50 ?? NaN)) * 1000);
+  const of = (runs: Record<string, number>[], k: string) => median(runs.map((r) => r[k] as number));
+  console.log(
+    JSON.stringify(
+      {
+        command: 'node bench/auth-overhead.ts',
+        rounds,
+        duration: values.duration,
+        without: off,
+        with: on,
+        p50OverheadUs: { rounds: deltas, median: median(deltas), limit: 20 },
+        serverCpuUsPerRequest: {
+          without: { c1: of(off, 'cpuC1'), c16: of(off, 'cpuC16') },
+          with: { c1: of(on, 'cpuC1'), c16: of(on, 'cpuC16') },
+        },
+      },
+      null,
+      2,
+    ),
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

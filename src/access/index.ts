@@ -1,0 +1,26 @@
+/**
+ * Access control: API keys (made, stored hashed, checked), roles and model patterns, enforced by
+ * an interceptor on the request seam; secret references. docs/security.md.
+ */
+export { createApiKey, parseApiKey, verifySecret, type NewApiKey } from './api-key.js';
+export {
+  emptyKeyFile,
+  KEY_ROLES,
+  MAX_KEYS,
+  MODEL_PATTERN,
+  parseKeyFile,
+  writeKeyFile,
+  type KeyEntry,
+  type KeyFile,
+  type KeyRole,
+} from './key-file.js';
+export { ApiKeyStore, unauthenticated } from './key-store.js';
+export {
+  accessControl,
+  authorize,
+  modelMatches,
+  type AccessControlOptions,
+  type OperationRole,
+} from './access-control.js';
+export { loadKeys, type LoadedKeys } from './key-source.js';
+export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
