@@ -26,9 +26,13 @@ const repo = join(dir, 'models');
 mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
 writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
 const keyFile = join(dir, 'keys.json');
-const made = spawnSync(process.execPath, [BERTH, 'keys', 'create', '--role', 'infer', '--file', keyFile], {
-  encoding: 'utf8',
-});
+const made = spawnSync(
+  process.execPath,
+  [BERTH, 'keys', 'create', '--role', 'infer', '--role', 'read', '--file', keyFile],
+  {
+    encoding: 'utf8',
+  },
+);
 if (made.status !== 0) throw new Error(`berth keys create failed: ${made.stderr}`);
 const key = made.stdout.trim();
 
@@ -71,7 +75,54 @@ async function variant(withKeys: boolean): Promise<Record<string, number>> {
   }
 }
 
+/**
+ * The interceptor alone, in this process, on a service that answers at once: what access control
+ * adds to a request's CPU, without the network's noise. Calls with and without it alternate in
+ * blocks; the median difference per call is reported.
+ */
+async function inProcess(): Promise<{ withUs: number; withoutUs: number; addedUs: number }> {
+  const dist = new URL('../dist/', import.meta.url);
+  const access = (await import(
+    new URL('access/index.js', dist).href
+  )) as typeof import('../src/access/index.ts');
+  const protocol = (await import(
+    new URL('protocol/index.js', dist).href
+  )) as typeof import('../src/protocol/index.ts');
+  const server = (await import(
+    new URL('server/index.js', dist).href
+  )) as typeof import('../src/server/index.ts');
+  const { readFileSync } = await import('node:fs');
+  const keys = new access.ApiKeyStore(access.parseKeyFile(readFileSync(keyFile, 'utf8'), keyFile));
+  const answer = Promise.resolve({ model_name: 'mlp', outputs: [] });
+  const service = { infer: () => answer } as unknown as Parameters<typeof protocol.intercept>[0];
+  const guarded = protocol.intercept(service, [access.accessControl({ keys, roleOf: server.roleOf })]);
+  const bare = protocol.intercept(service, [(next) => (call) => next(call)]);
+  const context = { requestId: 'r', transport: 'http' as const, credentials: { token: key } };
+  const input = { name: 'mlp', request: {} } as Parameters<typeof guarded.infer>[0];
+  await guarded.infer(input, context); // the key's one scrypt check
+  const time = async (target: typeof guarded, n: number) => {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) await target.infer(input, context);
+    return Number(process.hrtime.bigint() - started) / 1000 / n;
+  };
+  const withUs: number[] = [];
+  const withoutUs: number[] = [];
+  for (let block = 0; block < 20; block++) {
+    withoutUs.push(await time(bare, 20_000));
+    withUs.push(await time(guarded, 20_000));
+  }
+  return {
+    withUs: median(withUs),
+    withoutUs: median(withoutUs),
+    addedUs: median(withUs.map((w, i) => w - (withoutUs[i] as number))),
+  };
+}
+
 try {
+  const interceptor = await inProcess();
+  console.error(
+    `in process: ${interceptor.withoutUs.toFixed(2)} µs a call without access control, ${interceptor.withUs.toFixed(2)} µs with (+${interceptor.addedUs.toFixed(2)} µs)`,
+  );
   const off: Record<string, number>[] = [];
   const on: Record<string, number>[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -96,6 +147,7 @@ try {
         without: off,
         with: on,
         p50OverheadUs: { rounds: deltas, median: median(deltas), limit: 20 },
+        interceptorUsPerCall: interceptor,
         serverCpuUsPerRequest: {
           without: { c1: of(off, 'cpuC1'), c16: of(off, 'cpuC16') },
           with: { c1: of(on, 'cpuC1'), c16: of(on, 'cpuC16') },
