@@ -42,6 +42,18 @@ describe('ApiKeyStore', () => {
     }
   });
 
+  it('refuses early, without hashing, what cannot be a stored key; leaves the rest to authenticate', async () => {
+    const a = await keyWith();
+    const store = new ApiKeyStore(fileOf(a.entry));
+    expect(store.refuseEarly(undefined)?.code).toBe('BERTH_ERR_AUTH_UNAUTHENTICATED');
+    expect(store.refuseEarly({ token: 'not-a-key' })?.code).toBe('BERTH_ERR_AUTH_UNAUTHENTICATED');
+    expect(store.refuseEarly({ token: `berth_ffffffffffff_${a.key.slice(-43)}` })?.code).toBe(
+      'BERTH_ERR_AUTH_UNAUTHENTICATED',
+    );
+    expect(store.refuseEarly({ token: a.key })).toBeUndefined();
+    expect(store.refuseEarly({ token: `berth_${a.entry.id}_${'A'.repeat(43)}` })).toBeUndefined();
+  });
+
   it('refuses a key once it expires, by the injected clock', async () => {
     let now = Date.parse('2027-01-01T00:00:00.000Z') - 1;
     const a = await keyWith({ expires: '2027-01-01T00:00:00.000Z' });

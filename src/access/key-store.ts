@@ -26,6 +26,10 @@ export function unauthenticated(why: string): BerthError {
   return new BerthError('BERTH_ERR_AUTH_UNAUTHENTICATED', why);
 }
 
+const NO_CREDENTIALS =
+  'no credentials: send an API key as "Authorization: Bearer <key>" or "x-api-key: <key>"';
+const NOT_VALID = 'the API key is not valid: unknown, revoked or malformed';
+
 function fingerprint(token: string): string {
   return createHash('sha256').update(token).digest('base64');
 }
@@ -71,6 +75,17 @@ export class ApiKeyStore {
     return this.byId.size;
   }
 
+  /**
+   * A 401 decided at once, without hashing: no credentials, something that is not a key, or a key
+   * whose id is not in the file. Undefined when only `authenticate` can tell. Transports ask this
+   * before they read a request's body, so that an anonymous caller cannot make them read it.
+   */
+  refuseEarly(credentials: Credentials | undefined): BerthError | undefined {
+    if (credentials === undefined) return unauthenticated(NO_CREDENTIALS);
+    const parsed = parseApiKey(credentials.token);
+    return parsed !== undefined && this.byId.has(parsed.id) ? undefined : unauthenticated(NOT_VALID);
+  }
+
   /** The principal of a valid, unexpired key; a 401 BerthError for anything else. */
   async authenticate(credentials: Credentials | undefined): Promise<Principal> {
     if (credentials === undefined) {
@@ -82,7 +97,7 @@ export class ApiKeyStore {
     const print = fingerprint(token);
     let known = this.remembered.get(print);
     if (known === undefined) known = await this.check(token, print);
-    if (known === false) throw unauthenticated('the API key is not valid: unknown, revoked or malformed');
+    if (known === false) throw unauthenticated(NOT_VALID);
     if (this.now() >= known.expiresAt) {
       throw unauthenticated(`the API key ${known.entry.id} expired at ${known.entry.expires ?? ''}`);
     }

@@ -122,7 +122,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   if (options.grpc !== undefined) {
     try {
       const { startGrpcServer } = await import('./grpc/grpc-server.js');
-      grpc = await startGrpcServer({ ...common, host: options.host, ...options.grpc });
+      grpc = await startGrpcServer({
+        ...common,
+        host: options.host,
+        ...options.grpc,
+        ...(access === undefined ? {} : { keys: access.keys }),
+      });
       grpc.setServing(lifecycle.ready);
     } catch (error) {
       await app.close();

@@ -4,6 +4,7 @@
  * metadata) and /metrics; `berth keys revoke` takes effect on the running server; and no key ever
  * appears in the server's logs, errors or metrics.
  */
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,26 @@ describe('berth serve --api-keys', () => {
     expect((await rest('/v2/repository/index', keys.other)).status).toBe(403);
   });
 
+  it('refuses an anonymous inference before reading its body', async () => {
+    // Headers that announce 10 MB, and no body: the answer must not wait for it.
+    const answer = await new Promise<{ status: number; connection: string | undefined }>(
+      (resolve, reject) => {
+        const outgoing = httpRequest(`${server.url}/v2/models/double/infer`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/octet-stream', 'content-length': String(10 << 20) },
+        });
+        outgoing.on('response', (response) => {
+          response.resume();
+          resolve({ status: response.statusCode ?? 0, connection: response.headers.connection });
+          outgoing.destroy();
+        });
+        outgoing.on('error', reject);
+        outgoing.flushHeaders();
+      },
+    );
+    expect(answer).toEqual({ status: 401, connection: 'close' });
+  });
+
   it('leaves health open for probes', async () => {
     expect((await rest('/v2/health/ready')).status).toBe(200);
     expect((await rest('/v2/health/live')).status).toBe(200);
@@ -131,6 +152,8 @@ describe('berth serve --api-keys', () => {
       ],
     };
     expect((await grpc('ModelInfer', request)).code).toBe(status.UNAUTHENTICATED);
+    // Refused before decoding: a malformed message gets the same answer, not INVALID_ARGUMENT.
+    expect((await grpc('ModelInfer', { inputs: [] })).code).toBe(status.UNAUTHENTICATED);
     expect((await grpc('ModelInfer', request, keys.infer)).code).toBe(status.OK);
     expect((await grpc('ModelMetadata', { name: 'double' }, keys.infer)).code).toBe(status.PERMISSION_DENIED);
     expect((await grpc('ModelMetadata', { name: 'double' }, keys.read)).code).toBe(status.OK);

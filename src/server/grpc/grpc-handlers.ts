@@ -17,7 +17,8 @@ import {
   type OipService,
 } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import { grpcContext, type GrpcCallLike } from '../call-context.js';
+import type { ApiKeyStore } from '../../access/index.js';
+import { grpcContext } from '../call-context.js';
 import { INFER_OPERATION, OPERATIONS, STREAM_INFER_METHOD } from '../operations.js';
 import { streamMessages } from './stream-messages.js';
 import { toServiceError } from './grpc-errors.js';
@@ -26,6 +27,8 @@ export interface GrpcHandlerOptions {
   readonly service: OipService;
   readonly limits: DecodeLimits;
   readonly logger: Logger;
+  /** With access control on: callers that cannot be let in are refused before decoding. */
+  readonly keys?: ApiKeyStore;
 }
 
 /**
@@ -33,7 +36,7 @@ export interface GrpcHandlerOptions {
  * server.addService(inferenceMethods() as ServiceDefinition, createGrpcHandlers(options));
  */
 export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceImplementation {
-  const { service, limits, logger } = options;
+  const { service, limits, logger, keys } = options;
   const handlers: UntypedServiceImplementation = {};
   for (const spec of OPERATIONS) {
     const { method } = spec.grpc;
@@ -43,9 +46,16 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
       input: unknown,
       context: unknown,
     ) => Promise<unknown>;
+    // Health stays to the interceptor, which knows whether it is open.
+    const early = spec.role === 'health' ? undefined : keys;
     handlers[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       Promise.resolve()
-        .then(() => invoke(decode(call.request, limits), grpcContext(call as unknown as GrpcCallLike)))
+        .then(() => {
+          const context = grpcContext(call);
+          const refused = early?.refuseEarly(context.credentials);
+          if (refused !== undefined) throw refused;
+          return invoke(decode(call.request, limits), context);
+        })
         .then(
           (output) => {
             if (!call.cancelled) callback(null, encode(output));

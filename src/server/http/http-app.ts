@@ -77,6 +77,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     limits,
     logger: options.logger,
     isDraining: options.isDraining,
+    ...(options.keys === undefined ? {} : { keys: options.keys }),
   });
   // fastify's own lines (its "Server listening at ...", one per address) repeat berth's listening
   // line, so the app's logger passes warnings and errors only; request loggers, made by

@@ -9,7 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH, type OipService } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import { httpContext } from '../call-context.js';
+import type { ApiKeyStore } from '../../access/index.js';
+import { credentialsOf, httpContext } from '../call-context.js';
 import { INFER_OPERATION, type Limits } from '../operations.js';
 import { BodyPool } from './body-pool.js';
 import { isAcceptedContentType } from './http-body.js';
@@ -22,6 +23,8 @@ export interface FastPathOptions {
   readonly limits: Limits;
   readonly logger: Logger;
   readonly isDraining: () => boolean;
+  /** With access control on: callers that cannot be let in are refused before their body is read. */
+  readonly keys?: ApiKeyStore;
 }
 
 const matchInfer = compileRoutes(INFER_OPERATION.http.routes.map((r) => r.path));
@@ -140,6 +143,17 @@ export function createInferFastPath(
     const type = request.headers['content-type'];
     if (type !== undefined && !isAcceptedContentType(type)) return false;
     const requestId = requestIdOf(request.headers['x-request-id']);
+    const refused = options.keys?.refuseEarly(
+      credentialsOf(request.headers.authorization, request.headers['x-api-key']),
+    );
+    if (refused !== undefined) {
+      // The body is never read: the connection cannot be reused.
+      writeError(refused, response, options.logger.child({ reqId: requestId }), {
+        'x-request-id': requestId,
+        connection: 'close',
+      });
+      return true;
+    }
     readRequestBody(
       request,
       options.limits.maxBodyBytes,
