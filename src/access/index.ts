@@ -1,6 +1,7 @@
 /**
- * Access control: API keys (made, stored hashed, checked), roles and model patterns, enforced by
- * an interceptor on the request seam; secret references. docs/security.md.
+ * Access control and transport security: API keys (made, stored hashed, checked), roles and model
+ * patterns, enforced by an interceptor on the request seam; TLS certificate files, watched and
+ * rotated; secret references. docs/security.md.
  */
 export { createApiKey, parseApiKey, verifySecret, type NewApiKey } from './api-key.js';
 export {
@@ -23,4 +24,12 @@ export {
   type OperationRole,
 } from './access-control.js';
 export { loadKeys, type LoadedKeys } from './key-source.js';
+export {
+  readTlsMaterial,
+  TLS_CIPHERS,
+  TLS_MIN_VERSION,
+  TlsFiles,
+  type TlsFilePaths,
+  type TlsMaterial,
+} from './tls-files.js';
 export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';

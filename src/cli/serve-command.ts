@@ -3,7 +3,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { BerthError, DEFAULT_DECODE_LIMITS } from '../ground/index.js';
-import type { LoadedKeys } from '../access/index.js';
+import type { LoadedKeys, TlsFiles } from '../access/index.js';
 import type { Logger } from '../observability/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
@@ -40,6 +40,9 @@ interface ServeFlags {
   repositoryPollSecs: string;
   apiKeys?: string;
   authHealth: boolean;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 export const EXAMPLE_MODEL_NAME = 'iris';
@@ -114,6 +117,29 @@ async function keysOf(flags: ServeFlags, logger: Logger): Promise<LoadedKeys | u
   return keys;
 }
 
+/** The TLS files `--tls-cert` and `--tls-key` name, read and watched; undefined without them. */
+async function tlsOf(flags: ServeFlags, logger: Logger): Promise<TlsFiles | undefined> {
+  const { tlsCert, tlsKey, tlsClientCa } = flags;
+  if (tlsCert === undefined && tlsKey === undefined) {
+    if (tlsClientCa !== undefined) {
+      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-client-ca needs --tls-cert and --tls-key');
+    }
+    return undefined;
+  }
+  if (tlsCert === undefined || tlsKey === undefined) {
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-cert and --tls-key go together: give both');
+  }
+  const { TlsFiles } = await import('../access/index.js');
+  return TlsFiles.open(
+    {
+      certFile: tlsCert,
+      keyFile: tlsKey,
+      ...(tlsClientCa === undefined ? {} : { clientCaFile: tlsClientCa }),
+    },
+    logger,
+  );
+}
+
 export function serveCommand(): Command {
   return new Command('serve')
     .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
@@ -182,6 +208,12 @@ export function serveCommand(): Command {
       'require API keys: a key file made by `berth keys create` (a path, file:PATH, or env:NAME holding the file); reloaded when the file changes',
     )
     .option(
+      '--tls-cert <file>',
+      'serve HTTPS and gRPC over TLS with this PEM certificate (chain); reloaded when it changes',
+    )
+    .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
+    .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
+    .option(
       '--auth-health',
       'with --api-keys: health and readiness need a key too (default: open, for probes)',
     )
@@ -197,6 +229,7 @@ export function serveCommand(): Command {
           'berth serve ./models --model-control-mode explicit --load-model fraud',
           'berth serve ./models --model-control-mode poll --repository-poll-secs 5',
           'berth keys create --role infer --file keys.json && berth serve ./models --api-keys keys.json',
+          'berth serve ./models --host 0.0.0.0 --tls-cert tls.crt --tls-key tls.key --api-keys keys.json',
         ],
       }),
     )
@@ -245,12 +278,14 @@ export function serveCommand(): Command {
       }
       const models = await catalog.names();
       const keys = await keysOf(flags, logger);
+      const tls = await tlsOf(flags, logger);
       const server = await startServer({
         ...options,
         catalog,
         logger,
         version: VERSION,
         ...(keys === undefined ? {} : { access: { keys: keys.store, protectHealth: flags.authHealth } }),
+        ...(tls === undefined ? {} : { tls }),
       });
       const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
       logger.info(
@@ -268,6 +303,7 @@ export function serveCommand(): Command {
         }
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
         keys?.close();
+        tls?.close();
         void server.close().then(
           ({ drained }) => {
             if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');

@@ -286,6 +286,11 @@ export const ERROR_CODES = {
     description:
       'A secret reference (`env:NAME`, `file:PATH`) names an environment variable that is not set or a file that cannot be read. The message names the reference, never the secret.',
   },
+  BERTH_ERR_TLS_INVALID: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'A TLS certificate, key or client CA file cannot be read, is not PEM, or the certificate and key do not match. A server refuses to start on it; one that is running keeps the certificate in force and logs this.',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

@@ -10,7 +10,7 @@ import type { LoadFailure, ModelRegistry } from '../runtime/index.js';
 import type { RunningGrpcServer } from './grpc/grpc-server.js';
 import { createHttpApp } from './http/http-app.js';
 import { requestLog, requestMetrics } from './interceptors/index.js';
-import { accessControl, type ApiKeyStore } from '../access/index.js';
+import { accessControl, type ApiKeyStore, type TlsFiles } from '../access/index.js';
 import { roleOf } from './operations.js';
 
 /** Access control: who may call what (docs/security.md). Absent: every caller may call anything. */
@@ -48,6 +48,8 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly interceptors?: readonly Interceptor[];
   /** API keys and roles, checked before every other interceptor; absent for none. */
   readonly access?: ServerAccess;
+  /** HTTPS and gRPC over TLS (mTLS with a client CA) from these watched files; absent for plain. */
+  readonly tls?: TlsFiles;
 }
 
 export interface RunningServer {
@@ -105,6 +107,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     requestTimeoutMs: options.requestTimeoutMs,
     isDraining: () => lifecycle.draining,
     ...(access === undefined ? {} : { keys: access.keys }),
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const where = options.socketPath ?? `${options.host}:${options.port}`;
   try {
@@ -127,6 +130,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         host: options.host,
         ...options.grpc,
         ...(access === undefined ? {} : { keys: access.keys }),
+        ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       grpc.setServing(lifecycle.ready);
     } catch (error) {
@@ -139,7 +143,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const url =
     typeof address === 'string' || address === null
       ? `unix:${options.socketPath ?? String(address)}`
-      : `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+      : `${options.tls === undefined ? 'http' : 'https'}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 
   let closing: Promise<{ drained: boolean }> | undefined;
   const close = async (): Promise<{ drained: boolean }> => {

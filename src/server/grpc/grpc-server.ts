@@ -7,7 +7,8 @@
  * buffers, without an intermediate object conversion.
  */
 import type { EventEmitter } from 'node:events';
-import { Server, ServerCredentials, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { Server, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { TlsFiles } from '../../access/index.js';
 import {
   addReflection,
   BerthError,
@@ -20,6 +21,7 @@ import {
 import { InFlightCount } from '../../ground/index.js';
 import { createGrpcHandlers, type GrpcHandlerOptions } from './grpc-handlers.js';
 import { HealthService } from './grpc-health.js';
+import { grpcServerCredentials } from './grpc-tls.js';
 
 export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly host: string;
@@ -27,6 +29,8 @@ export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly port: number;
   /** Largest request message accepted, in bytes (RESOURCE_EXHAUSTED past it). */
   readonly maxMessageBytes: number;
+  /** Serve TLS (mTLS with a client CA) from these watched files; plain gRPC without. */
+  readonly tls?: TlsFiles;
 }
 
 export interface RunningGrpcServer {
@@ -82,7 +86,7 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(
       `${options.host}:${options.port}`,
-      ServerCredentials.createInsecure(),
+      grpcServerCredentials(options.tls),
       (error, bound) => {
         if (error === null) resolve(bound);
         else {

@@ -4,7 +4,8 @@
  * tensor data extension), generated from the operation table (../operations.ts) over any
  * OipService. Handlers translate HTTP to the service and back; nothing else.
  */
-import { createServer } from 'node:http';
+import { createServer, type ServerOptions as HttpServerOptions } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -14,7 +15,13 @@ import Fastify, {
 } from 'fastify';
 import { BerthError, type OipService } from '../../protocol/index.js';
 import type { Logger, ServerMetrics } from '../../observability/index.js';
-import { authorize, type ApiKeyStore } from '../../access/index.js';
+import {
+  authorize,
+  TLS_CIPHERS,
+  TLS_MIN_VERSION,
+  type ApiKeyStore,
+  type TlsFiles,
+} from '../../access/index.js';
 import { credentialsOf, httpContext } from '../call-context.js';
 import { OPERATIONS, type AnyOperationSpec, type HttpAnswer, type Limits } from '../operations.js';
 import { registerRawBodyParser } from './http-body.js';
@@ -34,6 +41,40 @@ export interface HttpAppOptions {
   readonly requestTimeoutMs: number;
   /** With access control on, the keys `/metrics` checks (the `metrics` role). */
   readonly keys?: ApiKeyStore;
+  /** Serve HTTPS (mTLS with a client CA) from these watched files; plain HTTP without. */
+  readonly tls?: TlsFiles;
+}
+
+/**
+ * node:http or node:https with both request timeouts set. Over TLS, a changed certificate goes to
+ * new handshakes (`setSecureContext`); connections already made keep theirs.
+ */
+function createNodeServer(options: HttpAppOptions, handler: Parameters<typeof createServer>[1]) {
+  // Node checks request timeouts on an interval fixed at creation (30 s by default), so the
+  // server is created with a check every second and both timeouts set.
+  const timeouts: HttpServerOptions = {
+    requestTimeout: options.requestTimeoutMs,
+    headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
+    connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
+  };
+  const tls = options.tls;
+  if (tls === undefined) return createServer(timeouts, handler);
+  const server = createTlsServer(
+    {
+      ...timeouts,
+      ...tls.current,
+      minVersion: TLS_MIN_VERSION,
+      ciphers: TLS_CIPHERS,
+      honorCipherOrder: true,
+      requestCert: tls.mutual,
+      rejectUnauthorized: tls.mutual,
+    },
+    handler,
+  );
+  tls.onChange((material) =>
+    server.setSecureContext({ ...material, minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS }),
+  );
+  return server;
 }
 
 /** Writes an operation's answer on a fastify reply. */
@@ -97,19 +138,10 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     // Request lines are the request-log interceptor's, the same on every transport.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.maxBodyBytes,
-    // Node checks request timeouts on an interval fixed at creation (30 s by default), so the
-    // server is created here with a check every second and both timeouts set.
     serverFactory: (handler) =>
-      createServer(
-        {
-          requestTimeout: options.requestTimeoutMs,
-          headersTimeout: Math.min(options.requestTimeoutMs, 60_000),
-          connectionsCheckingInterval: Math.min(1000, options.requestTimeoutMs),
-        },
-        (request, response) => {
-          if (!fastPath(request, response)) handler(request, response);
-        },
-      ),
+      createNodeServer(options, (request, response) => {
+        if (!fastPath(request, response)) handler(request, response);
+      }),
     clientErrorHandler: handleClientError,
     // The engine refuses calls while draining, with the error code; fastify's own 503 has none.
     return503OnClosing: false,
