@@ -26,10 +26,20 @@ export async function until(check: () => Promise<boolean>, what: string, ms = 30
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function ready(url: string): Promise<boolean> {
-  const response = await fetch(`${url}/v2/health/ready`);
-  await response.arrayBuffer();
-  return response.status === 200;
+/** Whether the server at `url` is ready; `ca` (PEM) is the CA an https URL's certificate is signed by. */
+export async function ready(url: string, ca?: string): Promise<boolean> {
+  if (ca === undefined) {
+    const response = await fetch(`${url}/v2/health/ready`);
+    await response.arrayBuffer();
+    return response.status === 200;
+  }
+  const { get } = await import('node:https');
+  return new Promise((resolve) => {
+    get(`${url}/v2/health/ready`, { ca }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    }).on('error', () => resolve(false));
+  });
 }
 
 export function stop(child: ChildProcess): Promise<void> {
@@ -62,6 +72,8 @@ export function benchWithCpu(options: {
   duration: string;
   pid: number;
   headers?: readonly string[];
+  /** Added to berth bench's environment (NODE_EXTRA_CA_CERTS for a private CA). */
+  env?: Readonly<Record<string, string>>;
 }): MeasuredLevel {
   const before = cpuSeconds(options.pid);
   const run = spawnSync(
@@ -81,7 +93,7 @@ export function benchWithCpu(options: {
       '--json-output',
       ...(options.headers ?? []).flatMap((header) => ['-H', header]),
     ],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: { ...process.env, ...options.env } },
   );
   const after = cpuSeconds(options.pid);
   if (run.status !== 0) throw new Error(`berth bench failed: ${run.stderr}`);

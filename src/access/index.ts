@@ -23,6 +23,8 @@ export {
   type AccessControlOptions,
   type OperationRole,
 } from './access-control.js';
+export { rateLimit, type RateLimitOptions } from './rate-limit.js';
+export { parseRate, takeToken, type RatePolicy } from './token-bucket.js';
 export { loadKeys, type LoadedKeys } from './key-source.js';
 export {
   readTlsMaterial,

@@ -286,6 +286,15 @@ export const ERROR_CODES = {
     description:
       'A secret reference (`env:NAME`, `file:PATH`) names an environment variable that is not set or a file that cannot be read. The message names the reference, never the secret.',
   },
+  BERTH_ERR_RATE_LIMITED: {
+    category: 'RESOURCE_EXHAUSTED',
+    description:
+      'The caller (its key, or its address when anonymous) or the model is over its rate limit. The response carries Retry-After and the RateLimit and RateLimit-Policy fields.',
+  },
+  BERTH_ERR_CONCURRENCY_LIMITED: {
+    category: 'RESOURCE_EXHAUSTED',
+    description: 'The caller already has as many requests in progress as `--max-concurrent` allows.',
+  },
   BERTH_ERR_TLS_INVALID: {
     category: 'INVALID_ARGUMENT',
     description:
@@ -309,11 +318,21 @@ export class BerthError extends Error {
   override readonly name = 'BerthError';
   readonly code: ErrorCode;
   readonly category: ErrorCategory;
+  /** When to come back, for an error that passes (a rate limit): Retry-After, in seconds. */
+  readonly retryAfterSeconds: number | undefined;
+  /** More response headers (gRPC: trailing metadata) the answer carries, such as RateLimit's. */
+  readonly headers: Readonly<Record<string, string>> | undefined;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown; retryAfterSeconds?: number; headers?: Readonly<Record<string, string>> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.category = ERROR_CODES[code].category;
+    this.retryAfterSeconds = options?.retryAfterSeconds;
+    this.headers = options?.headers;
   }
 }
 

@@ -10,7 +10,13 @@ import type { LoadFailure, ModelRegistry } from '../runtime/index.js';
 import type { RunningGrpcServer } from './grpc/grpc-server.js';
 import { createHttpApp } from './http/http-app.js';
 import { requestLog, requestMetrics } from './interceptors/index.js';
-import { accessControl, type ApiKeyStore, type TlsFiles } from '../access/index.js';
+import {
+  accessControl,
+  rateLimit,
+  type ApiKeyStore,
+  type RateLimitOptions,
+  type TlsFiles,
+} from '../access/index.js';
 import { roleOf } from './operations.js';
 
 /** Access control: who may call what (docs/security.md). Absent: every caller may call anything. */
@@ -42,14 +48,16 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
     readonly maxMessageBytes: number;
   };
   /**
-   * Interceptors every call passes before berth's own (request log, then metrics), outermost
-   * first: where access control and rate limits go.
+   * Interceptors every call passes after request metrics, access control and rate limits and
+   * before the request log, outermost first.
    */
   readonly interceptors?: readonly Interceptor[];
   /** API keys and roles, checked before every other interceptor; absent for none. */
   readonly access?: ServerAccess;
   /** HTTPS and gRPC over TLS (mTLS with a client CA) from these watched files; absent for plain. */
   readonly tls?: TlsFiles;
+  /** Rate limits and the concurrency cap, checked after access control; absent for none. */
+  readonly limitsPerCaller?: Omit<RateLimitOptions, 'roleOf'>;
 }
 
 export interface RunningServer {
@@ -83,13 +91,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const engine = await createEngine({ ...options, metrics });
   const { lifecycle } = engine;
   const access = options.access;
+  // Request metrics outermost, so that refusals (401, 403, 429) are counted by their code too:
+  // their labels (operation, transport, code) do not grow with what a caller sends.
   const service = intercept(
     engine,
     [
+      requestMetrics(metrics),
       access === undefined ? undefined : accessControl({ ...access, roleOf }),
+      options.limitsPerCaller === undefined ? undefined : rateLimit({ ...options.limitsPerCaller, roleOf }),
       ...(options.interceptors ?? []),
       requestLog(options.logger),
-      requestMetrics(metrics),
     ].filter((i) => i !== undefined),
   );
   let grpc: RunningGrpcServer | undefined;

@@ -185,6 +185,10 @@ describe('berth serve --api-keys', () => {
       expect(logged).not.toContain(secret);
       expect(metrics.body).not.toContain(secret);
     }
+    // Refusals are counted by their code (request metrics are outermost).
+    const refusals = metrics.body.split('\n').filter((line) => line.startsWith('berth_requests_total{'));
+    expect(refusals.some((line) => line.includes('code="UNAUTHENTICATED"'))).toBe(true);
+    expect(refusals.some((line) => line.includes('code="PERMISSION_DENIED"'))).toBe(true);
     // The debug request log names who called, by key id.
     expect(
       server.logs.some((l) => l.msg === 'request completed' && String(l.principal).startsWith('key:')),

@@ -15,6 +15,8 @@ export function toServiceError(error: unknown, logger: Logger, method: string): 
   logAnsweredError(logger, berth, { method });
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, berth.code);
+  if (berth.retryAfterSeconds !== undefined) metadata.set('retry-after', String(berth.retryAfterSeconds));
+  for (const [name, value] of Object.entries(berth.headers ?? {})) metadata.set(name, value);
   return {
     // berth's one table of statuses (ground/error-status.ts) holds the numbers of gRPC's enum.
     // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment

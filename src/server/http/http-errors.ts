@@ -66,6 +66,8 @@ export function errorReply(error: unknown, log: ErrorLog): ErrorReply {
   };
   // A full queue is momentary: tell well-behaved clients when to come back.
   if (berth.code === 'BERTH_ERR_SCHEDULER_QUEUE_FULL') headers['retry-after'] = '1';
+  if (berth.retryAfterSeconds !== undefined) headers['retry-after'] = String(berth.retryAfterSeconds);
+  if (berth.headers !== undefined) Object.assign(headers, berth.headers);
   // RFC 9110 11.6.1: a 401 names the scheme that would be accepted.
   if (berth.code === 'BERTH_ERR_AUTH_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="berth"';
   return { status, headers, body: JSON.stringify({ error: berth.message }) };
