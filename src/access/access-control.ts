@@ -5,13 +5,12 @@
  * no endpoint is served around it. Health operations stay open for probes unless
  * `protectHealth` is set.
  */
-import { BerthError } from '../ground/index.js';
-import type { Call, Interceptor, Principal, UnaryOperation } from '../protocol/index.js';
-import type { KeyRole } from './key-file.js';
+import { BerthError, toBerthError } from '../ground/index.js';
+import type { Credentials, Interceptor, Principal, Transport, UnaryOperation } from '../protocol/index.js';
+import { modelOf } from './call-model.js';
+import type { KeyRole, OperationRole } from './key-file.js';
 import type { ApiKeyStore } from './key-store.js';
-
-/** What an operation needs: one of the key roles, or `health` (open by default). */
-export type OperationRole = KeyRole | 'health';
+import type { AuditLog } from './audit-log.js';
 
 export interface AccessControlOptions {
   readonly keys: ApiKeyStore;
@@ -19,27 +18,8 @@ export interface AccessControlOptions {
   readonly roleOf: (operation: UnaryOperation) => OperationRole;
   /** Whether health and readiness need a key too (any valid key may call them). Default: open. */
   readonly protectHealth?: boolean;
-}
-
-/** The model a call names; `'*'` for a call about every model; undefined for none. */
-function modelOf(call: Call): string | undefined {
-  switch (call.operation) {
-    case 'infer':
-    case 'modelReady':
-    case 'modelMetadata':
-    case 'modelConfig':
-    case 'repositoryLoad':
-    case 'repositoryUnload':
-      return call.input.name;
-    case 'modelStatistics':
-      return call.input.name ?? '*';
-    case 'repositoryIndex':
-      return '*';
-    case 'serverLive':
-    case 'serverReady':
-    case 'serverMetadata':
-      return undefined;
-  }
+  /** Where refusals (401, 403) are recorded; absent for nowhere. */
+  readonly audit?: AuditLog;
 }
 
 const patternCache = new Map<string, RegExp>();
@@ -90,12 +70,55 @@ export function authorize(principal: Principal, role: KeyRole, what: string, mod
  * const served = intercept(engine, [accessControl({ keys, roleOf: (op) => OPERATION_ROLES[op] }), ...]);
  */
 export function accessControl(options: AccessControlOptions): Interceptor {
-  const { keys, roleOf, protectHealth = false } = options;
+  const { keys, roleOf, protectHealth = false, audit } = options;
   return (next) => async (call) => {
     const role = roleOf(call.operation);
     if (role === 'health' && !protectHealth) return next(call);
-    const principal = await keys.authenticate(call.context.credentials);
-    if (role !== 'health') authorize(principal, role, call.operation, modelOf(call));
+    let principal: Principal | undefined;
+    try {
+      principal = await keys.authenticate(call.context.credentials);
+      if (role !== 'health') authorize(principal, role, call.operation, modelOf(call));
+    } catch (error) {
+      const berth = toBerthError(error);
+      audit?.record(call, 'auth', berth.code, berth.message, principal?.id);
+      throw berth;
+    }
     return next({ ...call, context: { ...call.context, principal } });
+  };
+}
+
+/** What a transport knows of a call it has not read yet. */
+export interface EarlyCall {
+  readonly operation: UnaryOperation;
+  readonly transport: Transport;
+  readonly requestId: string;
+  readonly peer?: string | undefined;
+  readonly model?: string | undefined;
+}
+
+/** A transport's check before it reads a body or decodes a message: the 401 to answer, or undefined. */
+export type EarlyRefusal = (credentials: Credentials | undefined, call: EarlyCall) => BerthError | undefined;
+
+/**
+ * The early check of `keys` (no credentials, not a key, an id not in the file), with each refusal
+ * in the audit log.
+ */
+export function earlyRefusal(keys: ApiKeyStore, audit?: AuditLog): EarlyRefusal {
+  return (credentials, call) => {
+    const refused = keys.refuseEarly(credentials);
+    if (refused !== undefined && audit !== undefined) {
+      audit.write({
+        event: 'auth',
+        outcome: refused.code,
+        principal: null,
+        peer: call.peer ?? null,
+        transport: call.transport,
+        operation: call.operation,
+        model: call.model?.slice(0, 256) ?? null,
+        requestId: call.requestId,
+        message: refused.message,
+      });
+    }
+    return refused;
   };
 }

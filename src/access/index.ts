@@ -14,15 +14,19 @@ export {
   type KeyEntry,
   type KeyFile,
   type KeyRole,
+  type OperationRole,
 } from './key-file.js';
 export { ApiKeyStore, unauthenticated } from './key-store.js';
 export {
   accessControl,
   authorize,
+  earlyRefusal,
   modelMatches,
   type AccessControlOptions,
-  type OperationRole,
+  type EarlyCall,
+  type EarlyRefusal,
 } from './access-control.js';
+export { AuditLog, auditAdmin, type AuditEvent } from './audit-log.js';
 export { rateLimit, type RateLimitOptions } from './rate-limit.js';
 export { parseRate, takeToken, type RatePolicy } from './token-bucket.js';
 export { loadKeys, type LoadedKeys } from './key-source.js';

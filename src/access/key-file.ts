@@ -17,6 +17,8 @@ import { isStoredHash } from './api-key.js';
 /** What a key may do. `health` is not one: probes are open unless access control covers them. */
 export const KEY_ROLES = ['infer', 'read', 'admin', 'metrics'] as const;
 export type KeyRole = (typeof KEY_ROLES)[number];
+/** What an operation needs: one of the key roles, or `health` (open by default). */
+export type OperationRole = KeyRole | 'health';
 
 /** A model-name pattern: letters, digits and `_ . -` of a model name, and `*` for any run of them. */
 export const MODEL_PATTERN = /^[A-Za-z0-9_.*-]{1,128}$/;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compose, type Call, type CallContext } from '../protocol/index.js';
 import { rateLimit } from './rate-limit.js';
-import type { OperationRole } from './access-control.js';
+import type { OperationRole } from './key-file.js';
 
 const roleOf = (operation: string): OperationRole => (operation === 'serverLive' ? 'health' : 'infer');
 

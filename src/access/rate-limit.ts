@@ -7,7 +7,7 @@
  */
 import { BerthError } from '../ground/index.js';
 import type { Call, Interceptor, UnaryOperation } from '../protocol/index.js';
-import type { OperationRole } from './access-control.js';
+import type { OperationRole } from './key-file.js';
 import { isFull, takeToken, type Bucket, type RatePolicy } from './token-bucket.js';
 
 export interface RateLimitOptions {

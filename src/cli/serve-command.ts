@@ -47,6 +47,7 @@ interface ServeFlags {
   rateBurst?: string;
   modelRateLimit: string[];
   maxConcurrent?: string;
+  auditLog?: string;
 }
 
 export const EXAMPLE_MODEL_NAME = 'iris';
@@ -289,6 +290,10 @@ export function serveCommand(): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--audit-log <file>',
+      'append a JSON line for every refused key and every admin operation (repository load and unload) to this file (0600)',
+    )
     .option('--max-concurrent <n>', 'most requests one caller may have in progress at once')
     .option(
       '--tls-cert <file>',
@@ -363,6 +368,10 @@ export function serveCommand(): Command {
       const keys = await keysOf(flags, logger);
       const tls = await tlsOf(flags, logger);
       const limitsPerCaller = await limitsOf(flags);
+      const audit =
+        flags.auditLog === undefined
+          ? undefined
+          : (await import('../access/index.js')).AuditLog.toFile(flags.auditLog);
       const server = await startServer({
         ...options,
         catalog,
@@ -371,6 +380,7 @@ export function serveCommand(): Command {
         ...(keys === undefined ? {} : { access: { keys: keys.store, protectHealth: flags.authHealth } }),
         ...(tls === undefined ? {} : { tls }),
         ...(limitsPerCaller === undefined ? {} : { limitsPerCaller }),
+        ...(audit === undefined ? {} : { audit }),
       });
       const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
       logger.info(
@@ -389,19 +399,25 @@ export function serveCommand(): Command {
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
         keys?.close();
         tls?.close();
-        void server.close().then(
-          ({ drained }) => {
-            if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');
-            logger.info({ drained }, 'stopped');
-            logger.flush();
-            process.exit(status);
-          },
-          (error: unknown) => {
-            logger.error({ err: error }, 'error while shutting down');
-            logger.flush();
-            process.exit(1);
-          },
-        );
+        void server
+          .close()
+          .then(async (outcome) => {
+            await audit?.close();
+            return outcome;
+          })
+          .then(
+            ({ drained }) => {
+              if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');
+              logger.info({ drained }, 'stopped');
+              logger.flush();
+              process.exit(status);
+            },
+            (error: unknown) => {
+              logger.error({ err: error }, 'error while shutting down');
+              logger.flush();
+              process.exit(1);
+            },
+          );
       };
       // Node passes the signal's number as a second argument: not an exit status.
       process.on('SIGTERM', () => shutdown('SIGTERM'));

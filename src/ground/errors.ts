@@ -295,6 +295,11 @@ export const ERROR_CODES = {
     category: 'RESOURCE_EXHAUSTED',
     description: 'The caller already has as many requests in progress as `--max-concurrent` allows.',
   },
+  BERTH_ERR_AUDIT_LOG_UNWRITABLE: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'The file `--audit-log` names cannot be opened for appending (a missing folder, no permission).',
+  },
   BERTH_ERR_TLS_INVALID: {
     category: 'INVALID_ARGUMENT',
     description:

@@ -12,8 +12,11 @@ import { createHttpApp } from './http/http-app.js';
 import { requestLog, requestMetrics } from './interceptors/index.js';
 import {
   accessControl,
+  auditAdmin,
+  earlyRefusal,
   rateLimit,
   type ApiKeyStore,
+  type AuditLog,
   type RateLimitOptions,
   type TlsFiles,
 } from '../access/index.js';
@@ -58,6 +61,8 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly tls?: TlsFiles;
   /** Rate limits and the concurrency cap, checked after access control; absent for none. */
   readonly limitsPerCaller?: Omit<RateLimitOptions, 'roleOf'>;
+  /** Where refused authentications and admin operations are recorded; absent for nowhere. */
+  readonly audit?: AuditLog;
 }
 
 export interface RunningServer {
@@ -90,15 +95,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const metrics = createServerMetrics();
   const engine = await createEngine({ ...options, metrics });
   const { lifecycle } = engine;
-  const access = options.access;
+  const { access, audit } = options;
+  const refuseEarly = access === undefined ? undefined : earlyRefusal(access.keys, audit);
   // Request metrics outermost, so that refusals (401, 403, 429) are counted by their code too:
   // their labels (operation, transport, code) do not grow with what a caller sends.
   const service = intercept(
     engine,
     [
       requestMetrics(metrics),
-      access === undefined ? undefined : accessControl({ ...access, roleOf }),
+      access === undefined
+        ? undefined
+        : accessControl({ ...access, roleOf, ...(audit === undefined ? {} : { audit }) }),
       options.limitsPerCaller === undefined ? undefined : rateLimit({ ...options.limitsPerCaller, roleOf }),
+      audit === undefined ? undefined : auditAdmin(audit, roleOf),
       ...(options.interceptors ?? []),
       requestLog(options.logger),
     ].filter((i) => i !== undefined),
@@ -118,6 +127,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     requestTimeoutMs: options.requestTimeoutMs,
     isDraining: () => lifecycle.draining,
     ...(access === undefined ? {} : { keys: access.keys }),
+    ...(refuseEarly === undefined ? {} : { refuseEarly }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   });
   const where = options.socketPath ?? `${options.host}:${options.port}`;
@@ -140,7 +150,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         ...common,
         host: options.host,
         ...options.grpc,
-        ...(access === undefined ? {} : { keys: access.keys }),
+        ...(refuseEarly === undefined ? {} : { refuseEarly }),
         ...(options.tls === undefined ? {} : { tls: options.tls }),
       });
       grpc.setServing(lifecycle.ready);

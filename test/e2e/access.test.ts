@@ -5,6 +5,7 @@
  * appears in the server's logs, errors or metrics.
  */
 import { request as httpRequest } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +19,7 @@ const tempDir = tempDirsForFile('berth-access-');
 
 let server: ServeProcess;
 let keyFile: string;
+let auditFile: string;
 const keys: Record<string, string> = {};
 
 function create(...args: string[]): { key: string; id: string } {
@@ -78,7 +80,17 @@ beforeAll(async () => {
   keys.infer = create('--role', 'infer', '--name', 'app').key;
   keys.read = create('--role', 'read', '--role', 'metrics').key;
   keys.other = create('--role', 'infer', '--role', 'read', '--models', 'fraud-*').key;
-  server = await startServe([join(dir, 'models'), '--api-keys', keyFile, '--log-level', 'debug']);
+  keys.admin = create('--role', 'admin').key;
+  auditFile = join(dir, 'audit.jsonl');
+  server = await startServe([
+    join(dir, 'models'),
+    '--api-keys',
+    keyFile,
+    '--log-level',
+    'debug',
+    '--audit-log',
+    auditFile,
+  ]);
   await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
 });
 afterAll(() => server.stop());
@@ -193,6 +205,58 @@ describe('berth serve --api-keys', () => {
     expect(
       server.logs.some((l) => l.msg === 'request completed' && String(l.principal).startsWith('key:')),
     ).toBe(true);
+  });
+});
+
+describe('berth serve --audit-log', () => {
+  it('records refused keys and admin operations, with who, from where and how it ended, never a key', async () => {
+    await rest('/v2/models/double/infer'); // 401, refused before its body is read
+    await rest('/v2/models/double', keys.infer); // 403
+    const load = await fetch(`${server.url}/v2/repository/models/double/load`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${keys.admin ?? ''}` },
+      body: '{}',
+    });
+    await load.text();
+    await until(
+      async () => (await readFile(auditFile, 'utf8')).includes('repositoryLoad'),
+      'the audit line',
+      5000,
+    );
+    const text = await readFile(auditFile, 'utf8');
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        event: 'auth',
+        outcome: 'BERTH_ERR_AUTH_UNAUTHENTICATED',
+        operation: 'infer',
+        model: 'double',
+        principal: null,
+        transport: 'http',
+        peer: expect.any(String),
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        event: 'auth',
+        outcome: 'BERTH_ERR_AUTH_FORBIDDEN',
+        operation: 'modelMetadata',
+        principal: expect.stringMatching(/^key:/),
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        event: 'admin',
+        operation: 'repositoryLoad',
+        model: 'double',
+        principal: expect.stringMatching(/^key:/),
+      }),
+    );
+    for (const key of Object.values(keys)) expect(text).not.toContain(key.slice(-43));
+    expect((await stat(auditFile)).mode & 0o777).toBe(0o600);
   });
 });
 

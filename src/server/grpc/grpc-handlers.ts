@@ -17,7 +17,7 @@ import {
   type OipService,
 } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import type { ApiKeyStore } from '../../access/index.js';
+import type { EarlyRefusal } from '../../access/index.js';
 import { grpcContext } from '../call-context.js';
 import { INFER_OPERATION, OPERATIONS, STREAM_INFER_METHOD } from '../operations.js';
 import { streamMessages } from './stream-messages.js';
@@ -28,7 +28,7 @@ export interface GrpcHandlerOptions {
   readonly limits: DecodeLimits;
   readonly logger: Logger;
   /** With access control on: callers that cannot be let in are refused before decoding. */
-  readonly keys?: ApiKeyStore;
+  readonly refuseEarly?: EarlyRefusal;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface GrpcHandlerOptions {
  * server.addService(inferenceMethods() as ServiceDefinition, createGrpcHandlers(options));
  */
 export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceImplementation {
-  const { service, limits, logger, keys } = options;
+  const { service, limits, logger, refuseEarly } = options;
   const handlers: UntypedServiceImplementation = {};
   for (const spec of OPERATIONS) {
     const { method } = spec.grpc;
@@ -47,12 +47,18 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
       context: unknown,
     ) => Promise<unknown>;
     // Health stays to the interceptor, which knows whether it is open.
-    const early = spec.role === 'health' ? undefined : keys;
+    const early = spec.role === 'health' ? undefined : refuseEarly;
+    const operation = spec.operation;
     handlers[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
       Promise.resolve()
         .then(() => {
           const context = grpcContext(call);
-          const refused = early?.refuseEarly(context.credentials);
+          const refused = early?.(context.credentials, {
+            operation,
+            transport: 'grpc',
+            requestId: context.requestId,
+            peer: context.peer,
+          });
           if (refused !== undefined) throw refused;
           return invoke(decode(call.request, limits), context);
         })

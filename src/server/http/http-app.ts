@@ -20,6 +20,7 @@ import {
   TLS_CIPHERS,
   TLS_MIN_VERSION,
   type ApiKeyStore,
+  type EarlyRefusal,
   type TlsFiles,
 } from '../../access/index.js';
 import { credentialsOf, httpContext } from '../call-context.js';
@@ -41,6 +42,8 @@ export interface HttpAppOptions {
   readonly requestTimeoutMs: number;
   /** With access control on, the keys `/metrics` checks (the `metrics` role). */
   readonly keys?: ApiKeyStore;
+  /** With access control on: the inference fast path's check before it reads a body. */
+  readonly refuseEarly?: EarlyRefusal;
   /** Serve HTTPS (mTLS with a client CA) from these watched files; plain HTTP without. */
   readonly tls?: TlsFiles;
 }
@@ -118,7 +121,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     limits,
     logger: options.logger,
     isDraining: options.isDraining,
-    ...(options.keys === undefined ? {} : { keys: options.keys }),
+    ...(options.refuseEarly === undefined ? {} : { refuseEarly: options.refuseEarly }),
   });
   // fastify's own lines (its "Server listening at ...", one per address) repeat berth's listening
   // line, so the app's logger passes warnings and errors only; request loggers, made by

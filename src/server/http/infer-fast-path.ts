@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH, type OipService } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import type { ApiKeyStore } from '../../access/index.js';
+import type { EarlyRefusal } from '../../access/index.js';
 import { credentialsOf, httpContext } from '../call-context.js';
 import { INFER_OPERATION, type Limits } from '../operations.js';
 import { BodyPool } from './body-pool.js';
@@ -24,7 +24,7 @@ export interface FastPathOptions {
   readonly logger: Logger;
   readonly isDraining: () => boolean;
   /** With access control on: callers that cannot be let in are refused before their body is read. */
-  readonly keys?: ApiKeyStore;
+  readonly refuseEarly?: EarlyRefusal;
 }
 
 const matchInfer = compileRoutes(INFER_OPERATION.http.routes.map((r) => r.path));
@@ -143,8 +143,15 @@ export function createInferFastPath(
     const type = request.headers['content-type'];
     if (type !== undefined && !isAcceptedContentType(type)) return false;
     const requestId = requestIdOf(request.headers['x-request-id']);
-    const refused = options.keys?.refuseEarly(
+    const refused = options.refuseEarly?.(
       credentialsOf(request.headers.authorization, request.headers['x-api-key']),
+      {
+        operation: 'infer',
+        transport: 'http',
+        requestId,
+        peer: request.socket.remoteAddress,
+        model: params.model,
+      },
     );
     if (refused !== undefined) {
       // The body is never read: the connection cannot be reused.
