@@ -48,6 +48,7 @@ interface ServeFlags {
   modelRateLimit: string[];
   maxConcurrent?: string;
   auditLog?: string;
+  corsOrigin: string[];
 }
 
 export const EXAMPLE_MODEL_NAME = 'iris';
@@ -186,6 +187,26 @@ async function limitsOf(
   return limits;
 }
 
+/** `--cors-origin` values, each an origin (scheme://host[:port]) or `*`. */
+function corsOriginsOf(values: readonly string[]): string[] {
+  for (const value of values) {
+    let ok = value === '*';
+    try {
+      const url = new URL(value);
+      ok ||= (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+    } catch {
+      // not a URL: refused below
+    }
+    if (!ok) {
+      throw new BerthError(
+        'BERTH_ERR_CLI_INVALID_OPTION',
+        `--cors-origin: expected an origin such as https://app.example (no path, no trailing /) or *; got "${value}"`,
+      );
+    }
+  }
+  return [...new Set(values)];
+}
+
 /** The TLS files `--tls-cert` and `--tls-key` name, read and watched; undefined without them. */
 async function tlsOf(flags: ServeFlags, logger: Logger): Promise<TlsFiles | undefined> {
   const { tlsCert, tlsKey, tlsClientCa } = flags;
@@ -291,6 +312,12 @@ export function serveCommand(): Command {
       [] as string[],
     )
     .option(
+      '--cors-origin <origin>',
+      'let browser pages from this origin (https://app.example, or * for any) call the REST API (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
       '--audit-log <file>',
       'append a JSON line for every refused key and every admin operation (repository load and unload) to this file (0600)',
     )
@@ -381,6 +408,7 @@ export function serveCommand(): Command {
         ...(tls === undefined ? {} : { tls }),
         ...(limitsPerCaller === undefined ? {} : { limitsPerCaller }),
         ...(audit === undefined ? {} : { audit }),
+        ...(flags.corsOrigin.length === 0 ? {} : { corsOrigins: corsOriginsOf(flags.corsOrigin) }),
       });
       const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
       logger.info(

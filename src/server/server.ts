@@ -63,6 +63,8 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly limitsPerCaller?: Omit<RateLimitOptions, 'roleOf'>;
   /** Where refused authentications and admin operations are recorded; absent for nowhere. */
   readonly audit?: AuditLog;
+  /** Origins browsers may call REST from (CORS), or `*`; absent for none. */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface RunningServer {
@@ -129,6 +131,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(access === undefined ? {} : { keys: access.keys }),
     ...(refuseEarly === undefined ? {} : { refuseEarly }),
     ...(options.tls === undefined ? {} : { tls: options.tls }),
+    ...(options.corsOrigins === undefined ? {} : { corsOrigins: options.corsOrigins }),
   });
   const where = options.socketPath ?? `${options.host}:${options.port}`;
   try {

@@ -44,6 +44,7 @@ interface Answer {
   readonly status: number;
   readonly body: string;
   readonly fingerprint: string | undefined;
+  readonly hsts: string | undefined;
 }
 
 /** One HTTPS request; `agent` false for a connection of its own. */
@@ -69,7 +70,8 @@ function get(
         let body = '';
         response.setEncoding('utf8');
         response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, fingerprint }));
+        const hsts = response.headers['strict-transport-security'];
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body, fingerprint, hsts }));
       },
     );
     outgoing.on('error', reject);
@@ -154,6 +156,8 @@ describe('berth serve --tls-cert --tls-key', () => {
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toMatchObject({ outputs: [{ data: [2, 4, 6, 8] }] });
     expect(answer.fingerprint).toBe(fingerprintOf(first.cert));
+    expect(answer.hsts).toBe('max-age=31536000');
+    expect((await get(server.url, '/v2/models/double')).hsts).toBe('max-age=31536000');
     const plain = new Promise((resolve, reject) => {
       const outgoing = httpRequest(server.url.replace('https:', 'http:') + '/v2/health/ready', (r) =>
         resolve(r.statusCode),

@@ -27,6 +27,7 @@ import { credentialsOf, httpContext } from '../call-context.js';
 import { OPERATIONS, type AnyOperationSpec, type HttpAnswer, type Limits } from '../operations.js';
 import { registerRawBodyParser } from './http-body.js';
 import { handleClientError, sendError } from './http-errors.js';
+import { createCors } from './cors.js';
 import { createInferFastPath } from './infer-fast-path.js';
 import { requestIdOf } from './request-id.js';
 
@@ -44,9 +45,14 @@ export interface HttpAppOptions {
   readonly keys?: ApiKeyStore;
   /** With access control on: the inference fast path's check before it reads a body. */
   readonly refuseEarly?: EarlyRefusal;
+  /** Origins browsers may call from (CORS), or `*`; absent or empty for none. */
+  readonly corsOrigins?: readonly string[];
   /** Serve HTTPS (mTLS with a client CA) from these watched files; plain HTTP without. */
   readonly tls?: TlsFiles;
 }
+
+/** Over TLS: browsers keep to HTTPS for this host for a year. */
+const HSTS = 'max-age=31536000';
 
 /**
  * node:http or node:https with both request timeouts set. Over TLS, a changed certificate goes to
@@ -122,7 +128,12 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     logger: options.logger,
     isDraining: options.isDraining,
     ...(options.refuseEarly === undefined ? {} : { refuseEarly: options.refuseEarly }),
+    ...(options.tls === undefined ? {} : { hsts: HSTS }),
   });
+  const cors =
+    options.corsOrigins === undefined || options.corsOrigins.length === 0
+      ? undefined
+      : createCors(options.corsOrigins);
   // fastify's own lines (its "Server listening at ...", one per address) repeat berth's listening
   // line, so the app's logger passes warnings and errors only; request loggers, made by
   // childLoggerFactory, are berth's logger at its own level.
@@ -143,6 +154,7 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
     bodyLimit: limits.maxBodyBytes,
     serverFactory: (handler) =>
       createNodeServer(options, (request, response) => {
+        if (cors?.(request, response) === true) return;
         if (!fastPath(request, response)) handler(request, response);
       }),
     clientErrorHandler: handleClientError,
@@ -167,6 +179,9 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   );
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Answers are data for programs: a browser must not guess another type for them.
+    reply.header('x-content-type-options', 'nosniff');
+    if (options.tls !== undefined) reply.header('strict-transport-security', HSTS);
     // A keep-alive connection would otherwise outlive its last response and hold the drain open.
     if (options.isDraining()) reply.header('connection', 'close');
   });

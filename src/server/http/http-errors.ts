@@ -63,6 +63,7 @@ export function errorReply(error: unknown, log: ErrorLog): ErrorReply {
   const headers: Record<string, string> = {
     [ERROR_CODE_KEY]: berth.code,
     'content-type': 'application/json; charset=utf-8',
+    'x-content-type-options': 'nosniff',
   };
   // A full queue is momentary: tell well-behaved clients when to come back.
   if (berth.code === 'BERTH_ERR_SCHEDULER_QUEUE_FULL') headers['retry-after'] = '1';

@@ -25,6 +25,8 @@ export interface FastPathOptions {
   readonly isDraining: () => boolean;
   /** With access control on: callers that cannot be let in are refused before their body is read. */
   readonly refuseEarly?: EarlyRefusal;
+  /** Over TLS: the Strict-Transport-Security value every answer carries. */
+  readonly hsts?: string;
 }
 
 const matchInfer = compileRoutes(INFER_OPERATION.http.routes.map((r) => r.path));
@@ -230,7 +232,10 @@ async function answerRequest(
       answer.contentType ?? 'application/octet-stream',
       'content-length',
       payload.byteLength,
+      'x-content-type-options',
+      'nosniff',
     ];
+    if (options.hsts !== undefined) headers.push('strict-transport-security', options.hsts);
     if (answer.headers !== undefined) {
       for (const [name, value] of Object.entries(answer.headers)) headers.push(name, value);
     }
