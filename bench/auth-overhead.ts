@@ -7,13 +7,13 @@
  *
  *   npm run build && node bench/auth-overhead.ts [--rounds 5] [--duration 5s]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchWithCpu, median, ready, stop, until } from './src/measured-run.ts';
+import { benchWithCpu, median, serveRepo } from './src/measured-run.ts';
 import { buildTinyMlp } from './src/tiny-mlp.ts';
 
 const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
@@ -38,34 +38,20 @@ if (made.status !== 0) throw new Error(`berth keys create failed: ${made.stderr}
 const key = made.stdout.trim();
 
 async function variant(withKeys: boolean): Promise<Record<string, number>> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    process.execPath,
-    [
-      BERTH,
-      'serve',
-      repo,
-      '--port',
-      String(port),
-      '--no-grpc',
-      '--log-level',
-      'warn',
-      // A limit no run reaches: what is measured is the work of counting, not refusals.
-      ...(withKeys ? ['--api-keys', keyFile, '--rate-limit', '1000000/s', '--max-concurrent', '1000'] : []),
-    ],
-    { stdio: 'ignore' },
+  const served = await serveRepo(
+    repo,
+    // A limit no run reaches: what is measured is the work of counting, not refusals.
+    withKeys ? ['--api-keys', keyFile, '--rate-limit', '1000000/s', '--max-concurrent', '1000'] : [],
   );
-  const url = `http://127.0.0.1:${port}`;
   try {
-    await until(() => ready(url), 'berth serve');
     // The key is sent either way, so that both sides parse the same request.
     const run = (concurrency: number) =>
       benchWithCpu({
-        url,
+        url: served.url,
         model: 'mlp',
         concurrency,
         duration: values.duration,
-        pid: child.pid as number,
+        pid: served.pid,
         headers: [`authorization:Bearer ${key}`],
       });
     run(1); // warm-up, and the key's one scrypt check
@@ -73,7 +59,7 @@ async function variant(withKeys: boolean): Promise<Record<string, number>> {
     const c16 = run(16);
     return { p50: c1.level.latencyMs.p50, cpuC1: c1.cpuUs, cpuC16: c16.cpuUs };
   } finally {
-    await stop(child);
+    await served.stop();
   }
 }
 

@@ -7,16 +7,14 @@
  *
  *   npm run build && node bench/tls-overhead.ts [--rounds 3] [--duration 5s]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { benchWithCpu, median, ready, stop, until } from './src/measured-run.ts';
+import { benchWithCpu, median, serveRepo } from './src/measured-run.ts';
 import { buildTinyMlp } from './src/tiny-mlp.ts';
 
-const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' } },
 });
@@ -55,32 +53,19 @@ if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`);
 const ca = readFileSync(cert, 'utf8');
 
 async function variant(tls: boolean): Promise<Record<string, number>> {
-  const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const child = spawn(
-    process.execPath,
-    [
-      BERTH,
-      'serve',
-      repo,
-      '--port',
-      String(port),
-      '--no-grpc',
-      '--log-level',
-      'warn',
-      ...(tls ? ['--tls-cert', cert, '--tls-key', key] : []),
-    ],
-    { stdio: 'ignore' },
+  const served = await serveRepo(
+    repo,
+    tls ? ['--tls-cert', cert, '--tls-key', key] : [],
+    tls ? ca : undefined,
   );
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   try {
-    await until(() => ready(url, tls ? ca : undefined), 'berth serve');
     const run = (concurrency: number) =>
       benchWithCpu({
-        url,
+        url: served.url,
         model: 'mlp',
         concurrency,
         duration: values.duration,
-        pid: child.pid as number,
+        pid: served.pid,
         env: { NODE_EXTRA_CA_CERTS: cert },
       });
     run(1); // warm-up
@@ -94,7 +79,7 @@ async function variant(tls: boolean): Promise<Record<string, number>> {
       cpuC64: c64.cpuUs,
     };
   } finally {
-    await stop(child);
+    await served.stop();
   }
 }
 

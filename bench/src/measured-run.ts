@@ -2,7 +2,7 @@
  * `berth bench` against a URL while counting the CPU one process spends, per request: how
  * bench/gateway-overhead.ts and bench/auth-overhead.ts tell what a layer costs.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -108,3 +108,30 @@ export function benchWithCpu(options: {
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+export interface ServedRepo {
+  readonly url: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * `berth serve REPO ARGS` on a free port, REST only, quiet, once it answers ready; over https
+ * when `ca` (the PEM its certificate is signed by) is given.
+ */
+export async function serveRepo(repo: string, args: readonly string[], ca?: string): Promise<ServedRepo> {
+  const port = 20_000 + Math.floor(Math.random() * 20_000);
+  const child = spawn(
+    process.execPath,
+    [BERTH_BIN, 'serve', repo, '--port', String(port), '--no-grpc', '--log-level', 'warn', ...args],
+    { stdio: 'ignore' },
+  );
+  const url = `${ca === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
+  try {
+    await until(() => ready(url, ca), 'berth serve');
+  } catch (error) {
+    await stop(child);
+    throw error;
+  }
+  return { url, pid: child.pid as number, stop: () => stop(child) };
+}

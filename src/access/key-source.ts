@@ -4,21 +4,18 @@
  * changes (`berth keys create` or `revoke` on a running server), without a restart; a file that
  * turns invalid is logged and the keys the server had stay in force.
  */
-import { unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Logger } from '../observability/index.js';
 import { toBerthError } from '../ground/index.js';
 import { parseKeyFile } from './key-file.js';
 import { ApiKeyStore } from './key-store.js';
 import { describeSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
+import { watchForChanges } from './file-watch.js';
 
 export interface LoadedKeys {
   readonly store: ApiKeyStore;
   /** Stops watching the file. */
   close(): void;
 }
-
-/** How often a key file is looked at. */
-const WATCH_INTERVAL_MS = 1000;
 
 /**
  * @example
@@ -35,27 +32,17 @@ export async function loadKeys(
   const store = new ApiKeyStore(parseKeyFile(await resolveSecret(ref), where), now);
   if (ref.kind !== 'file') return { store, close: () => undefined };
   const path = ref.path;
-  let reading = Promise.resolve();
-  const onChange = (current: Stats, previous: Stats) => {
-    if (
-      current.mtimeMs === previous.mtimeMs &&
-      current.ino === previous.ino &&
-      current.size === previous.size
-    )
-      return;
-    reading = reading.then(async () => {
-      try {
-        store.replace(parseKeyFile(await resolveSecret(ref), where));
-        logger.info({ keys: store.size, file: path }, 'API keys reloaded');
-      } catch (error) {
-        const berth = toBerthError(error);
-        logger.warn(
-          { code: berth.code, file: path },
-          `API keys not reloaded, the previous ones stay: ${berth.message}`,
-        );
-      }
-    });
-  };
-  watchFile(path, { interval: WATCH_INTERVAL_MS, persistent: false }, onChange);
-  return { store, close: () => unwatchFile(path, onChange) };
+  const close = watchForChanges([path], async () => {
+    try {
+      store.replace(parseKeyFile(await resolveSecret(ref), where));
+      logger.info({ keys: store.size, file: path }, 'API keys reloaded');
+    } catch (error) {
+      const berth = toBerthError(error);
+      logger.warn(
+        { code: berth.code, file: path },
+        `API keys not reloaded, the previous ones stay: ${berth.message}`,
+      );
+    }
+  });
+  return { store, close };
 }

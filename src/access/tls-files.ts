@@ -9,10 +9,10 @@
  * the material in force stays until the next look.
  */
 import { readFile } from 'node:fs/promises';
-import { unwatchFile, watchFile } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { BerthError, toBerthError } from '../ground/index.js';
 import type { Logger } from '../observability/index.js';
+import { watchForChanges } from './file-watch.js';
 
 export interface TlsFilePaths {
   readonly certFile: string;
@@ -41,8 +41,6 @@ export const TLS_CIPHERS = [
 ].join(':');
 export const TLS_MIN_VERSION = 'TLSv1.2';
 
-/** How often the files are looked at. */
-const WATCH_INTERVAL_MS = 1000;
 /** Certificates and keys are small; a larger file is refused. */
 const MAX_PEM_BYTES = 1 << 20;
 
@@ -94,19 +92,7 @@ type Listener = (material: TlsMaterial) => void;
  */
 export class TlsFiles {
   private listeners: Listener[] = [];
-  private reading = Promise.resolve();
-  private readonly onStat = (
-    current: { mtimeMs: number; ino: number; size: number },
-    previous: { mtimeMs: number; ino: number; size: number },
-  ) => {
-    if (
-      current.mtimeMs === previous.mtimeMs &&
-      current.ino === previous.ino &&
-      current.size === previous.size
-    )
-      return;
-    this.reading = this.reading.then(() => this.reload());
-  };
+  private stopWatching: () => void = () => undefined;
 
   private constructor(
     readonly paths: TlsFilePaths,
@@ -117,8 +103,7 @@ export class TlsFiles {
   /** Reads the files (a BerthError if they do not work) and watches them from then on. */
   static async open(paths: TlsFilePaths, logger: Logger): Promise<TlsFiles> {
     const files = new TlsFiles(paths, await readTlsMaterial(paths), logger);
-    for (const path of files.watched())
-      watchFile(path, { interval: WATCH_INTERVAL_MS, persistent: false }, files.onStat);
+    files.stopWatching = watchForChanges(files.watched(), () => files.reload());
     return files;
   }
 
@@ -139,7 +124,7 @@ export class TlsFiles {
 
   /** Stops watching the files. */
   close(): void {
-    for (const path of this.watched()) unwatchFile(path, this.onStat);
+    this.stopWatching();
     this.listeners = [];
   }
 

@@ -11,7 +11,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 
@@ -82,7 +82,7 @@ beforeAll(async () => {
   keys.other = create('--role', 'infer', '--role', 'read', '--models', 'fraud-*').key;
   keys.admin = create('--role', 'admin').key;
   auditFile = join(dir, 'audit.jsonl');
-  server = await startServe([
+  server = await startServeLoaded([
     join(dir, 'models'),
     '--api-keys',
     keyFile,
@@ -91,7 +91,6 @@ beforeAll(async () => {
     '--audit-log',
     auditFile,
   ]);
-  await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
 });
 afterAll(() => server.stop());
 

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, writeModel } from '../fixtures/models.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-cors-');
@@ -23,14 +23,13 @@ beforeAll(async () => {
   writeModel(join(dir, 'models'), 'double', doubleModel());
   const made = runCli(['keys', 'create', '--role', 'infer', '--file', join(dir, 'keys.json')]);
   key = made.stdout.trim();
-  server = await startServe([
+  server = await startServeLoaded([
     join(dir, 'models'),
     '--api-keys',
     join(dir, 'keys.json'),
     '--cors-origin',
     APP,
   ]);
-  await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
 });
 afterAll(() => server.stop());
 

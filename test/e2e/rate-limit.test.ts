@@ -10,7 +10,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-rate-');
@@ -61,7 +61,7 @@ beforeAll(() => {
 describe('berth serve --rate-limit', () => {
   let server: ServeProcess;
   beforeAll(async () => {
-    server = await startServe([
+    server = await startServeLoaded([
       join(dir, 'models'),
       '--api-keys',
       join(dir, 'keys.json'),
@@ -70,7 +70,6 @@ describe('berth serve --rate-limit', () => {
       '--rate-burst',
       '3',
     ]);
-    await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   });
   afterAll(() => server.stop());
 
@@ -122,14 +121,13 @@ describe('berth serve --rate-limit', () => {
 describe('berth serve --max-concurrent', () => {
   let server: ServeProcess;
   beforeAll(async () => {
-    server = await startServe([
+    server = await startServeLoaded([
       join(dir, 'models'),
       '--api-keys',
       join(dir, 'keys.json'),
       '--max-concurrent',
       '1',
     ]);
-    await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   });
   afterAll(() => server.stop());
 

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem, type Pem } from '../helpers/certs.js';
-import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
+import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 
@@ -137,7 +137,7 @@ describe('berth serve --tls-cert --tls-key', () => {
   beforeAll(async () => {
     copyFileSync(first.cert, join(dir, 'tls.crt'));
     copyFileSync(first.key, join(dir, 'tls.key'));
-    server = await startServe([
+    server = await startServeLoaded([
       models,
       '--tls-cert',
       join(dir, 'tls.crt'),
@@ -146,7 +146,6 @@ describe('berth serve --tls-cert --tls-key', () => {
       '--api-keys',
       join(dir, 'keys.json'),
     ]);
-    await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   });
   afterAll(() => server.stop());
 
@@ -245,7 +244,7 @@ describe('berth serve --tls-cert --tls-key', () => {
 describe('berth serve --tls-client-ca (mTLS)', () => {
   let server: ServeProcess;
   beforeAll(async () => {
-    server = await startServe([
+    server = await startServeLoaded([
       models,
       '--tls-cert',
       first.cert,
@@ -256,7 +255,6 @@ describe('berth serve --tls-client-ca (mTLS)', () => {
       '--api-keys',
       join(dir, 'keys.json'),
     ]);
-    await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
   });
   afterAll(() => server.stop());
 

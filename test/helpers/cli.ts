@@ -135,6 +135,18 @@ export async function startServe(
   };
 }
 
+/** `startServe`, then waits until every model given at start has finished loading. */
+export async function startServeLoaded(args: readonly string[]): Promise<ServeProcess> {
+  const server = await startServe(args);
+  try {
+    await server.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+  } catch (error) {
+    await server.stop('SIGKILL');
+    throw error;
+  }
+  return server;
+}
+
 /**
  * A startServe whose processes are killed after each test. Call it at a test file's top level.
  *
