@@ -16,8 +16,10 @@
  * written in C; left out where nginx is not installed).
  *
  * Rounds alternate the order (direct first, then gateway first) because this VM's speed drifts.
+ * `--before DIR` adds a row for the gateway of another built checkout (a git worktree of the
+ * commit before a change), measured in the same rounds: an A/B on the same machine.
  *
- *   npm run build && node bench/gateway-overhead.ts [--rounds 3] [--duration 5s]
+ *   npm run build && node bench/gateway-overhead.ts [--rounds 3] [--duration 5s] [--before DIR]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -30,7 +32,11 @@ import { buildTinyMlp } from './src/tiny-mlp.ts';
 
 const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
 const { values } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' } },
+  options: {
+    rounds: { type: 'string', default: '3' },
+    duration: { type: 'string', default: '5s' },
+    before: { type: 'string' },
+  },
 });
 const rounds = Number(values.rounds);
 
@@ -56,8 +62,8 @@ async function measure(url: string, pid: number, what: string): Promise<Record<s
 }
 
 /** `berth up ARGS` quietly, gRPC on a free port (the bench speaks REST only). */
-function up(args: string[]): ChildProcess {
-  return spawn(process.execPath, [BERTH, 'up', ...args, '--grpc-port', '0', '--log-level', 'warn'], {
+function up(args: string[], bin = BERTH): ChildProcess {
+  return spawn(process.execPath, [bin, 'up', ...args, '--grpc-port', '0', '--log-level', 'warn'], {
     stdio: 'ignore',
   });
 }
@@ -157,9 +163,9 @@ async function proxied(start: ProxyStart, what: string): Promise<Record<string, 
   }
 }
 
-async function gateway(): Promise<Record<string, number>> {
+async function gateway(bin = BERTH): Promise<Record<string, number>> {
   const p = port();
-  const child = up([repo, '--replicas', '1', '--port', String(p), '--control-port', String(p + 1)]);
+  const child = up([repo, '--replicas', '1', '--port', String(p), '--control-port', String(p + 1)], bin);
   const url = `http://127.0.0.1:${p}`;
   try {
     return await measure(url, child.pid as number, 'berth up');
@@ -220,7 +226,10 @@ const variants: Record<string, () => Promise<Record<string, number>>> = {
   naiveProxy: () => proxied(naiveProxy, 'the naive proxy'),
   bytePipe: () => proxied(bytePipe, 'the byte pipe'),
   ...(hasNginx ? { nginx: () => proxied(nginxProxy, 'nginx') } : {}),
-  gateway,
+  gateway: () => gateway(),
+  ...(values.before === undefined
+    ? {}
+    : { gatewayBefore: () => gateway(join(values.before as string, 'bin', 'berth.js')) }),
 };
 if (!hasNginx)
   console.error('nginx is not installed (scripts/bench-deps.sh installs it): its row is left out');

@@ -11,12 +11,13 @@
  * requests are sent off the caller's path, their answers compared (answer-compare.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { OutgoingHttpHeaders } from 'node:http';
 import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../ground/index.js';
 import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { compareRaw } from './answer-compare.js';
+import { startHttp1Front, type FrontAnswer, type FrontRequest } from './http1-front.js';
+import type { Http1RequestError } from './http1-request.js';
 import { HttpForwarder, type ForwardedResponse, type ForwardRequest } from './http-forward.js';
 import { PerPool } from './per-pool.js';
 import { RetryBudget, type RetryBudgetPolicy } from './retry-budget.js';
@@ -114,34 +115,38 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     options.random ?? Math.random,
   );
   const gateway: Gateway = { options, forwarderOf, metrics, split };
-  const server: Server = createServer((request, response) => {
-    const started = performance.now();
-    const given = request.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    request.headers['x-request-id'] = requestId;
-    void handle(gateway, request, response, requestId, started).catch((error: unknown) => {
-      const berth = toBerthError(error);
-      options.onError?.(berth, requestId);
-      writeError(response, berth, requestId);
-      recordRequest(gateway, request, response.statusCode, started);
-    });
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const front = await startHttp1Front(
+    {
+      host: options.host,
+      port: options.port,
+      maxBodyBytes: options.maxBodyBytes,
+      refusal: (refused) => errorAnswer(refusalError(refused), randomUUID()),
+    },
+    async (request) => {
+      const started = performance.now();
+      const given = request.headers['x-request-id'];
+      const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+      request.headers['x-request-id'] = requestId;
+      try {
+        return await handle(gateway, request, requestId, started);
+      } catch (error) {
+        const berth = toBerthError(error);
+        options.onError?.(berth, requestId);
+        const answer = errorAnswer(berth, requestId);
+        recordRequest(gateway, request, answer.status, started);
+        return answer;
+      }
+    },
+  );
   return {
-    url: `http://${options.host}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        checks?.stop();
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        forwarders.closeAll();
-      }),
-    closeAll: () => server.closeAllConnections(),
+    url: `http://${options.host}:${front.port}`,
+    port: front.port,
+    close: async () => {
+      checks?.stop();
+      forwarders.closeAll();
+      await front.close();
+    },
+    closeAll: () => front.closeAll(),
   };
 }
 
@@ -168,119 +173,94 @@ function modelOf(path: string): string {
 
 function recordRequest(
   gateway: Gateway,
-  request: IncomingMessage,
+  request: FrontRequest,
   status: number,
   started: number,
   track: TrackName = 'stable',
 ): void {
-  gateway.metrics.requestEnded(
-    modelOf(request.url ?? '/'),
-    track,
-    status,
-    (performance.now() - started) / 1000,
-  );
+  gateway.metrics.requestEnded(modelOf(request.target), track, status, (performance.now() - started) / 1000);
 }
 
 async function handle(
   gateway: Gateway,
-  request: IncomingMessage,
-  response: ServerResponse,
+  request: FrontRequest,
   requestId: string,
   started: number,
-): Promise<void> {
+): Promise<FrontAnswer> {
   const { options, metrics } = gateway;
-  const path = request.url ?? '/';
+  const path = request.target;
   const route = path.split('?')[0];
   if (request.method === 'GET' && route === '/v2/health/live') {
-    respond(response, 200, requestId, '{"live":true}');
-    return;
+    return respond(200, requestId, '{"live":true}');
   }
   if (request.method === 'GET' && route === '/v2/health/ready') {
     const ready = options.pool.available;
-    respond(response, ready ? 200 : 503, requestId, JSON.stringify({ ready }));
-    return;
+    return respond(ready ? 200 : 503, requestId, JSON.stringify({ ready }));
   }
   if (request.method === 'GET' && route === '/metrics') {
     const text = await metrics.metrics();
-    response.writeHead(200, {
-      'content-type': metrics.contentType,
-      'content-length': Buffer.byteLength(text),
-      'x-request-id': requestId,
-    });
-    response.end(text);
-    return;
+    return {
+      status: 200,
+      headers: { 'content-type': metrics.contentType, 'x-request-id': requestId },
+      body: text,
+    };
   }
-  const body = await readBody(request, options.maxBodyBytes);
-  const gone = new AbortController();
-  response.once('close', () => {
-    if (!response.writableFinished) gone.abort();
-  });
   const forward: ForwardRequest = {
-    method: request.method ?? 'GET',
+    method: request.method,
     path,
     headers: request.headers,
-    body,
+    body: request.body,
     deadline: performance.now() + options.timeoutMs,
-    signal: gone.signal,
+    signal: request.signal,
   };
   const inference = forward.method === 'POST' && INFER_ROUTE.test(path);
   const pinned = request.headers[TRACK_HEADER];
   const { answer, track }: { answer: ForwardedResponse; track: TrackName } = inference
     ? await gateway.split.forward(forward, typeof pinned === 'string' ? pinned : undefined)
     : { answer: await gateway.forwarderOf(options.pool).forward(forward), track: 'stable' };
-  if (response.destroyed) return;
-  response.writeHead(answer.status, {
-    ...answer.headers,
-    'x-request-id': requestId,
-    'content-length': answer.body.byteLength,
-  });
-  response.end(answer.body);
   recordRequest(gateway, request, answer.status, started, track);
+  // The replica's fields, parsed for this answer alone: the front drops those of its connection.
+  answer.headers['x-request-id'] = requestId;
+  return answer;
 }
 
-function respond(response: ServerResponse, status: number, requestId: string, json: string): void {
-  response.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(json),
-    'x-request-id': requestId,
-  });
-  response.end(json);
+function respond(status: number, requestId: string, json: string): FrontAnswer {
+  return {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', 'x-request-id': requestId },
+    body: json,
+  };
 }
 
-function writeError(response: ServerResponse, error: BerthError, requestId: string): void {
-  if (response.headersSent || response.destroyed) {
-    response.destroy();
-    return;
-  }
-  const json = JSON.stringify({ error: error.message });
-  const headers: Record<string, string | number> = {
+function errorAnswer(error: BerthError, requestId: string): FrontAnswer {
+  const headers: OutgoingHttpHeaders = {
     'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(json),
     'x-request-id': requestId,
     [ERROR_CODE_KEY]: error.code,
   };
-  if (error.code === 'BERTH_ERR_GATEWAY_NO_UPSTREAM') headers['retry-after'] = 1;
-  if (error.code === 'BERTH_ERR_PROTOCOL_BODY_TOO_LARGE') headers.connection = 'close';
-  response.writeHead(httpStatusOf(error), headers);
-  response.end(json);
+  if (error.code === 'BERTH_ERR_GATEWAY_NO_UPSTREAM') headers['retry-after'] = '1';
+  return { status: httpStatusOf(error), headers, body: JSON.stringify({ error: error.message }) };
 }
 
-function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        // Refused without reading on; the answer closes the connection (writeError).
-        request.removeAllListeners('data');
-        request.pause();
-        reject(new BerthError('BERTH_ERR_PROTOCOL_BODY_TOO_LARGE', 'request body is larger than the limit'));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.once('end', () => resolve(Buffer.concat(chunks, size)));
-    request.once('error', reject);
-  });
+/** A request the front refused before the gateway saw it, as the error registry names it. */
+function refusalError(refused: Http1RequestError): BerthError {
+  switch (refused.status) {
+    case 408:
+      return new BerthError('BERTH_ERR_SERVER_TIMEOUT', refused.message);
+    case 413:
+      return new BerthError('BERTH_ERR_PROTOCOL_BODY_TOO_LARGE', refused.message);
+    case 414:
+    case 431:
+      return new BerthError('BERTH_ERR_PROTOCOL_HEADERS_TOO_LARGE', refused.message);
+    case 503:
+      return new BerthError('BERTH_ERR_SERVER_SHUTTING_DOWN', refused.message);
+    case 400:
+    case 417:
+    case 501:
+    case 505:
+      return new BerthError(
+        'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+        `malformed HTTP request: ${refused.message}`,
+      );
+  }
 }

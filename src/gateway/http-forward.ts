@@ -44,6 +44,7 @@ export interface ForwardRequest {
 
 export interface ForwardedResponse {
   readonly status: number;
+  /** As the replica sent them (lower-case names); those of one connection are dropped when written. */
   readonly headers: OutgoingHttpHeaders;
   readonly body: Buffer;
   /** The replica that answered. */
@@ -66,19 +67,6 @@ export interface ForwarderOptions {
   /** Requests that may wait for a replica, and for how long; undefined or 0: none wait. */
   readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
 }
-
-/** Headers that belong to one connection, not to the request (RFC 9110 7.6.1), and host. */
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'host',
-  'content-length',
-]);
 
 /** Without side effects: safe to resend after a connection was lost mid-request. */
 function idempotent(method: string, path: string): boolean {
@@ -198,7 +186,7 @@ export class HttpForwarder {
           }
           return {
             status: result.status,
-            headers: forwardedHeaders(result.headers),
+            headers: result.headers,
             body: result.body,
             upstream: upstream.id,
             attempts: attempt + 1,
@@ -232,7 +220,7 @@ export class HttpForwarder {
         {
           method: request.method,
           path: request.path,
-          headers: forwardedHeaders(request.headers),
+          headers: request.headers,
           body: request.body,
         },
         (failure, response) => {
@@ -258,13 +246,4 @@ export class HttpForwarder {
       );
     });
   }
-}
-
-/** A copy of `headers` without those that belong to one connection. */
-function forwardedHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
-  }
-  return out;
 }

@@ -52,6 +52,34 @@ describe('Http1ResponseParser', () => {
     expect(response.keepAliveMs).toBeUndefined();
   });
 
+  it('copies what it keeps when the read buffer is reused (transient), for every framing', () => {
+    const raws = [
+      'HTTP/1.1 200 OK\r\ncontent-length: 26\r\n\r\nabcdefghijklmnopqrstuvwxyz',
+      'HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n d\r\nabcdefghijklm\r\nd\r\nnopqrstuvwxyz\r\n0\r\n\r\n'.replace(
+        ' d',
+        'd',
+      ),
+      'HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nabcdefghijklmnopqrstuvwxyz',
+    ];
+    for (const raw of raws) {
+      for (const size of [1, 7, 40, raw.length]) {
+        const parser = new Http1ResponseParser({ maxBodyBytes: MAX, transient: true });
+        const shared = Buffer.alloc(raw.length);
+        let response: Http1Response | undefined;
+        for (let at = 0; at < raw.length; at += size) {
+          const piece = shared.subarray(0, Math.min(size, raw.length - at));
+          piece.write(raw.slice(at, at + size), 'latin1');
+          response ??= parser.push(piece);
+          shared.fill(0x21);
+        }
+        response ??= parser.end();
+        expect(response.body.toString(), `${raw.slice(0, 40)} in pieces of ${size}`).toBe(
+          'abcdefghijklmnopqrstuvwxyz',
+        );
+      }
+    }
+  });
+
   it('gives the same response however the bytes are split, for every framing', () => {
     const body = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 251));
     const responses = [

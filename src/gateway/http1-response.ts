@@ -32,6 +32,11 @@ export interface Http1ParserOptions {
   readonly maxHeadBytes?: number;
   /** The request was HEAD: the response has no body whatever its headers say. */
   readonly head?: boolean;
+  /**
+   * The bytes given to `push` are overwritten once it returns (a socket reading into one reused
+   * buffer): the parser copies what it keeps.
+   */
+  readonly transient?: boolean;
 }
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
@@ -89,7 +94,7 @@ export class Http1ResponseParser {
         if (buffered.byteLength > this.maxHead) {
           throw new Http1ResponseError(`the response head is larger than ${this.maxHead} bytes`);
         }
-        this.pending = buffered;
+        this.pending = buffered === chunk && this.options.transient === true ? Buffer.from(chunk) : buffered;
         return undefined;
       }
       if (end > this.maxHead) {
@@ -186,8 +191,8 @@ export class Http1ResponseParser {
       const left = framing.length - this.size;
       if (data.byteLength > left) throw new Http1ResponseError('the upstream sent more than one response');
       if (this.size === 0 && data.byteLength === framing.length) {
-        // The whole body in one read: a view of it, no copy.
-        this.body = data;
+        // The whole body in one read: a view of it, no copy (unless the read buffer is reused).
+        this.body = this.options.transient === true ? Buffer.from(data) : data;
         this.size = data.byteLength;
         return this.finish(this.keepAlive);
       }
@@ -254,7 +259,7 @@ export class Http1ResponseParser {
     if (part.byteLength === 0) return;
     this.size += part.byteLength;
     if (this.size > this.options.maxBodyBytes) throw this.tooLarge();
-    this.bodyParts.push(part);
+    this.bodyParts.push(this.options.transient === true ? Buffer.from(part) : part);
   }
 
   private finish(keepAlive: boolean): Http1Response {

@@ -1,6 +1,6 @@
 /**
  * Keep-alive HTTP/1.1 connections to the gateway's upstreams (unix sockets or TCP), one request at
- * a time on each, written with one `writev` (head and body corked together) and read with the
+ * a time on each, written with one write (http1-fields.ts) and read with the
  * gateway's own parser (http1-response.ts). It replaces node's `http.request` and Agent on the
  * proxied path, where they cost most of the gateway's CPU per request (docs/adr/0007).
  *
@@ -11,6 +11,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import type { OutgoingHttpHeaders } from 'node:http';
+import { HOP_BY_HOP, writeMessage } from './http1-fields.js';
 import { Http1ResponseError, Http1ResponseParser, type Http1Response } from './http1-response.js';
 import { upstreamTarget, type UpstreamTarget } from './upstream-address.js';
 
@@ -18,7 +19,7 @@ export interface Http1Request {
   readonly method: string;
   /** Path and query, as the client sent them (node's parser has already refused CR and LF). */
   readonly path: string;
-  /** Sent as they are, with `content-length` and `host` added here. */
+  /** Lower-case names; sent as they are, except those of one connection (HOP_BY_HOP): `host` and `content-length` are this side's. */
   readonly headers: OutgoingHttpHeaders;
   readonly body: Buffer;
 }
@@ -43,6 +44,9 @@ export interface Http1UpstreamsOptions {
   readonly now?: () => number;
 }
 
+/** Where every upstream connection reads: the parser copies out what it keeps before the next read. */
+const READ_BUFFER = Buffer.allocUnsafe(64 * 1024);
+
 /** Kept below the server's own keep-alive timeout, so that the server is never the one to close. */
 const IDLE_MARGIN_MS = 1000;
 
@@ -61,14 +65,22 @@ class Connection {
     target: UpstreamTarget,
   ) {
     this.idleMs = origin.owner.idleMs;
+    // Answers are read into one buffer shared by every connection, straight to the parser (which
+    // copies what it keeps): no buffer made per read, and none of a stream's machinery.
+    const onread = {
+      buffer: READ_BUFFER,
+      callback: (bytes: number): boolean => {
+        this.onData(READ_BUFFER.subarray(0, bytes));
+        return true;
+      },
+    };
     this.socket =
       target.socketPath === undefined
-        ? connect({ host: target.host, port: target.port ?? 80, noDelay: true })
-        : connect({ path: target.socketPath });
+        ? connect({ host: target.host, port: target.port ?? 80, noDelay: true, onread })
+        : connect({ path: target.socketPath, onread });
     this.socket.on('connect', () => {
       this.connected = true;
     });
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('end', () => this.onEnd());
     this.socket.on('error', (error: Error) => this.fail(error));
     this.socket.on('close', () => this.fail(new Error('the connection closed')));
@@ -79,20 +91,17 @@ class Connection {
     this.parser = new Http1ResponseParser({
       maxBodyBytes: this.origin.owner.maxResponseBytes,
       head: request.method === 'HEAD',
+      transient: true,
     });
     let head = `${request.method} ${request.path} HTTP/1.1\r\nhost: ${hostHeader}\r\n`;
     for (const name in request.headers) {
       const value = request.headers[name];
-      if (value === undefined) continue;
+      if (value === undefined || HOP_BY_HOP.has(name)) continue;
       if (Array.isArray(value)) for (const one of value) head += `${name}: ${one}\r\n`;
       else head += `${name}: ${value}\r\n`;
     }
     head += `content-length: ${request.body.byteLength}\r\n\r\n`;
-    const socket = this.socket;
-    socket.cork();
-    socket.write(head, 'latin1');
-    if (request.body.byteLength > 0) socket.write(request.body);
-    socket.uncork();
+    writeMessage(this.socket, head, request.body);
   }
 
   /** Stops an exchange whose caller stopped waiting: the connection cannot be reused. */
