@@ -39,3 +39,4 @@ export {
   type TlsMaterial,
 } from './tls-files.js';
 export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
+export { credentialsOf } from './credentials.js';

@@ -3,7 +3,7 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { BerthError, DEFAULT_DECODE_LIMITS } from '../ground/index.js';
-import type { LoadedKeys, RatePolicy, TlsFiles } from '../access/index.js';
+import type { TlsFiles } from '../access/index.js';
 import type { Logger } from '../observability/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
@@ -16,9 +16,10 @@ import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
+import { addAccessOptions, auditOf, keysOf, limitsOf, type AccessFlags } from './access-flags.js';
 import { tuneServerProcess } from './server-process.js';
 
-interface ServeFlags {
+interface ServeFlags extends AccessFlags {
   host: string;
   port: string;
   socket?: string;
@@ -38,16 +39,9 @@ interface ServeFlags {
   modelControlMode: string;
   loadModel: string[];
   repositoryPollSecs: string;
-  apiKeys?: string;
-  authHealth: boolean;
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
-  rateLimit?: string;
-  rateBurst?: string;
-  modelRateLimit: string[];
-  maxConcurrent?: string;
-  auditLog?: string;
   corsOrigin: string[];
 }
 
@@ -110,83 +104,6 @@ function removeSocket(path: string, parentGone: boolean): void {
   }
 }
 
-/** The API keys `--api-keys` names, loaded and watched; undefined without it. */
-async function keysOf(flags: ServeFlags, logger: Logger): Promise<LoadedKeys | undefined> {
-  if (flags.apiKeys === undefined) {
-    if (flags.authHealth)
-      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--auth-health needs --api-keys');
-    return undefined;
-  }
-  const { loadKeys, parseSecretRef } = await import('../access/index.js');
-  const keys = await loadKeys(parseSecretRef(flags.apiKeys, true), logger);
-  logger.info({ keys: keys.store.size }, `access control on: ${keys.store.size} API key(s)`);
-  return keys;
-}
-
-/** A rate from its flag, with the burst `burst` names (default: one second of it, at least 1). */
-function policyOf(
-  parseRate: (text: string) => number | undefined,
-  option: string,
-  rate: string,
-  burst: string | undefined,
-): RatePolicy {
-  const perSecond = parseRate(rate);
-  if (perSecond === undefined) {
-    throw new BerthError(
-      'BERTH_ERR_CLI_INVALID_OPTION',
-      `${option}: expected a rate such as 100/s, 600/m or 1000/h; got "${rate}"`,
-    );
-  }
-  return {
-    perSecond,
-    burst:
-      burst === undefined
-        ? Math.max(1, Math.ceil(perSecond))
-        : parseInteger('--rate-burst', burst, 1, 1_000_000),
-  };
-}
-
-/** The limits `--rate-limit`, `--model-rate-limit` and `--max-concurrent` ask for; undefined for none. */
-async function limitsOf(
-  flags: ServeFlags,
-): Promise<
-  { perCaller?: RatePolicy; perModel?: Record<string, RatePolicy>; maxConcurrent?: number } | undefined
-> {
-  if (flags.rateLimit === undefined && flags.rateBurst !== undefined) {
-    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--rate-burst needs --rate-limit');
-  }
-  if (
-    flags.rateLimit === undefined &&
-    flags.modelRateLimit.length === 0 &&
-    flags.maxConcurrent === undefined
-  ) {
-    return undefined;
-  }
-  const { parseRate } = await import('../access/index.js');
-  const perModel: Record<string, RatePolicy> = {};
-  for (const entry of flags.modelRateLimit) {
-    const at = entry.indexOf('=');
-    const model = entry.slice(0, at);
-    if (at <= 0 || !/^[A-Za-z0-9_.-]{1,128}$/.test(model)) {
-      throw new BerthError(
-        'BERTH_ERR_CLI_INVALID_OPTION',
-        `--model-rate-limit: expected MODEL=RATE such as fraud=50/s; got "${entry}"`,
-      );
-    }
-    perModel[model] = policyOf(parseRate, '--model-rate-limit', entry.slice(at + 1), undefined);
-  }
-  const limits = {
-    ...(flags.rateLimit === undefined
-      ? {}
-      : { perCaller: policyOf(parseRate, '--rate-limit', flags.rateLimit, flags.rateBurst) }),
-    ...(Object.keys(perModel).length === 0 ? {} : { perModel }),
-    ...(flags.maxConcurrent === undefined
-      ? {}
-      : { maxConcurrent: parseInteger('--max-concurrent', flags.maxConcurrent, 1, 1_000_000) }),
-  };
-  return limits;
-}
-
 /** `--cors-origin` values, each an origin (scheme://host[:port]) or `*`. */
 function corsOriginsOf(values: readonly string[]): string[] {
   for (const value of values) {
@@ -231,7 +148,7 @@ async function tlsOf(flags: ServeFlags, logger: Logger): Promise<TlsFiles | unde
 }
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  return addAccessOptions(new Command('serve'))
     .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
     .description(
       [
@@ -294,44 +211,17 @@ export function serveCommand(): Command {
       '15',
     )
     .option(
-      '--api-keys <ref>',
-      'require API keys: a key file made by `berth keys create` (a path, file:PATH, or env:NAME holding the file); reloaded when the file changes',
-    )
-    .option(
-      '--rate-limit <rate>',
-      'each caller (API key, or address) may make this many requests: 100/s, 600/m, 1000/h',
-    )
-    .option(
-      '--rate-burst <n>',
-      'with --rate-limit: requests allowed at once after an idle spell (default: one second of the rate)',
-    )
-    .option(
-      '--model-rate-limit <model=rate>',
-      'a limit for one model over all its callers, e.g. fraud=50/s (repeatable)',
-      (value: string, previous: string[]) => [...previous, value],
-      [] as string[],
-    )
-    .option(
       '--cors-origin <origin>',
       'let browser pages from this origin (https://app.example, or * for any) call the REST API (repeatable)',
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
     .option(
-      '--audit-log <file>',
-      'append a JSON line for every refused key and every admin operation (repository load and unload) to this file (0600)',
-    )
-    .option('--max-concurrent <n>', 'most requests one caller may have in progress at once')
-    .option(
       '--tls-cert <file>',
       'serve HTTPS and gRPC over TLS with this PEM certificate (chain); reloaded when it changes',
     )
     .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
     .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
-    .option(
-      '--auth-health',
-      'with --api-keys: health and readiness need a key too (default: open, for probes)',
-    )
     .addHelpText(
       'after',
       helpSection({
@@ -395,10 +285,7 @@ export function serveCommand(): Command {
       const keys = await keysOf(flags, logger);
       const tls = await tlsOf(flags, logger);
       const limitsPerCaller = await limitsOf(flags);
-      const audit =
-        flags.auditLog === undefined
-          ? undefined
-          : (await import('../access/index.js')).AuditLog.toFile(flags.auditLog);
+      const audit = await auditOf(flags);
       const server = await startServer({
         ...options,
         catalog,

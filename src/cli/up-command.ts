@@ -15,8 +15,11 @@ import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
+import { addAccessOptions, auditOf, keysOf, limitsOf, type AccessFlags } from './access-flags.js';
+import type { GatewayAccess } from '../gateway/index.js';
+import type { Logger } from '../observability/index.js';
 
-interface UpFlags {
+interface UpFlags extends AccessFlags {
   file?: string;
   replicas?: string;
   host: string;
@@ -44,7 +47,7 @@ const LEVEL_NAMES: Record<number, 'trace' | 'debug' | 'info' | 'warn' | 'error' 
 };
 
 export function upCommand(): Command {
-  return new Command('up')
+  return addAccessOptions(new Command('up'))
     .summary('run a gateway and self-healing, autoscaled replicas on this machine')
     .description(
       [
@@ -98,6 +101,7 @@ export function upCommand(): Command {
           'berth status  # replicas, load and the autoscaler’s reason',
           'berth scale 3',
           'berth up ./models --watch 10s  # a new version folder is rolled out on its own',
+          'berth up ./models --api-keys keys.json --rate-limit 100/s  # keys, roles and limits at the gateway',
         ],
       }),
     )
@@ -173,7 +177,9 @@ export function upCommand(): Command {
         void stop.now?.('start failed', 2);
       };
 
+      const access = await gatewayAccessOf(flags, logger);
       const deployment: LocalDeployment = await orchestrator.LocalDeployment.start({
+        ...(access === undefined ? {} : { access: access.access }),
         berthBin: BERTH_BIN,
         serveArgs: watch?.args ?? models,
         replicas,
@@ -287,6 +293,7 @@ export function upCommand(): Command {
         if (status === 0) logger.info({ signal }, 'shutting down: draining the gateway, then the replicas');
         await deployment.stop();
         await control.close();
+        access?.close();
         if (fatal !== undefined) process.stderr.write(`berth: ${fatal.message} (${fatal.code})\n`);
         logger.info('stopped');
         logger.flush();
@@ -334,4 +341,32 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The gateway's access control from the access flags: keys, limits, audit; undefined for none. */
+async function gatewayAccessOf(
+  flags: UpFlags,
+  logger: Logger,
+): Promise<{ access: GatewayAccess; close: () => void } | undefined> {
+  const keys = await keysOf(flags, logger);
+  const limits = await limitsOf(flags);
+  if (flags.auditLog !== undefined && keys === undefined) {
+    // What the gateway audits is refused keys and admin calls by a principal: nothing without keys.
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys');
+  }
+  if (keys === undefined && limits === undefined) return undefined;
+  const audit = await auditOf(flags);
+  const { createGatewayAccess } = await import('../gateway/index.js');
+  const access = createGatewayAccess({
+    ...(keys === undefined ? {} : { keys: keys.store, protectHealth: flags.authHealth }),
+    ...(limits === undefined ? {} : { limits }),
+    ...(audit === undefined ? {} : { audit }),
+  });
+  return {
+    access,
+    close: () => {
+      keys?.close();
+      void audit?.close();
+    },
+  };
 }

@@ -39,6 +39,8 @@ import {
   REFLECTED_FILES,
   toBerthError,
 } from '../protocol/index.js';
+import { credentialsOf } from '../access/index.js';
+import { grpcOperation, type GatewayAccess } from './gateway-access.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
 import type { GatewayMetrics } from './gateway-metrics.js';
@@ -92,6 +94,8 @@ export interface GatewayGrpcOptions {
   /** The rollout's traffic split (the REST front's, to share it); none: every call to `pool`. */
   readonly tracks?: Tracks;
   readonly random?: () => number;
+  /** API keys, roles and rate limits (gateway-access.ts); absent for none. */
+  readonly access?: GatewayAccess;
 }
 
 export interface RunningGatewayGrpc {
@@ -205,9 +209,23 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         signal: gone.signal,
       };
       const [pinned] = metadata.get(TRACK_HEADER);
-      (method === 'ModelInfer' && split !== undefined
-        ? split.forward(request, typeof pinned === 'string' ? pinned : undefined)
-        : forwarder.forward(request).then((answer) => ({ answer, track: 'stable' as const }))
+      const forward = () =>
+        method === 'ModelInfer' && split !== undefined
+          ? split.forward(request, typeof pinned === 'string' ? pinned : undefined)
+          : forwarder.forward(request).then((answer) => ({ answer, track: 'stable' as const }));
+      const operation = options.access === undefined ? undefined : grpcOperation(method, call.request);
+      (options.access === undefined || operation === undefined
+        ? forward()
+        : options.access.run(
+            {
+              ...operation,
+              credentials: credentialsOf(metadata.get('authorization')[0], metadata.get('x-api-key')[0]),
+              peer: call.getPeer(),
+              requestId,
+              transport: 'grpc',
+            },
+            forward,
+          )
       )
         .then(
           ({ answer, track }) => {
@@ -233,15 +251,42 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
     const end = calls.begin();
     const { metadata, requestId } = callMetadata(call.metadata);
     const ms = remainingMs(call.getDeadline(), Date.now(), Infinity);
-    forwardStream(
-      { pool, channels, forwarder, retries: options.retries, maxReplayBytes: options.maxMessageBytes },
-      call,
-      { path, metadata, deadline: performance.now() + ms },
-      (error) => {
-        if (error !== undefined) options.onError?.(error, requestId);
+    const open = () =>
+      new Promise<void>((resolve) => {
+        forwardStream(
+          { pool, channels, forwarder, retries: options.retries, maxReplayBytes: options.maxMessageBytes },
+          call,
+          { path, metadata, deadline: performance.now() + ms },
+          (error) => {
+            if (error !== undefined) options.onError?.(error, requestId);
+            end();
+            resolve();
+          },
+        );
+      });
+    if (options.access === undefined) {
+      void open();
+      return;
+    }
+    // A stream's messages go on as bytes, each naming its own model: opening one is an infer
+    // call on every model, so a key limited to some models may not (it can use ModelInfer).
+    options.access
+      .run(
+        {
+          operation: 'infer',
+          model: '*',
+          credentials: credentialsOf(metadata.get('authorization')[0], metadata.get('x-api-key')[0]),
+          peer: call.getPeer(),
+          requestId,
+          transport: 'grpc',
+        },
+        open,
+      )
+      .catch((error: unknown) => {
+        const answer = refused(error, requestId);
         end();
-      },
-    );
+        if (!call.cancelled) call.emit('error', answer);
+      });
   };
 
   const health = new GatewayHealth(pool);

@@ -16,6 +16,8 @@ import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../groun
 import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { compareRaw } from './answer-compare.js';
+import { credentialsOf } from '../access/index.js';
+import { restOperation, type GatewayAccess } from './gateway-access.js';
 import { startHttp1Front, type FrontAnswer, type FrontRequest } from './http1-front.js';
 import type { Http1RequestError } from './http1-request.js';
 import { HttpForwarder, type ForwardedResponse, type ForwardRequest } from './http-forward.js';
@@ -49,6 +51,8 @@ export interface GatewayHttpOptions {
   readonly buffer?: { readonly maxRequests: number; readonly maxWaitMs: number };
   /** A refusal's log line (never the body or a credential). */
   readonly onError?: (error: BerthError, requestId: string) => void;
+  /** API keys, roles and rate limits (gateway-access.ts); absent for none. */
+  readonly access?: GatewayAccess;
 }
 
 export interface RunningGateway {
@@ -190,20 +194,56 @@ async function handle(
   const { options, metrics } = gateway;
   const path = request.target;
   const route = path.split('?')[0];
-  if (request.method === 'GET' && route === '/v2/health/live') {
-    return respond(200, requestId, '{"live":true}');
-  }
-  if (request.method === 'GET' && route === '/v2/health/ready') {
-    const ready = options.pool.available;
-    return respond(ready ? 200 : 503, requestId, JSON.stringify({ ready }));
-  }
+  const access = options.access;
+  const credentials =
+    access === undefined
+      ? undefined
+      : credentialsOf(request.headers.authorization, request.headers['x-api-key']);
   if (request.method === 'GET' && route === '/metrics') {
+    await access?.check(credentials, 'metrics', '/metrics');
     const text = await metrics.metrics();
     return {
       status: 200,
       headers: { 'content-type': metrics.contentType, 'x-request-id': requestId },
       body: text,
     };
+  }
+  const operation = access === undefined ? undefined : restOperation(request.method, path);
+  const answer = () => answerOf(gateway, request, requestId, started);
+  if (access === undefined) return answer();
+  if (operation === undefined) {
+    // A route no operation has (the replica answers 404): any valid key may ask.
+    await access.check(credentials, undefined, route ?? '/');
+    return answer();
+  }
+  return access.run(
+    {
+      ...operation,
+      credentials,
+      peer: request.remoteAddress,
+      requestId,
+      transport: 'http',
+    },
+    answer,
+  );
+}
+
+/** The gateway's own health, or the replica's answer to a forwarded request. */
+async function answerOf(
+  gateway: Gateway,
+  request: FrontRequest,
+  requestId: string,
+  started: number,
+): Promise<FrontAnswer> {
+  const { options } = gateway;
+  const path = request.target;
+  const route = path.split('?')[0];
+  if (request.method === 'GET' && route === '/v2/health/live') {
+    return respond(200, requestId, '{"live":true}');
+  }
+  if (request.method === 'GET' && route === '/v2/health/ready') {
+    const ready = options.pool.available;
+    return respond(ready ? 200 : 503, requestId, JSON.stringify({ ready }));
   }
   const forward: ForwardRequest = {
     method: request.method,
@@ -239,6 +279,10 @@ function errorAnswer(error: BerthError, requestId: string): FrontAnswer {
     [ERROR_CODE_KEY]: error.code,
   };
   if (error.code === 'BERTH_ERR_GATEWAY_NO_UPSTREAM') headers['retry-after'] = '1';
+  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(error.retryAfterSeconds);
+  if (error.headers !== undefined) Object.assign(headers, error.headers);
+  // RFC 9110 11.6.1: a 401 names the scheme that would be accepted.
+  if (error.code === 'BERTH_ERR_AUTH_UNAUTHENTICATED') headers['www-authenticate'] = 'Bearer realm="berth"';
   return { status: httpStatusOf(error), headers, body: JSON.stringify({ error: error.message }) };
 }
 

@@ -87,3 +87,11 @@ export {
   type UnaryRequest,
 } from './grpc-forward.js';
 export { probeReady, requestOptions, upstreamTarget, type UpstreamTarget } from './upstream-address.js';
+export {
+  createGatewayAccess,
+  grpcOperation,
+  restOperation,
+  type GatewayAccess,
+  type GatewayAccessOptions,
+  type GatewayCall,
+} from './gateway-access.js';

@@ -24,6 +24,7 @@ import {
   UpstreamPool,
   type BreakerState,
   Tracks,
+  type GatewayAccess,
   type GatewayMetrics,
   type HealthCheckPolicy,
   type RunningGateway,
@@ -57,6 +58,8 @@ export interface LocalDeploymentOptions {
   /** The gateway's gRPC port (0: a free one); undefined: no gRPC front. */
   readonly grpcPort?: number;
   readonly maxBodyBytes: number;
+  /** API keys, roles and rate limits on both fronts of the gateway; absent for none. */
+  readonly access?: GatewayAccess;
   /** How often the autoscaler decides. Default 1 s (it samples ten times per period). */
   readonly syncPeriodMs?: number;
   readonly backoff?: BackoffPolicy;
@@ -256,6 +259,7 @@ export class LocalDeployment {
       ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
       metrics: deployment.metrics,
       tracks: deployment.tracks,
+      ...(options.access === undefined ? {} : { access: options.access }),
     };
     deployment.gateway = await startGatewayHttp({
       ...common,

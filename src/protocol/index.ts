@@ -86,3 +86,10 @@ export type {
 } from './oip-service.js';
 export { TRANSPORTS } from './oip-service.js';
 export { compose, inferEach, intercept, type Call, type Interceptor, type Next } from './oip-intercept.js';
+export {
+  OPERATION_ADDRESSES,
+  ROLES,
+  type HttpRoute,
+  type OperationAddress,
+  type Role,
+} from './oip-addresses.js';

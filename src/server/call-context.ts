@@ -5,7 +5,8 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import type { CallContext, CancelSignal, Credentials, TraceContext } from '../protocol/index.js';
+import { credentialsOf } from '../access/index.js';
+import type { CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
 import { requestIdOf } from './http/request-id.js';
 
 /**
@@ -63,25 +64,6 @@ export function traceOf(
   return typeof tracestate === 'string' && tracestate.length <= 512
     ? { traceparent, tracestate }
     : { traceparent };
-}
-
-const BEARER = /^bearer +(\S+) *$/i;
-/** Longer than any key or token berth accepts; what is longer is not read at all. */
-const MAX_TOKEN_LENGTH = 8192;
-
-/**
- * The token a caller sent, from `Authorization: Bearer …` or else `x-api-key` (header or gRPC
- * metadata); undefined when it sent neither, or something that is not one.
- */
-export function credentialsOf(authorization: unknown, apiKey: unknown): Credentials | undefined {
-  if (typeof authorization === 'string' && authorization.length <= MAX_TOKEN_LENGTH) {
-    const token = BEARER.exec(authorization)?.[1];
-    if (token !== undefined) return { token };
-  }
-  if (typeof apiKey === 'string' && apiKey.length > 0 && apiKey.length <= MAX_TOKEN_LENGTH) {
-    return { token: apiKey.trim() };
-  }
-  return undefined;
 }
 
 /** A REST call's context; `requestId` is the one already given to its response. */

@@ -28,18 +28,14 @@ import {
   type OutputOf,
   type RepositoryParameters,
   type UnaryOperation,
+  OPERATION_ADDRESSES,
+  ROLES,
+  type HttpRoute,
+  type Role,
 } from '../protocol/index.js';
 import { readBody } from './http/http-body.js';
 
-/** Who may call an operation (the access-control interceptor enforces it). */
-export const ROLES = ['health', 'read', 'infer', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface HttpRoute {
-  readonly method: 'GET' | 'POST';
-  /** fastify's syntax: `:name` is a path segment. */
-  readonly path: string;
-}
+export { ROLES, type HttpRoute, type Role };
 
 export type Limits = DecodeLimits & { readonly maxBodyBytes: number };
 
@@ -100,12 +96,6 @@ function modelNameOf(name: string | undefined, field: string): string {
 
 // An empty version (gRPC's default for an unset field) means the model's default: the port's
 // contract, which the engine keeps (oip-service.ts ModelRef).
-
-/** `/v2/models/:model[/versions/:version]`, and the same under `suffix`. */
-const modelRoutes = (method: 'GET' | 'POST', suffix: string): HttpRoute[] => [
-  { method, path: `/v2/models/:model${suffix}` },
-  { method, path: `/v2/models/:model/versions/:version${suffix}` },
-];
 
 const modelRefOfHttp = ({ params }: HttpInput) => ({
   name: params.model ?? '',
@@ -239,10 +229,10 @@ const spec = <Op extends UnaryOperation>(s: OperationSpec<Op>): OperationSpec<Op
 
 export const INFER_OPERATION = {
   operation: 'infer',
-  role: 'infer',
-  http: { routes: modelRoutes('POST', '/infer'), decode: inferOfHttp },
+  role: OPERATION_ADDRESSES.infer.role,
+  http: { routes: OPERATION_ADDRESSES.infer.routes, decode: inferOfHttp },
   grpc: {
-    method: 'ModelInfer',
+    method: OPERATION_ADDRESSES.infer.grpcMethod,
     decode: (message: GrpcInferRequestMessage, limits) => ({
       name: modelNameOf(message.model_name, 'model_name'),
       version: message.model_version,
@@ -256,90 +246,106 @@ export const INFER_OPERATION = {
 export const OPERATIONS = [
   spec({
     operation: 'serverLive',
-    role: 'health',
+    role: OPERATION_ADDRESSES.serverLive.role,
     http: {
-      routes: [{ method: 'GET', path: '/v2/health/live' }],
+      routes: OPERATION_ADDRESSES.serverLive.routes,
       decode: () => ({ input: {}, answer: ({ live }) => json(live ? 200 : 503, { live }) }),
     },
-    grpc: { method: 'ServerLive', decode: () => ({}), encode: (output) => output },
+    grpc: {
+      method: OPERATION_ADDRESSES.serverLive.grpcMethod,
+      decode: () => ({}),
+      encode: (output) => output,
+    },
   }),
   spec({
     operation: 'serverReady',
-    role: 'health',
+    role: OPERATION_ADDRESSES.serverReady.role,
     http: {
-      routes: [{ method: 'GET', path: '/v2/health/ready' }],
+      routes: OPERATION_ADDRESSES.serverReady.routes,
       decode: () => ({ input: {}, answer: ({ ready }) => json(ready ? 200 : 503, { ready }) }),
     },
-    grpc: { method: 'ServerReady', decode: () => ({}), encode: (output) => output },
+    grpc: {
+      method: OPERATION_ADDRESSES.serverReady.grpcMethod,
+      decode: () => ({}),
+      encode: (output) => output,
+    },
   }),
   spec({
     operation: 'serverMetadata',
-    role: 'read',
+    role: OPERATION_ADDRESSES.serverMetadata.role,
     http: {
-      routes: [{ method: 'GET', path: '/v2' }],
+      routes: OPERATION_ADDRESSES.serverMetadata.routes,
       decode: () => ({ input: {}, answer: (metadata) => json(200, metadata) }),
     },
-    grpc: { method: 'ServerMetadata', decode: () => ({}), encode: (output) => output },
+    grpc: {
+      method: OPERATION_ADDRESSES.serverMetadata.grpcMethod,
+      decode: () => ({}),
+      encode: (output) => output,
+    },
   }),
   spec({
     operation: 'modelReady',
-    role: 'health',
+    role: OPERATION_ADDRESSES.modelReady.role,
     http: {
-      routes: modelRoutes('GET', '/ready'),
+      routes: OPERATION_ADDRESSES.modelReady.routes,
       decode: (request) => ({
         input: modelRefOfHttp(request),
         answer: (output) => json(output.ready ? 200 : 503, output),
       }),
     },
     grpc: {
-      method: 'ModelReady',
+      method: OPERATION_ADDRESSES.modelReady.grpcMethod,
       decode: modelRefOfGrpc,
       encode: ({ ready }) => ({ ready }),
     },
   }),
   spec({
     operation: 'modelMetadata',
-    role: 'read',
+    role: OPERATION_ADDRESSES.modelMetadata.role,
     http: {
-      routes: modelRoutes('GET', ''),
+      routes: OPERATION_ADDRESSES.modelMetadata.routes,
       decode: (request) => ({ input: modelRefOfHttp(request), answer: (metadata) => json(200, metadata) }),
     },
-    grpc: { method: 'ModelMetadata', decode: modelRefOfGrpc, encode: (output) => output },
+    grpc: {
+      method: OPERATION_ADDRESSES.modelMetadata.grpcMethod,
+      decode: modelRefOfGrpc,
+      encode: (output) => output,
+    },
   }),
   spec({
     operation: 'modelConfig',
-    role: 'read',
+    role: OPERATION_ADDRESSES.modelConfig.role,
     http: {
-      routes: modelRoutes('GET', '/config'),
+      routes: OPERATION_ADDRESSES.modelConfig.routes,
       decode: (request) => ({ input: modelRefOfHttp(request), answer: (config) => json(200, config) }),
     },
     grpc: {
-      method: 'ModelConfig',
+      method: OPERATION_ADDRESSES.modelConfig.grpcMethod,
       decode: modelRefOfGrpc,
       encode: (config) => CONFIG_RESPONSE.fromObject({ config }),
     },
   }),
   spec({
     operation: 'modelStatistics',
-    role: 'read',
+    role: OPERATION_ADDRESSES.modelStatistics.role,
     http: {
-      routes: [{ method: 'GET', path: '/v2/models/stats' }, ...modelRoutes('GET', '/stats')],
+      routes: OPERATION_ADDRESSES.modelStatistics.routes,
       decode: (request) => ({
         input: { name: request.params.model, version: request.params.version },
         answer: (stats) => json(200, { model_stats: stats }),
       }),
     },
     grpc: {
-      method: 'ModelStatistics',
+      method: OPERATION_ADDRESSES.modelStatistics.grpcMethod,
       decode: (message: NameVersion) => ({ name: message.name, version: message.version }),
       encode: (stats) => ({ model_stats: stats }),
     },
   }),
   spec({
     operation: 'repositoryIndex',
-    role: 'read',
+    role: OPERATION_ADDRESSES.repositoryIndex.role,
     http: {
-      routes: [{ method: 'POST', path: '/v2/repository/index' }],
+      routes: OPERATION_ADDRESSES.repositoryIndex.routes,
       decode: async (request) => {
         const body = await repositoryBody(request);
         if (body.ready !== undefined && typeof body.ready !== 'boolean') {
@@ -349,28 +355,36 @@ export const OPERATIONS = [
       },
     },
     grpc: {
-      method: 'RepositoryIndex',
+      method: OPERATION_ADDRESSES.repositoryIndex.grpcMethod,
       decode: (message: { ready?: boolean }) => ({ ready: message.ready === true }),
       encode: (models) => ({ models }),
     },
   }),
   spec({
     operation: 'repositoryLoad',
-    role: 'admin',
+    role: OPERATION_ADDRESSES.repositoryLoad.role,
     http: {
-      routes: [{ method: 'POST', path: '/v2/repository/models/:model/load' }],
+      routes: OPERATION_ADDRESSES.repositoryLoad.routes,
       decode: async (request) => ({ input: await repositoryCallOfHttp(request), answer: () => empty }),
     },
-    grpc: { method: 'RepositoryModelLoad', decode: repositoryCallOfGrpc, encode: () => ({}) },
+    grpc: {
+      method: OPERATION_ADDRESSES.repositoryLoad.grpcMethod,
+      decode: repositoryCallOfGrpc,
+      encode: () => ({}),
+    },
   }),
   spec({
     operation: 'repositoryUnload',
-    role: 'admin',
+    role: OPERATION_ADDRESSES.repositoryUnload.role,
     http: {
-      routes: [{ method: 'POST', path: '/v2/repository/models/:model/unload' }],
+      routes: OPERATION_ADDRESSES.repositoryUnload.routes,
       decode: async (request) => ({ input: await repositoryCallOfHttp(request), answer: () => empty }),
     },
-    grpc: { method: 'RepositoryModelUnload', decode: repositoryCallOfGrpc, encode: () => ({}) },
+    grpc: {
+      method: OPERATION_ADDRESSES.repositoryUnload.grpcMethod,
+      decode: repositoryCallOfGrpc,
+      encode: () => ({}),
+    },
   }),
   INFER_OPERATION,
 ] as const;

@@ -22,8 +22,9 @@ import {
   type ApiKeyStore,
   type EarlyRefusal,
   type TlsFiles,
+  credentialsOf,
 } from '../../access/index.js';
-import { credentialsOf, httpContext } from '../call-context.js';
+import { httpContext } from '../call-context.js';
 import { OPERATIONS, type AnyOperationSpec, type HttpAnswer, type Limits } from '../operations.js';
 import { registerRawBodyParser } from './http-body.js';
 import { handleClientError, sendError } from './http-errors.js';

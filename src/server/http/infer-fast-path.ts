@@ -9,8 +9,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH, type OipService } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import type { EarlyRefusal } from '../../access/index.js';
-import { credentialsOf, httpContext } from '../call-context.js';
+import { credentialsOf, type EarlyRefusal } from '../../access/index.js';
+import { httpContext } from '../call-context.js';
 import { INFER_OPERATION, type Limits } from '../operations.js';
 import { BodyPool } from './body-pool.js';
 import { isAcceptedContentType } from './http-body.js';
