@@ -40,3 +40,4 @@ export {
 } from './tls-files.js';
 export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
 export { credentialsOf } from './credentials.js';
+export { grpcServerCredentials } from './grpc-tls.js';

@@ -1,10 +1,10 @@
 /**
  * The access-control flags `berth serve` and `berth up` share (docs/security.md): API keys and
- * who may skip them, rate limits and the concurrency cap, and the audit log, with their parsing.
+ * who may skip them, rate limits and the concurrency cap, the audit log, and TLS, with their parsing.
  */
 import type { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
-import type { AuditLog, LoadedKeys, RatePolicy } from '../access/index.js';
+import type { AuditLog, LoadedKeys, RatePolicy, TlsFiles } from '../access/index.js';
 import type { Logger } from '../observability/index.js';
 import { parseInteger } from './option-parsers.js';
 
@@ -16,6 +16,9 @@ export interface AccessFlags {
   modelRateLimit: string[];
   maxConcurrent?: string;
   auditLog?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsClientCa?: string;
 }
 
 /** Adds the access-control options to `command`. */
@@ -44,6 +47,12 @@ export function addAccessOptions(command: Command): Command {
       'append a JSON line for every refused key and every admin operation (repository load and unload) to this file (0600)',
     )
     .option('--max-concurrent <n>', 'most requests one caller may have in progress at once')
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS and gRPC over TLS with this PEM certificate (chain); reloaded when it changes',
+    )
+    .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
+    .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
     .option(
       '--auth-health',
       'with --api-keys: health and readiness need a key too (default: open, for probes)',
@@ -131,4 +140,27 @@ export async function limitsOf(
 export async function auditOf(flags: AccessFlags): Promise<AuditLog | undefined> {
   if (flags.auditLog === undefined) return undefined;
   return (await import('../access/index.js')).AuditLog.toFile(flags.auditLog);
+}
+
+/** The TLS files `--tls-cert` and `--tls-key` name, read and watched; undefined without them. */
+export async function tlsOf(flags: AccessFlags, logger: Logger): Promise<TlsFiles | undefined> {
+  const { tlsCert, tlsKey, tlsClientCa } = flags;
+  if (tlsCert === undefined && tlsKey === undefined) {
+    if (tlsClientCa !== undefined) {
+      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-client-ca needs --tls-cert and --tls-key');
+    }
+    return undefined;
+  }
+  if (tlsCert === undefined || tlsKey === undefined) {
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-cert and --tls-key go together: give both');
+  }
+  const { TlsFiles } = await import('../access/index.js');
+  return TlsFiles.open(
+    {
+      certFile: tlsCert,
+      keyFile: tlsKey,
+      ...(tlsClientCa === undefined ? {} : { clientCaFile: tlsClientCa }),
+    },
+    logger,
+  );
 }

@@ -3,8 +3,6 @@ import { rmdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Command, Option } from 'commander';
 import { BerthError, DEFAULT_DECODE_LIMITS } from '../ground/index.js';
-import type { TlsFiles } from '../access/index.js';
-import type { Logger } from '../observability/index.js';
 // Only what the options need is loaded with the command line; the server, the runtime and the
 // logger are imported when `serve` runs, so that `berth --version` and `berth health` (an image's
 // health check, every 10 s) do not pay for them.
@@ -16,7 +14,7 @@ import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
-import { addAccessOptions, auditOf, keysOf, limitsOf, type AccessFlags } from './access-flags.js';
+import { addAccessOptions, auditOf, keysOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
 import { tuneServerProcess } from './server-process.js';
 
 interface ServeFlags extends AccessFlags {
@@ -39,9 +37,6 @@ interface ServeFlags extends AccessFlags {
   modelControlMode: string;
   loadModel: string[];
   repositoryPollSecs: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  tlsClientCa?: string;
   corsOrigin: string[];
 }
 
@@ -124,29 +119,6 @@ function corsOriginsOf(values: readonly string[]): string[] {
   return [...new Set(values)];
 }
 
-/** The TLS files `--tls-cert` and `--tls-key` name, read and watched; undefined without them. */
-async function tlsOf(flags: ServeFlags, logger: Logger): Promise<TlsFiles | undefined> {
-  const { tlsCert, tlsKey, tlsClientCa } = flags;
-  if (tlsCert === undefined && tlsKey === undefined) {
-    if (tlsClientCa !== undefined) {
-      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-client-ca needs --tls-cert and --tls-key');
-    }
-    return undefined;
-  }
-  if (tlsCert === undefined || tlsKey === undefined) {
-    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-cert and --tls-key go together: give both');
-  }
-  const { TlsFiles } = await import('../access/index.js');
-  return TlsFiles.open(
-    {
-      certFile: tlsCert,
-      keyFile: tlsKey,
-      ...(tlsClientCa === undefined ? {} : { clientCaFile: tlsClientCa }),
-    },
-    logger,
-  );
-}
-
 export function serveCommand(): Command {
   return addAccessOptions(new Command('serve'))
     .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
@@ -216,12 +188,6 @@ export function serveCommand(): Command {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
-    .option(
-      '--tls-cert <file>',
-      'serve HTTPS and gRPC over TLS with this PEM certificate (chain); reloaded when it changes',
-    )
-    .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
-    .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
     .addHelpText(
       'after',
       helpSection({

@@ -15,7 +15,7 @@ import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
-import { addAccessOptions, auditOf, keysOf, limitsOf, type AccessFlags } from './access-flags.js';
+import { addAccessOptions, auditOf, keysOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
 import type { GatewayAccess } from '../gateway/index.js';
 import type { Logger } from '../observability/index.js';
 
@@ -102,6 +102,7 @@ export function upCommand(): Command {
           'berth scale 3',
           'berth up ./models --watch 10s  # a new version folder is rolled out on its own',
           'berth up ./models --api-keys keys.json --rate-limit 100/s  # keys, roles and limits at the gateway',
+          'berth up ./models --tls-cert tls.crt --tls-key tls.key  # HTTPS and gRPC over TLS at the gateway',
         ],
       }),
     )
@@ -178,8 +179,10 @@ export function upCommand(): Command {
       };
 
       const access = await gatewayAccessOf(flags, logger);
+      const tls = await tlsOf(flags, logger);
       const deployment: LocalDeployment = await orchestrator.LocalDeployment.start({
         ...(access === undefined ? {} : { access: access.access }),
+        ...(tls === undefined ? {} : { tls }),
         berthBin: BERTH_BIN,
         serveArgs: watch?.args ?? models,
         replicas,
@@ -294,6 +297,7 @@ export function upCommand(): Command {
         await deployment.stop();
         await control.close();
         access?.close();
+        tls?.close();
         if (fatal !== undefined) process.stderr.write(`berth: ${fatal.message} (${fatal.code})\n`);
         logger.info('stopped');
         logger.flush();

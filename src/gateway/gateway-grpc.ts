@@ -16,9 +16,9 @@
  * replica reflects (protocol/grpc-reflection.ts), so grpcurl needs no .proto file here either.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerCredentials } from '@grpc/grpc-js';
 import {
   Server,
-  ServerCredentials,
   status,
   type Metadata,
   type sendUnaryData,
@@ -39,7 +39,7 @@ import {
   REFLECTED_FILES,
   toBerthError,
 } from '../protocol/index.js';
-import { credentialsOf } from '../access/index.js';
+import { credentialsOf, grpcServerCredentials, type TlsFiles } from '../access/index.js';
 import { grpcOperation, type GatewayAccess } from './gateway-access.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
@@ -96,6 +96,8 @@ export interface GatewayGrpcOptions {
   readonly random?: () => number;
   /** API keys, roles and rate limits (gateway-access.ts); absent for none. */
   readonly access?: GatewayAccess;
+  /** Serve gRPC over TLS (mTLS with a client CA) from these watched files; plaintext without. */
+  readonly tls?: TlsFiles;
 }
 
 export interface RunningGatewayGrpc {
@@ -297,7 +299,14 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
   let port: number;
   let address: string;
   try {
-    ({ port, address } = await listen(server, options.host, options.port, health, { unary, stream }));
+    ({ port, address } = await listen(
+      server,
+      options.host,
+      options.port,
+      health,
+      { unary, stream },
+      grpcServerCredentials(options.tls),
+    ));
   } catch (error) {
     release();
     throw error;
@@ -366,6 +375,7 @@ async function listen(
     readonly unary: (method: string, path: string) => UntypedServiceImplementation[string];
     readonly stream: (path: string) => UntypedServiceImplementation[string];
   },
+  serverCredentials: ServerCredentials,
 ): Promise<{ port: number; address: string }> {
   const definition: Record<string, ServiceDefinition[string]> = {};
   const handlers: UntypedServiceImplementation = {};
@@ -394,7 +404,7 @@ async function listen(
 
   const address = host.includes(':') ? `[${host}]` : host;
   const bound = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${address}:${port}`, ServerCredentials.createInsecure(), (error, given) => {
+    server.bindAsync(`${address}:${port}`, serverCredentials, (error, given) => {
       if (error === null) resolve(given);
       else {
         reject(

@@ -16,7 +16,7 @@ import { BerthError, ERROR_CODE_KEY, httpStatusOf, toBerthError } from '../groun
 import { DEFAULT_HEALTH_CHECK, startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { createGatewayMetrics, type GatewayMetrics } from './gateway-metrics.js';
 import { compareRaw } from './answer-compare.js';
-import { credentialsOf } from '../access/index.js';
+import { credentialsOf, type TlsFiles } from '../access/index.js';
 import { restOperation, type GatewayAccess } from './gateway-access.js';
 import { startHttp1Front, type FrontAnswer, type FrontRequest } from './http1-front.js';
 import type { Http1RequestError } from './http1-request.js';
@@ -53,6 +53,8 @@ export interface GatewayHttpOptions {
   readonly onError?: (error: BerthError, requestId: string) => void;
   /** API keys, roles and rate limits (gateway-access.ts); absent for none. */
   readonly access?: GatewayAccess;
+  /** Serve HTTPS (mTLS with a client CA) from these watched files; plain HTTP without. */
+  readonly tls?: TlsFiles;
 }
 
 export interface RunningGateway {
@@ -124,6 +126,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
       host: options.host,
       port: options.port,
       maxBodyBytes: options.maxBodyBytes,
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
       refusal: (refused) => errorAnswer(refusalError(refused), randomUUID()),
     },
     async (request) => {
@@ -143,7 +146,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     },
   );
   return {
-    url: `http://${options.host}:${front.port}`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://${options.host}:${front.port}`,
     port: front.port,
     close: async () => {
       checks?.stop();

@@ -20,6 +20,8 @@
  *   answers close the connection), and resolves when the last connection is gone.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { TLS_CIPHERS, TLS_MIN_VERSION, type TlsFiles } from '../access/index.js';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP, writeMessage } from './http1-fields.js';
 import { Http1RequestError, Http1RequestParser, type Http1Request } from './http1-request.js';
@@ -54,6 +56,8 @@ export interface Http1FrontOptions {
   readonly keepAliveTimeoutMs?: number;
   /** A request refused before it reached the handler (malformed, too large, too slow). */
   readonly onRefused?: (error: Http1RequestError, remoteAddress: string) => void;
+  /** Serve HTTPS (mTLS with a client CA) from these watched files; plain HTTP without. */
+  readonly tls?: TlsFiles;
   /** Makes the refusal's JSON body and fields, so that they match the handler's errors. */
   readonly refusal: (error: Http1RequestError) => FrontAnswer;
 }
@@ -89,15 +93,19 @@ export async function startHttp1Front(
     keepAliveMs: options.keepAliveTimeoutMs ?? 5000,
   };
   const state = { draining: false };
-  const keepAliveField = `keep-alive: timeout=${Math.max(1, Math.floor(timing.keepAliveMs / 1000))}\r\n`;
-  const server: Server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+  // Over TLS, browsers keep to HTTPS for this host for a year (as `berth serve` says too).
+  const keepAliveField =
+    `keep-alive: timeout=${Math.max(1, Math.floor(timing.keepAliveMs / 1000))}\r\n` +
+    (options.tls === undefined ? '' : 'strict-transport-security: max-age=31536000\r\n');
+  const onSocket = (socket: Socket) => {
     const connection = new Connection(socket, options, handler, {
       keepAliveField,
       draining: () => state.draining,
       gone: () => connections.delete(connection),
     });
     connections.add(connection);
-  });
+  };
+  const server = listener(options.tls, onSocket);
   const sweep = setInterval(
     () => {
       const now = performance.now();
@@ -130,6 +138,31 @@ export async function startHttp1Front(
       for (const connection of connections) connection.destroy();
     },
   };
+}
+
+/**
+ * A plain TCP server, or a TLS one (TLS 1.2+, AEAD suites; client certificates required when a
+ * client CA is set) whose certificate follows the watched files: new handshakes get the new
+ * one, connections already made keep theirs.
+ */
+function listener(tls: TlsFiles | undefined, onSocket: (socket: Socket) => void): Server {
+  if (tls === undefined) return createServer({ allowHalfOpen: true, noDelay: true }, onSocket);
+  const settings = { minVersion: TLS_MIN_VERSION, ciphers: TLS_CIPHERS, honorCipherOrder: true } as const;
+  const server = createTlsServer(
+    {
+      ...tls.current,
+      ...settings,
+      requestCert: tls.mutual,
+      rejectUnauthorized: tls.mutual,
+      allowHalfOpen: true,
+      noDelay: true,
+    },
+    onSocket,
+  );
+  // A failed handshake (a plain-HTTP client, an unknown client certificate) ends that socket only.
+  server.on('tlsClientError', (_error, socket) => socket.destroy());
+  tls.onChange((material) => server.setSecureContext({ ...material, ...settings }));
+  return server;
 }
 
 interface ConnectionContext {

@@ -35,6 +35,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../ground/index.js';
+import type { TlsFiles } from '../access/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
 import { planReplicas } from './replica-plan.js';
 import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
@@ -60,6 +61,8 @@ export interface LocalDeploymentOptions {
   readonly maxBodyBytes: number;
   /** API keys, roles and rate limits on both fronts of the gateway; absent for none. */
   readonly access?: GatewayAccess;
+  /** TLS (mTLS with a client CA) on both fronts of the gateway; absent for plaintext. */
+  readonly tls?: TlsFiles;
   /** How often the autoscaler decides. Default 1 s (it samples ten times per period). */
   readonly syncPeriodMs?: number;
   readonly backoff?: BackoffPolicy;
@@ -260,6 +263,7 @@ export class LocalDeployment {
       metrics: deployment.metrics,
       tracks: deployment.tracks,
       ...(options.access === undefined ? {} : { access: options.access }),
+      ...(options.tls === undefined ? {} : { tls: options.tls }),
     };
     deployment.gateway = await startGatewayHttp({
       ...common,

@@ -4,11 +4,15 @@
  * for probes, /metrics behind its role, a stream behind `infer` on every model), a per-model rate
  * limit answered with 429 and its headers, and no key in the gateway's logs.
  */
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
+import { makeCa, makeCert, pem } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { upsForFile, type Up } from '../helpers/up.js';
@@ -44,9 +48,15 @@ async function rest(up: Up, method: 'GET' | 'POST', path: string, key?: string) 
   };
 }
 
-function grpcUnary(up: Up, method: string, request: unknown, key?: string): Promise<number> {
+function grpcUnary(
+  up: Up,
+  method: string,
+  request: unknown,
+  key?: string,
+  channel = credentials.createInsecure(),
+): Promise<number> {
   const spec = inferenceMethods()[method] as GrpcMethod;
-  const client = new Client(up.grpc, credentials.createInsecure());
+  const client = new Client(up.grpc, channel);
   const metadata = new Metadata();
   if (key !== undefined) metadata.set('x-api-key', key);
   return new Promise((resolve) => {
@@ -177,6 +187,73 @@ describe('berth up --api-keys', () => {
       expect(up.stderr()).not.toContain(key);
       expect(up.stdout()).not.toContain(key);
     }
+  });
+
+  it('serves HTTPS and gRPC over TLS at the gateway with --tls-cert, and refuses plaintext', async () => {
+    const dir = tempDir();
+    const ca = makeCa(dir);
+    const cert = makeCert(dir, ca, 'gateway', 'server');
+    const up = await startUp([
+      repository,
+      '--api-keys',
+      keyFile,
+      '--tls-cert',
+      cert.cert,
+      '--tls-key',
+      cert.key,
+    ]);
+    expect(up.gateway).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const secure = (path: string, key?: string) =>
+      new Promise<{ status: number; hsts: string | undefined; body: string }>((resolve, reject) => {
+        const outgoing = httpsRequest(
+          `${up.gateway}${path}`,
+          {
+            method: 'POST',
+            ca: pem(ca.cert),
+            headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+          },
+          (response) => {
+            let body = '';
+            response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+            response.once('end', () =>
+              resolve({
+                status: response.statusCode ?? 0,
+                hsts: response.headers['strict-transport-security'],
+                body,
+              }),
+            );
+          },
+        );
+        outgoing.once('error', reject);
+        outgoing.end(BODY);
+      });
+    await until(
+      async () => (await secure('/v2/models/double/infer', keys.double)).status === 200,
+      'a ready replica',
+      20_000,
+    );
+    const answered = await secure('/v2/models/double/infer', keys.double);
+    expect(JSON.parse(answered.body)).toMatchObject({ outputs: [{ data: [2, 4, 6, 8] }] });
+    expect(answered.hsts).toBe('max-age=31536000');
+    expect((await secure('/v2/models/double/infer')).status).toBe(401);
+    // A plaintext client gets no answer from the TLS port.
+    const plain = await new Promise<string>((resolve) => {
+      const outgoing = httpRequest(`${up.gateway.replace('https:', 'http:')}/v2/health/live`, (response) =>
+        resolve(`status ${response.statusCode ?? 0}`),
+      );
+      outgoing.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+      outgoing.end();
+    });
+    expect(plain).not.toMatch(/^status 200/);
+    const tlsChannel = credentials.createSsl(readFileSync(ca.cert));
+    const infer = {
+      model_name: 'double',
+      inputs: [
+        { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } },
+      ],
+    };
+    expect(await grpcUnary(up, 'ModelInfer', infer, keys.double, tlsChannel)).toBe(status.OK);
+    expect(await grpcUnary(up, 'ModelInfer', infer, keys.double)).toBe(status.UNAVAILABLE);
   });
 
   it('refuses an audit log without keys, at start', () => {

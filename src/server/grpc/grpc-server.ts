@@ -8,7 +8,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import { Server, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { TlsFiles } from '../../access/index.js';
+import { grpcServerCredentials, type TlsFiles } from '../../access/index.js';
 import {
   addReflection,
   BerthError,
@@ -21,7 +21,6 @@ import {
 import { InFlightCount } from '../../ground/index.js';
 import { createGrpcHandlers, type GrpcHandlerOptions } from './grpc-handlers.js';
 import { HealthService } from './grpc-health.js';
-import { grpcServerCredentials } from './grpc-tls.js';
 
 export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly host: string;

@@ -4,7 +4,7 @@
  * established ones keep theirs.
  */
 import { experimental, ServerCredentials } from '@grpc/grpc-js';
-import type { TlsFiles, TlsMaterial } from '../../access/index.js';
+import type { TlsFiles, TlsMaterial } from './tls-files.js';
 
 type CaListener = experimental.CaCertificateUpdateListener;
 type IdentityListener = experimental.IdentityCertificateUpdateListener;
