@@ -9,11 +9,12 @@ import { BerthError, toBerthError } from '../ground/index.js';
 import type { Credentials, Interceptor, Principal, Transport, UnaryOperation } from '../protocol/index.js';
 import { modelOf } from './call-model.js';
 import type { KeyRole, OperationRole } from './key-file.js';
-import type { ApiKeyStore } from './key-store.js';
+import type { Authenticator } from './authenticator.js';
 import type { AuditLog } from './audit-log.js';
 
 export interface AccessControlOptions {
-  readonly keys: ApiKeyStore;
+  /** Who callers are: API keys, JWTs, or both (authenticator.ts). */
+  readonly keys: Authenticator;
   /** The role each operation needs: the operation table's. */
   readonly roleOf: (operation: UnaryOperation) => OperationRole;
   /** Whether health and readiness need a key too (any valid key may call them). Default: open. */
@@ -103,7 +104,7 @@ export type EarlyRefusal = (credentials: Credentials | undefined, call: EarlyCal
  * The early check of `keys` (no credentials, not a key, an id not in the file), with each refusal
  * in the audit log.
  */
-export function earlyRefusal(keys: ApiKeyStore, audit?: AuditLog): EarlyRefusal {
+export function earlyRefusal(keys: Authenticator, audit?: AuditLog): EarlyRefusal {
   return (credentials, call) => {
     const refused = keys.refuseEarly(credentials);
     if (refused !== undefined && audit !== undefined) {

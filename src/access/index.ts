@@ -41,3 +41,5 @@ export {
 export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
 export { credentialsOf } from './credentials.js';
 export { grpcServerCredentials } from './grpc-tls.js';
+export { authenticatorOf, type Authenticator } from './authenticator.js';
+export { DEFAULT_JWT_ALGORITHMS, JwtVerifier, looksLikeJwt, type JwtOptions } from './jwt-verifier.js';

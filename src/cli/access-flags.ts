@@ -4,9 +4,16 @@
  */
 import type { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
-import type { AuditLog, LoadedKeys, RatePolicy, TlsFiles } from '../access/index.js';
+import type {
+  AuditLog,
+  Authenticator,
+  JwtVerifier,
+  LoadedKeys,
+  RatePolicy,
+  TlsFiles,
+} from '../access/index.js';
 import type { Logger } from '../observability/index.js';
-import { parseInteger } from './option-parsers.js';
+import { parseDuration, parseInteger } from './option-parsers.js';
 
 export interface AccessFlags {
   apiKeys?: string;
@@ -19,6 +26,19 @@ export interface AccessFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsClientCa?: string;
+  jwtJwks?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
+  jwtAlgorithms?: string;
+  jwtRolesClaim: string;
+  jwtModelsClaim?: string;
+  jwtClockSkew: string;
+}
+
+/** Who callers are, from `--api-keys` and/or `--jwt-jwks`, and how to stop watching their files. */
+export interface CallerAuth {
+  readonly authenticator: Authenticator;
+  close(): void;
 }
 
 /** Adds the access-control options to `command`. */
@@ -54,22 +74,98 @@ export function addAccessOptions(command: Command): Command {
     .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
     .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
     .option(
+      '--jwt-jwks <url|file>',
+      "accept JWT bearer tokens signed by a key of this JWKS (an identity provider's jwks_uri, or a file; reloaded when it changes)",
+    )
+    .option('--jwt-issuer <iss>', 'with --jwt-jwks: the one issuer (iss) accepted')
+    .option('--jwt-audience <aud>', 'with --jwt-jwks: the audience (aud) a token must name')
+    .option(
+      '--jwt-algorithms <list>',
+      'with --jwt-jwks: accepted algorithms, comma-separated (default RS256,ES256,EdDSA; never none or HS*)',
+    )
+    .option('--jwt-roles-claim <claim>', "with --jwt-jwks: the claim holding berth's roles", 'roles')
+    .option(
+      '--jwt-models-claim <claim>',
+      'with --jwt-jwks: a claim holding model-name patterns (default: every model)',
+    )
+    .option(
+      '--jwt-clock-skew <duration>',
+      'with --jwt-jwks: clock difference tolerated on exp and nbf',
+      '60s',
+    )
+    .option(
       '--auth-health',
-      'with --api-keys: health and readiness need a key too (default: open, for probes)',
+      'with --api-keys or --jwt-jwks: health and readiness need credentials too (default: open, for probes)',
     );
 }
 
 /** The API keys `--api-keys` names, loaded and watched; undefined without it. */
-export async function keysOf(flags: AccessFlags, logger: Logger): Promise<LoadedKeys | undefined> {
-  if (flags.apiKeys === undefined) {
-    if (flags.authHealth)
-      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--auth-health needs --api-keys');
+export async function authOf(flags: AccessFlags, logger: Logger): Promise<CallerAuth | undefined> {
+  const keys = await keysOf(flags, logger);
+  const jwt = await jwtOf(flags, logger);
+  if (keys === undefined && jwt === undefined) {
+    if (flags.authHealth) {
+      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--auth-health needs --api-keys or --jwt-jwks');
+    }
     return undefined;
   }
+  const { authenticatorOf } = await import('../access/index.js');
+  return {
+    authenticator: authenticatorOf(keys?.store, jwt),
+    close: () => {
+      keys?.close();
+      jwt?.close();
+    },
+  };
+}
+
+async function keysOf(flags: AccessFlags, logger: Logger): Promise<LoadedKeys | undefined> {
+  if (flags.apiKeys === undefined) return undefined;
   const { loadKeys, parseSecretRef } = await import('../access/index.js');
   const keys = await loadKeys(parseSecretRef(flags.apiKeys, true), logger);
   logger.info({ keys: keys.store.size }, `access control on: ${keys.store.size} API key(s)`);
   return keys;
+}
+
+/** The JWT verifier `--jwt-jwks` asks for, with its issuer and audience; undefined without it. */
+async function jwtOf(flags: AccessFlags, logger: Logger): Promise<JwtVerifier | undefined> {
+  const { jwtJwks, jwtIssuer, jwtAudience } = flags;
+  if (jwtJwks === undefined) {
+    const stray = [
+      ['--jwt-issuer', jwtIssuer],
+      ['--jwt-audience', jwtAudience],
+      ['--jwt-algorithms', flags.jwtAlgorithms],
+      ['--jwt-models-claim', flags.jwtModelsClaim],
+    ].find(([, value]) => value !== undefined);
+    if (stray !== undefined)
+      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `${stray[0] ?? ''} needs --jwt-jwks`);
+    return undefined;
+  }
+  if (jwtIssuer === undefined || jwtAudience === undefined) {
+    throw new BerthError(
+      'BERTH_ERR_CLI_INVALID_OPTION',
+      '--jwt-jwks needs --jwt-issuer and --jwt-audience: a token is accepted only from one issuer, for this service',
+    );
+  }
+  const { JwtVerifier } = await import('../access/index.js');
+  const verifier = await JwtVerifier.open({
+    jwks: jwtJwks,
+    issuer: jwtIssuer,
+    audience: jwtAudience,
+    ...(flags.jwtAlgorithms === undefined
+      ? {}
+      : {
+          algorithms: flags.jwtAlgorithms
+            .split(',')
+            .map((a) => a.trim())
+            .filter((a) => a !== ''),
+        }),
+    rolesClaim: flags.jwtRolesClaim,
+    ...(flags.jwtModelsClaim === undefined ? {} : { modelsClaim: flags.jwtModelsClaim }),
+    clockToleranceSeconds: parseDuration('--jwt-clock-skew', flags.jwtClockSkew) / 1000,
+  });
+  logger.info({ jwks: jwtJwks, issuer: jwtIssuer }, `access control on: JWTs from ${jwtIssuer}`);
+  return verifier;
 }
 
 /** A rate from its flag, with the burst `burst` names (default: one second of it, at least 1). */

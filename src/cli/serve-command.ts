@@ -14,7 +14,7 @@ import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
-import { addAccessOptions, auditOf, keysOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
+import { addAccessOptions, auditOf, authOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
 import { tuneServerProcess } from './server-process.js';
 
 interface ServeFlags extends AccessFlags {
@@ -248,7 +248,7 @@ export function serveCommand(): Command {
         );
       }
       const models = await catalog.names();
-      const keys = await keysOf(flags, logger);
+      const auth = await authOf(flags, logger);
       const tls = await tlsOf(flags, logger);
       const limitsPerCaller = await limitsOf(flags);
       const audit = await auditOf(flags);
@@ -257,7 +257,9 @@ export function serveCommand(): Command {
         catalog,
         logger,
         version: VERSION,
-        ...(keys === undefined ? {} : { access: { keys: keys.store, protectHealth: flags.authHealth } }),
+        ...(auth === undefined
+          ? {}
+          : { access: { keys: auth.authenticator, protectHealth: flags.authHealth } }),
         ...(tls === undefined ? {} : { tls }),
         ...(limitsPerCaller === undefined ? {} : { limitsPerCaller }),
         ...(audit === undefined ? {} : { audit }),
@@ -278,7 +280,7 @@ export function serveCommand(): Command {
           process.exit(1);
         }
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
-        keys?.close();
+        auth?.close();
         tls?.close();
         void server
           .close()

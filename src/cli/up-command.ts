@@ -15,7 +15,7 @@ import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
-import { addAccessOptions, auditOf, keysOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
+import { addAccessOptions, auditOf, authOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
 import type { GatewayAccess } from '../gateway/index.js';
 import type { Logger } from '../observability/index.js';
 
@@ -352,17 +352,17 @@ async function gatewayAccessOf(
   flags: UpFlags,
   logger: Logger,
 ): Promise<{ access: GatewayAccess; close: () => void } | undefined> {
-  const keys = await keysOf(flags, logger);
+  const keys = await authOf(flags, logger);
   const limits = await limitsOf(flags);
   if (flags.auditLog !== undefined && keys === undefined) {
-    // What the gateway audits is refused keys and admin calls by a principal: nothing without keys.
-    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys');
+    // What the gateway audits is refused credentials and admin calls: nothing without them.
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys or --jwt-jwks');
   }
   if (keys === undefined && limits === undefined) return undefined;
   const audit = await auditOf(flags);
   const { createGatewayAccess } = await import('../gateway/index.js');
   const access = createGatewayAccess({
-    ...(keys === undefined ? {} : { keys: keys.store, protectHealth: flags.authHealth }),
+    ...(keys === undefined ? {} : { keys: keys.authenticator, protectHealth: flags.authHealth }),
     ...(limits === undefined ? {} : { limits }),
     ...(audit === undefined ? {} : { audit }),
   });

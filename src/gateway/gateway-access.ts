@@ -13,7 +13,7 @@ import {
   auditAdmin,
   authorize,
   rateLimit,
-  type ApiKeyStore,
+  type Authenticator,
   type AuditLog,
   type RatePolicy,
 } from '../access/index.js';
@@ -31,7 +31,7 @@ import {
 
 export interface GatewayAccessOptions {
   /** API keys; absent for none (every caller is anonymous, and only limits apply). */
-  readonly keys?: ApiKeyStore;
+  readonly keys?: Authenticator;
   /** Whether health and readiness need a key too. */
   readonly protectHealth?: boolean;
   readonly audit?: AuditLog;

@@ -305,6 +305,16 @@ export const ERROR_CODES = {
     description:
       'A TLS certificate, key or client CA file cannot be read, is not PEM, or the certificate and key do not match. A server refuses to start on it; one that is running keeps the certificate in force and logs this.',
   },
+  BERTH_ERR_AUTH_JWT_CONFIG_INVALID: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'The JWT settings cannot be used: a JWKS file that is not a key set, an algorithm that is never accepted (none, HS*), an issuer or audience missing. The server does not start.',
+  },
+  BERTH_ERR_AUTH_JWKS_UNAVAILABLE: {
+    category: 'UNAVAILABLE',
+    description:
+      'A bearer token could not be checked because the JWKS URL did not answer (or answered something that is not a key set); retry later.',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

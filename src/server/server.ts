@@ -15,7 +15,7 @@ import {
   auditAdmin,
   earlyRefusal,
   rateLimit,
-  type ApiKeyStore,
+  type Authenticator,
   type AuditLog,
   type RateLimitOptions,
   type TlsFiles,
@@ -24,7 +24,7 @@ import { roleOf } from './operations.js';
 
 /** Access control: who may call what (docs/security.md). Absent: every caller may call anything. */
 export interface ServerAccess {
-  readonly keys: ApiKeyStore;
+  readonly keys: Authenticator;
   /** Whether health and readiness need a key too. Default: open, for probes. */
   readonly protectHealth?: boolean;
 }

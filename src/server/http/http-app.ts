@@ -19,7 +19,7 @@ import {
   authorize,
   TLS_CIPHERS,
   TLS_MIN_VERSION,
-  type ApiKeyStore,
+  type Authenticator,
   type EarlyRefusal,
   type TlsFiles,
   credentialsOf,
@@ -43,7 +43,7 @@ export interface HttpAppOptions {
   /** Time allowed to receive a whole request, in milliseconds. */
   readonly requestTimeoutMs: number;
   /** With access control on, the keys `/metrics` checks (the `metrics` role). */
-  readonly keys?: ApiKeyStore;
+  readonly keys?: Authenticator;
   /** With access control on: the inference fast path's check before it reads a body. */
   readonly refuseEarly?: EarlyRefusal;
   /** Origins browsers may call from (CORS), or `*`; absent or empty for none. */
