@@ -11,6 +11,8 @@
 #   openssl makes the certificate the registry's token server signs with.
 #   podman-compose and docker-compose: run and validate the compose.yaml `berth render compose`
 #   writes (test/e2e/render.test.ts).
+#   redis-server: the shared store of rate limits between processes (test/helpers/redis.ts,
+#   src/access/redis-buckets.test.ts, test/e2e/rate-limit-redis.test.ts).
 set -euo pipefail
 
 need=()
@@ -26,6 +28,7 @@ command -v skopeo >/dev/null 2>&1 || need+=(skopeo)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v podman-compose >/dev/null 2>&1 || need+=(podman-compose)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 
 bash "$(dirname "$0")/apt-install.sh" test-deps ${need[@]+"${need[@]}"}
 command -v promtool >/dev/null
@@ -39,3 +42,4 @@ command -v skopeo >/dev/null
 command -v openssl >/dev/null
 command -v podman-compose >/dev/null
 command -v docker-compose >/dev/null
+command -v redis-server >/dev/null

@@ -28,7 +28,7 @@ export {
 } from './access-control.js';
 export { AuditLog, auditAdmin, type AuditEvent } from './audit-log.js';
 export { rateLimit, type RateLimitOptions } from './rate-limit.js';
-export { parseRate, takeToken, type RatePolicy } from './token-bucket.js';
+export { parseRate, takeToken, type RatePolicy, type TakeResult } from './token-bucket.js';
 export { loadKeys, type LoadedKeys } from './key-source.js';
 export {
   readTlsMaterial,
@@ -43,3 +43,4 @@ export { credentialsOf } from './credentials.js';
 export { grpcServerCredentials } from './grpc-tls.js';
 export { authenticatorOf, type Authenticator } from './authenticator.js';
 export { DEFAULT_JWT_ALGORITHMS, JwtVerifier, looksLikeJwt, type JwtOptions } from './jwt-verifier.js';
+export { RedisBuckets, redactedUrl, type RedisBucketsOptions, type SharedBuckets } from './redis-buckets.js';

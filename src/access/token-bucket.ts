@@ -28,6 +28,9 @@ export interface Take {
   readonly resetMs: number;
 }
 
+/** A take's outcome without the bucket: what a store shared between processes answers. */
+export type TakeResult = Omit<Take, 'bucket'>;
+
 /**
  * @example
  * const policy = { perSecond: 10, burst: 20 };

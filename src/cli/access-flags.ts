@@ -10,6 +10,7 @@ import type {
   JwtVerifier,
   LoadedKeys,
   RatePolicy,
+  SharedBuckets,
   TlsFiles,
 } from '../access/index.js';
 import type { Logger } from '../observability/index.js';
@@ -33,6 +34,7 @@ export interface AccessFlags {
   jwtRolesClaim: string;
   jwtModelsClaim?: string;
   jwtClockSkew: string;
+  rateLimitRedis?: string;
 }
 
 /** Who callers are, from `--api-keys` and/or `--jwt-jwks`, and how to stop watching their files. */
@@ -55,6 +57,10 @@ export function addAccessOptions(command: Command): Command {
     .option(
       '--rate-burst <n>',
       'with --rate-limit: requests allowed at once after an idle spell (default: one second of the rate)',
+    )
+    .option(
+      '--rate-limit-redis <url>',
+      'share the rate limits with other berth processes through this Redis (redis://host:port, or env:NAME / file:PATH holding the URL)',
     )
     .option(
       '--model-rate-limit <model=rate>',
@@ -192,13 +198,28 @@ function policyOf(
 }
 
 /** The limits `--rate-limit`, `--model-rate-limit` and `--max-concurrent` ask for; undefined for none. */
-export async function limitsOf(
-  flags: AccessFlags,
-): Promise<
-  { perCaller?: RatePolicy; perModel?: Record<string, RatePolicy>; maxConcurrent?: number } | undefined
-> {
+export interface Limits {
+  readonly perCaller?: RatePolicy;
+  readonly perModel?: Record<string, RatePolicy>;
+  readonly maxConcurrent?: number;
+  /** `--rate-limit-redis`: the buckets live in Redis, shared with other processes. */
+  readonly shared?: SharedBuckets;
+  readonly onSharedError?: (error: unknown) => void;
+}
+
+export async function limitsOf(flags: AccessFlags, logger: Logger): Promise<Limits | undefined> {
   if (flags.rateLimit === undefined && flags.rateBurst !== undefined) {
     throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--rate-burst needs --rate-limit');
+  }
+  if (
+    flags.rateLimitRedis !== undefined &&
+    flags.rateLimit === undefined &&
+    flags.modelRateLimit.length === 0
+  ) {
+    throw new BerthError(
+      'BERTH_ERR_CLI_INVALID_OPTION',
+      '--rate-limit-redis needs --rate-limit or --model-rate-limit',
+    );
   }
   if (
     flags.rateLimit === undefined &&
@@ -229,7 +250,39 @@ export async function limitsOf(
       ? {}
       : { maxConcurrent: parseInteger('--max-concurrent', flags.maxConcurrent, 1, 1_000_000) }),
   };
-  return limits;
+  if (flags.rateLimitRedis === undefined) return limits;
+  return { ...limits, ...(await sharedOf(flags.rateLimitRedis, logger)) };
+}
+
+/** Connects to the Redis `--rate-limit-redis` names (a URL, or env:NAME / file:PATH holding one). */
+async function sharedOf(
+  given: string,
+  logger: Logger,
+): Promise<{ shared: SharedBuckets; onSharedError: (error: unknown) => void }> {
+  const { RedisBuckets, parseSecretRef, redactedUrl, resolveSecret } = await import('../access/index.js');
+  const url = /^(?:env|file):/.test(given) ? (await resolveSecret(parseSecretRef(given))).trim() : given;
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new BerthError(
+      'BERTH_ERR_CLI_INVALID_OPTION',
+      '--rate-limit-redis: expected redis://[user:password@]host:port[/db] or rediss://..., or env:NAME or file:PATH holding one',
+    );
+  }
+  const shared = await RedisBuckets.connect({ url });
+  logger.info({ redis: redactedUrl(url) }, 'rate limits shared through Redis');
+  const warned = { at: -Infinity };
+  return {
+    shared,
+    // Each failed take lets its request through; one line every 10 s says so.
+    onSharedError: (error) => {
+      const now = performance.now();
+      if (now - warned.at < 10_000) return;
+      warned.at = now;
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error) },
+        'a shared rate limit could not be read from Redis: requests go through unlimited until it answers',
+      );
+    },
+  };
 }
 
 /** The audit log `--audit-log` names, opened; undefined without it. */

@@ -250,7 +250,7 @@ export function serveCommand(): Command {
       const models = await catalog.names();
       const auth = await authOf(flags, logger);
       const tls = await tlsOf(flags, logger);
-      const limitsPerCaller = await limitsOf(flags);
+      const limitsPerCaller = await limitsOf(flags, logger);
       const audit = await auditOf(flags);
       const server = await startServer({
         ...options,
@@ -281,6 +281,7 @@ export function serveCommand(): Command {
         }
         if (status === 0) logger.info({ signal }, 'shutting down: draining in-flight requests');
         auth?.close();
+        void limitsPerCaller?.shared?.close();
         tls?.close();
         void server
           .close()

@@ -353,7 +353,7 @@ async function gatewayAccessOf(
   logger: Logger,
 ): Promise<{ access: GatewayAccess; close: () => void } | undefined> {
   const keys = await authOf(flags, logger);
-  const limits = await limitsOf(flags);
+  const limits = await limitsOf(flags, logger);
   if (flags.auditLog !== undefined && keys === undefined) {
     // What the gateway audits is refused credentials and admin calls: nothing without them.
     throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys or --jwt-jwks');
@@ -371,6 +371,7 @@ async function gatewayAccessOf(
     close: () => {
       keys?.close();
       void audit?.close();
+      void limits?.shared?.close();
     },
   };
 }

@@ -310,6 +310,11 @@ export const ERROR_CODES = {
     description:
       'The JWT settings cannot be used: a JWKS file that is not a key set, an algorithm that is never accepted (none, HS*), an issuer or audience missing. The server does not start.',
   },
+  BERTH_ERR_RATE_LIMIT_STORE_UNAVAILABLE: {
+    category: 'UNAVAILABLE',
+    description:
+      'At start: the Redis that holds rate limits shared between processes (--rate-limit-redis) did not answer. Once running, a failed take lets the request through instead.',
+  },
   BERTH_ERR_AUTH_JWKS_UNAVAILABLE: {
     category: 'UNAVAILABLE',
     description:
