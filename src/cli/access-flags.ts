@@ -13,7 +13,9 @@ import type {
   SharedBuckets,
   TlsFiles,
 } from '../access/index.js';
+import { resolve } from 'node:path';
 import type { Logger } from '../observability/index.js';
+import type { ServeSpec } from '../spec/index.js';
 import { parseDuration, parseInteger } from './option-parsers.js';
 
 export interface AccessFlags {
@@ -312,4 +314,62 @@ export async function tlsOf(flags: AccessFlags, logger: Logger): Promise<TlsFile
     },
     logger,
   );
+}
+
+/** Where a flag's value came from, as commander says (`cli`, `env`, `default`, or undefined). */
+export type OptionSource = (name: string) => string | undefined;
+
+/**
+ * The access flags with the spec's `serve` section filling in what the command line did not
+ * give: the command line wins. Paths in the spec are relative to it; `env:` and `file:`
+ * references and URLs are kept as they are.
+ *
+ * @example
+ * const merged = withServeSpec(flags, loaded?.spec.serve, dirname(loaded.path), (name) => command.getOptionValueSource(name));
+ */
+export function withServeSpec<F extends AccessFlags>(
+  flags: F,
+  serve: ServeSpec | undefined,
+  specDir: string,
+  sourceOf: OptionSource,
+): F {
+  if (serve === undefined) return flags;
+  const path = (value: string | undefined) =>
+    value === undefined || /^(?:env:|https?:\/\/|rediss?:\/\/)/.test(value)
+      ? value
+      : value.startsWith('file:')
+        ? `file:${resolve(specDir, value.slice(5))}`
+        : resolve(specDir, value);
+  const { auth, limits, tls } = serve;
+  const fromSpec: { readonly [K in keyof AccessFlags]?: AccessFlags[K] | undefined } = {
+    apiKeys: path(auth?.apiKeys),
+    authHealth: auth?.protectHealth,
+    jwtJwks: path(auth?.jwt?.jwks),
+    jwtIssuer: auth?.jwt?.issuer,
+    jwtAudience: auth?.jwt?.audience,
+    jwtAlgorithms: auth?.jwt?.algorithms?.join(','),
+    jwtRolesClaim: auth?.jwt?.rolesClaim,
+    jwtModelsClaim: auth?.jwt?.modelsClaim,
+    jwtClockSkew: auth?.jwt?.clockSkew,
+    rateLimit: limits?.perCaller,
+    rateBurst: limits?.burst === undefined ? undefined : String(limits.burst),
+    modelRateLimit:
+      limits?.perModel === undefined
+        ? undefined
+        : Object.entries(limits.perModel).map(([model, rate]) => `${model}=${rate}`),
+    maxConcurrent: limits?.maxConcurrent === undefined ? undefined : String(limits.maxConcurrent),
+    rateLimitRedis: limits?.redis,
+    tlsCert: path(tls?.cert),
+    tlsKey: path(tls?.key),
+    tlsClientCa: path(tls?.clientCa),
+    auditLog: path(serve.auditLog),
+  };
+  const merged: Record<string, unknown> = { ...(flags as AccessFlags) };
+  for (const [name, value] of Object.entries(fromSpec)) {
+    if (value === undefined) continue;
+    const source = sourceOf(name);
+    if (source === 'cli' || source === 'env') continue;
+    merged[name] = value;
+  }
+  return merged as F;
 }

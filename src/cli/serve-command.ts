@@ -14,10 +14,19 @@ import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
 import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
-import { addAccessOptions, auditOf, authOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
+import {
+  addAccessOptions,
+  auditOf,
+  authOf,
+  limitsOf,
+  tlsOf,
+  withServeSpec,
+  type AccessFlags,
+} from './access-flags.js';
 import { tuneServerProcess } from './server-process.js';
 
 interface ServeFlags extends AccessFlags {
+  file?: string;
   host: string;
   port: string;
   socket?: string;
@@ -143,6 +152,10 @@ export function serveCommand(): Command {
       ].join('\n'),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
+    .option(
+      '-f, --file <berth.yaml>',
+      'a spec file: its `serve` section (auth, limits, tls, auditLog) and, without models, its repository',
+    )
     .option('--host <host>', 'address to listen on (0.0.0.0 for all interfaces)', '127.0.0.1')
     .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '8000')
     .option('--grpc-port <port>', 'gRPC port (0 picks a free one)', '8001')
@@ -204,8 +217,21 @@ export function serveCommand(): Command {
         ],
       }),
     )
-    .action(async (paths: string[], flags: ServeFlags) => {
+    .action(async (given: string[], cliFlags: ServeFlags, command: Command) => {
       tuneServerProcess();
+      // With -f, the spec's `serve` section fills in the access and TLS options the command line
+      // did not give, and its repository is served when no model is given.
+      const loaded =
+        cliFlags.file === undefined
+          ? undefined
+          : await (await import('../spec/index.js')).loadSpec(cliFlags.file);
+      const flags =
+        loaded === undefined
+          ? cliFlags
+          : withServeSpec(cliFlags, loaded.spec.serve, dirname(loaded.path), (name) =>
+              command.getOptionValueSource(name),
+            );
+      const paths = given.length === 0 && loaded?.repository !== undefined ? [loaded.repository] : given;
       const [{ createLogger }, { createModelCatalog }, { startServer }] = await Promise.all([
         import('../observability/index.js'),
         import('../repository/index.js'),

@@ -4,7 +4,7 @@
  * this file reads the command line and the spec, multiplexes the replicas' logs, and prints the
  * table once the replicas are ready.
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
@@ -15,7 +15,15 @@ import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
-import { addAccessOptions, auditOf, authOf, limitsOf, tlsOf, type AccessFlags } from './access-flags.js';
+import {
+  addAccessOptions,
+  auditOf,
+  authOf,
+  limitsOf,
+  tlsOf,
+  withServeSpec,
+  type AccessFlags,
+} from './access-flags.js';
 import type { GatewayAccess } from '../gateway/index.js';
 import type { Logger } from '../observability/index.js';
 
@@ -106,10 +114,18 @@ export function upCommand(): Command {
         ],
       }),
     )
-    .action(async (paths: string[], flags: UpFlags) => {
+    .action(async (paths: string[], cliFlags: UpFlags, command: Command) => {
       tuneServerProcess();
       const [{ createLogger }, { loadSpec, replicasSection, resilienceSection, rolloutSection }] =
         await Promise.all([import('../observability/index.js'), import('../spec/index.js')]);
+      const loaded = await loadSpec(cliFlags.file);
+      // The spec's `serve` section fills in the access and TLS options the command line did not give.
+      const flags =
+        loaded === undefined
+          ? cliFlags
+          : withServeSpec(cliFlags, loaded.spec.serve, dirname(loaded.path), (name) =>
+              command.getOptionValueSource(name),
+            );
       const format = logFormatOf(flags.logFormat);
       const logger = createLogger({ level: parseChoice('--log-level', flags.logLevel, LOG_LEVELS), format });
       const port = parseInteger('--port', flags.port, 0, 65535);
@@ -118,7 +134,6 @@ export function upCommand(): Command {
       const fixedReplicas =
         flags.replicas === undefined ? undefined : parseInteger('--replicas', flags.replicas, 1, 256);
       const maxBodyBytes = parseSize('--max-body-size', flags.maxBodySize);
-      const loaded = await loadSpec(flags.file);
       const replicas = replicasSection.parse(loaded?.spec.replicas ?? {});
       const resilience = resilienceSection.parse(loaded?.spec.resilience ?? {});
       const rollout = rolloutSection.parse(loaded?.spec.rollout ?? {});

@@ -13,7 +13,7 @@ describe('parseSpec', () => {
         'name: fraud-scoring',
         'repository: ./models',
         'models: { fraud: { instances: 1 } }',
-        'serve: { http: 8000 }',
+        'serve: { auth: { apiKeys: keys.json }, limits: { perCaller: 100/s } }',
         'image: { base: gcr.io/distroless/nodejs24-debian12:nonroot, name: registry.example/fraud, platforms: [linux/amd64, linux/arm64] }',
         'kubernetes: { namespace: ml }',
       ].join('\n'),
@@ -25,7 +25,19 @@ describe('parseSpec', () => {
       platforms: ['linux/amd64', 'linux/arm64'],
     });
     expect(spec.name).toBe('fraud-scoring');
+    expect(spec.serve).toEqual({ auth: { apiKeys: 'keys.json' }, limits: { perCaller: '100/s' } });
     expect(parseSpec('', 'berth.yaml')).toEqual({});
+  });
+
+  it('validates serve strictly, naming the path of what is wrong', () => {
+    expect(() => parseSpec('serve: { http: 8000 }', 'b.yaml')).toThrow(/serve: .*http/);
+    expect(() => parseSpec('serve: { limits: { perCaller: fast } }', 'b.yaml')).toThrow(
+      /serve\.limits\.perCaller: expected a rate such as 100\/s/,
+    );
+    expect(() => parseSpec('serve: { tls: { cert: a.crt } }', 'b.yaml')).toThrow(/serve\.tls\.key/);
+    expect(() => parseSpec('serve: { auth: { jwt: { jwks: j.json, issuer: i } } }', 'b.yaml')).toThrow(
+      /serve\.auth\.jwt\.audience/,
+    );
   });
 
   it('names the key that is wrong', () => {

@@ -1,8 +1,9 @@
 /**
  * `berth.yaml`, the one spec file every command reads (docs/architecture.md, "One spec file"). This
  * module knows its top-level shape and validates, strictly, the sections the commands use: `name`,
- * `repository` and `image` (`berth build`), and `replicas`, `rollout` and `resilience`
- * (orchestration.ts, for `berth up`). The other documented sections (`models`, `serve`, `async`,
+ * `repository` and `image` (`berth build`), `replicas`, `rollout` and `resilience`
+ * (orchestration.ts, for `berth up`), and `serve` (serve-section.ts: access and TLS for `berth
+ * serve` and the `berth up` gateway). The other documented sections (`models`, `async`,
  * `kubernetes`) are accepted as mappings and left to the commands that will own them; an unknown
  * key is an error naming its path.
  */
@@ -10,6 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { serveSection } from './serve-section.js';
 import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
 import { replicasSection, resilienceSection, rolloutSection } from './orchestration.js';
@@ -70,9 +72,11 @@ const specSchema = z
     models: section
       .optional()
       .describe('Per-model settings. Accepted as a mapping for now, not yet validated.'),
-    serve: section
+    serve: serveSection
       .optional()
-      .describe('Settings of `berth serve`. Accepted as a mapping for now, not yet validated.'),
+      .describe(
+        'Who may call `berth serve` and the `berth up` gateway, and over TLS: auth, limits, tls, auditLog.',
+      ),
     replicas: replicasSection
       .optional()
       .describe('How many replicas `berth up` runs, and how it scales them.'),

@@ -24,3 +24,4 @@ export {
   type ResilienceSpec,
   type RolloutSpec,
 } from './orchestration.js';
+export { serveSection, type ServeSpec } from './serve-section.js';

@@ -55,12 +55,14 @@ describe('the reference of berth.yaml', () => {
     expect(headings).toEqual([
       '### Top-level keys',
       '### `image`',
+      '### `serve`',
       '### `replicas`',
       '### `rollout`',
       '### `resilience`',
     ]);
     expect(rows.get('models')).toMatchObject({ type: 'mapping' });
     expect(rows.get('replicas')).toMatchObject({ type: 'object' });
+    expect(rows.get('serve.limits.perModel')).toMatchObject({ type: 'mapping' });
   });
 
   it('shows types, defaults, allowed values and durations as berth reads them', () => {

@@ -84,7 +84,11 @@ describe('renderSpecTemplate', () => {
     const spec = parseSpec(text, 'berth.yaml');
     expect(spec.replicas?.max).toBe(4);
     expect(spec.rollout?.analysis.agreement).toBe(0.99);
-    expect(spec.serve).toEqual({ http: 8000, grpc: 8001 });
+    expect(spec.serve).toEqual({
+      auth: { apiKeys: 'berth-keys.json' },
+      limits: { perCaller: '100/s', maxConcurrent: 16 },
+      tls: { cert: 'tls.crt', key: 'tls.key' },
+    });
     expect(spec.image).toEqual({
       base: 'gcr.io/distroless/nodejs24-debian12:nonroot',
       name: 'registry.example/fraud-scoring',

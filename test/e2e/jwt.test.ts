@@ -3,7 +3,7 @@
  * (and API keys beside it), tokens signed by the test with `jose`; roles from the token's claim on
  * REST and gRPC, refusals for expired tokens and other issuers, and no token in the logs.
  */
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
@@ -18,6 +18,7 @@ const ISSUER = 'https://idp.test/';
 let server: ServeProcess;
 let privateKey: CryptoKey;
 let apiKey: string;
+let jwksFile: string;
 
 const BODY = JSON.stringify({
   inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
@@ -51,7 +52,7 @@ beforeAll(async () => {
   writeModel(join(dir, 'models'), 'double', doubleModel());
   const pair = await generateKeyPair('ES256');
   privateKey = pair.privateKey;
-  const jwksFile = join(dir, 'jwks.json');
+  jwksFile = join(dir, 'jwks.json');
   writeFileSync(
     jwksFile,
     JSON.stringify({ keys: [{ ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'ES256' }] }),
@@ -122,6 +123,36 @@ describe('berth serve --jwt-jwks', () => {
     const logs = JSON.stringify(server.logs);
     expect(logs).not.toContain(good);
     expect(logs).not.toContain(good.split('.')[2]);
+  });
+
+  it('takes the JWT settings and the repository from a spec with -f', async () => {
+    const dir = tempDir();
+    writeModel(join(dir, 'models'), 'double', doubleModel());
+    copyFileSync(jwksFile, join(dir, 'jwks.json'));
+    writeFileSync(
+      join(dir, 'berth.yaml'),
+      [
+        'repository: models',
+        'serve:',
+        '  auth:',
+        `    jwt: { jwks: jwks.json, issuer: "${ISSUER}", audience: berth }`,
+      ].join('\n'),
+    );
+    const fromSpec = await startServeLoaded(['-f', join(dir, 'berth.yaml')]);
+    try {
+      const call = async (bearer?: string) =>
+        (
+          await fetch(`${fromSpec.url}/v2/models/double/infer`, {
+            method: 'POST',
+            headers: bearer === undefined ? {} : { authorization: `Bearer ${bearer}` },
+            body: BODY,
+          })
+        ).status;
+      expect(await call(await token(['infer']))).toBe(200);
+      expect(await call()).toBe(401);
+    } finally {
+      await fromSpec.stop();
+    }
   });
 
   it('refuses to start with a JWKS but no issuer, or a shared-secret algorithm', () => {

@@ -4,7 +4,7 @@
  * for probes, /metrics behind its role, a stream behind `infer` on every model), a per-model rate
  * limit answered with 429 and its headers, and no key in the gateway's logs.
  */
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
@@ -254,6 +254,32 @@ describe('berth up --api-keys', () => {
     };
     expect(await grpcUnary(up, 'ModelInfer', infer, keys.double, tlsChannel)).toBe(status.OK);
     expect(await grpcUnary(up, 'ModelInfer', infer, keys.double)).toBe(status.UNAVAILABLE);
+  });
+
+  it("reads keys and limits from the spec's serve section, paths relative to it, the command line winning", async () => {
+    const dir = tempDir();
+    const spec = join(dir, 'berth.yaml');
+    copyFileSync(keyFile, join(dir, 'keys.json'));
+    writeFileSync(
+      spec,
+      [
+        `repository: ${repository}`,
+        'serve:',
+        '  auth: { apiKeys: keys.json }',
+        '  limits: { perModel: { other: 1/m }, maxConcurrent: 8 }',
+      ].join('\n'),
+    );
+    const up = await startUp(['-f', spec, '--model-rate-limit', 'other=100/s']);
+    await until(
+      async () => (await rest(up, 'GET', '/v2/health/ready')).status === 200,
+      'a ready replica',
+      20_000,
+    );
+    expect((await rest(up, 'POST', '/v2/models/double/infer')).status).toBe(401);
+    expect((await rest(up, 'POST', '/v2/models/double/infer', keys.double)).status).toBe(200);
+    // The command line's per-model limit replaced the spec's 1/m.
+    expect((await rest(up, 'POST', '/v2/models/other/infer', keys.all)).status).toBe(200);
+    expect((await rest(up, 'POST', '/v2/models/other/infer', keys.all)).status).toBe(200);
   });
 
   it('refuses an audit log without keys, at start', () => {
