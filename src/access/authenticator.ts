@@ -1,11 +1,13 @@
 /**
- * Who a caller is, from what it sent: an API key (`berth_<id>_<secret>`, key-store.ts) or a JWT
- * (jwt-verifier.ts), whichever the server accepts. The token's shape says which one checks it, so
- * a key is never sent to the token verifier, nor a token hashed as a key.
+ * Who a caller is, from what it sent: an API key (`berth_<id>_<secret>`, key-store.ts), a JWT
+ * (jwt-verifier.ts), or, without either, a client certificate the TLS layer verified (mTLS),
+ * whichever the server accepts. The token's shape says which one checks it, so a key is never
+ * sent to the token verifier, nor a token hashed as a key.
  */
 import type { BerthError } from '../ground/index.js';
 import type { Credentials, Principal } from '../protocol/index.js';
 import { looksLikeJwt, type JwtVerifier } from './jwt-verifier.js';
+import type { KeyRole } from './key-file.js';
 import { unauthenticated, type ApiKeyStore } from './key-store.js';
 
 export interface Authenticator {
@@ -15,26 +17,51 @@ export interface Authenticator {
   authenticate(credentials: Credentials | undefined): Promise<Principal>;
 }
 
+/** What a client certificate's common name may do (mTLS); a name not listed may do nothing. */
+export type CertificateRoles = ReadonlyMap<
+  string,
+  { readonly roles: readonly KeyRole[]; readonly models?: readonly string[] }
+>;
+
 /**
  * @example
- * const authenticator = authenticatorOf(keys, jwt); // either may be undefined, not both
+ * const authenticator = authenticatorOf(keys, jwt, certificates); // any may be undefined, not all
  */
-export function authenticatorOf(keys: ApiKeyStore | undefined, jwt: JwtVerifier | undefined): Authenticator {
-  if (jwt === undefined && keys !== undefined) return keys;
-  const accepted = keys === undefined ? 'a bearer token (JWT)' : 'an API key or a bearer token (JWT)';
-  const none = () => unauthenticated(`no credentials: send ${accepted} as "Authorization: Bearer <token>"`);
+export function authenticatorOf(
+  keys: ApiKeyStore | undefined,
+  jwt: JwtVerifier | undefined,
+  certificates?: CertificateRoles,
+): Authenticator {
+  if (jwt === undefined && certificates === undefined && keys !== undefined) return keys;
+  const kinds = [
+    keys === undefined ? '' : 'an API key',
+    jwt === undefined ? '' : 'a bearer token (JWT)',
+  ].filter((kind) => kind !== '');
+  const accepted =
+    kinds.length === 0 ? 'a client certificate' : `${kinds.join(' or ')} as "Authorization: Bearer <token>"`;
+  const none = () => unauthenticated(`no credentials: send ${accepted}`);
+  const notAccepted = () => unauthenticated('the bearer token is not one this server accepts');
+  const isJwt = (credentials: Credentials) => jwt !== undefined && looksLikeJwt(credentials.token);
   return {
     refuseEarly(credentials) {
       if (credentials === undefined) return none();
-      if (jwt !== undefined && looksLikeJwt(credentials.token)) return undefined;
-      return keys === undefined
-        ? unauthenticated('the bearer token is not a JWT')
-        : keys.refuseEarly(credentials);
+      if (credentials.kind === 'certificate') return certificates === undefined ? none() : undefined;
+      if (isJwt(credentials)) return undefined;
+      return keys === undefined ? notAccepted() : keys.refuseEarly(credentials);
     },
     async authenticate(credentials) {
       if (credentials === undefined) throw none();
+      if (credentials.kind === 'certificate') {
+        if (certificates === undefined) throw none();
+        const granted = certificates.get(credentials.token);
+        return {
+          id: `cert:${credentials.token}`,
+          roles: granted?.roles ?? [],
+          ...(granted?.models === undefined ? {} : { models: granted.models }),
+        };
+      }
       if (jwt !== undefined && looksLikeJwt(credentials.token)) return jwt.authenticate(credentials);
-      if (keys === undefined) throw unauthenticated('the bearer token is not a JWT');
+      if (keys === undefined) throw notAccepted();
       return keys.authenticate(credentials);
     },
   };

@@ -39,8 +39,8 @@ export {
   type TlsMaterial,
 } from './tls-files.js';
 export { describeSecretRef, parseSecretRef, resolveSecret, type SecretRef } from './secret-ref.js';
-export { credentialsOf } from './credentials.js';
+export { credentialsOf, grpcCertificateSubject, socketCertificateSubject } from './credentials.js';
 export { grpcServerCredentials } from './grpc-tls.js';
-export { authenticatorOf, type Authenticator } from './authenticator.js';
+export { authenticatorOf, type Authenticator, type CertificateRoles } from './authenticator.js';
 export { DEFAULT_JWT_ALGORITHMS, JwtVerifier, looksLikeJwt, type JwtOptions } from './jwt-verifier.js';
 export { RedisBuckets, redactedUrl, type RedisBucketsOptions, type SharedBuckets } from './redis-buckets.js';

@@ -7,6 +7,8 @@ import { BerthError } from '../ground/index.js';
 import type {
   AuditLog,
   Authenticator,
+  CertificateRoles,
+  KeyRole,
   JwtVerifier,
   LoadedKeys,
   RatePolicy,
@@ -37,6 +39,7 @@ export interface AccessFlags {
   jwtModelsClaim?: string;
   jwtClockSkew: string;
   rateLimitRedis?: string;
+  tlsClientRole: string[];
 }
 
 /** Who callers are, from `--api-keys` and/or `--jwt-jwks`, and how to stop watching their files. */
@@ -82,6 +85,12 @@ export function addAccessOptions(command: Command): Command {
     .option('--tls-key <file>', "the certificate's PEM private key (with --tls-cert)")
     .option('--tls-client-ca <file>', 'mTLS: require client certificates signed by this PEM CA')
     .option(
+      '--tls-client-role <cn=roles>',
+      'with --tls-client-ca: what a client certificate with this common name may do, e.g. fraud-app=infer@fraud-* (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
       '--jwt-jwks <url|file>',
       "accept JWT bearer tokens signed by a key of this JWKS (an identity provider's jwks_uri, or a file; reloaded when it changes)",
     )
@@ -111,20 +120,51 @@ export function addAccessOptions(command: Command): Command {
 export async function authOf(flags: AccessFlags, logger: Logger): Promise<CallerAuth | undefined> {
   const keys = await keysOf(flags, logger);
   const jwt = await jwtOf(flags, logger);
-  if (keys === undefined && jwt === undefined) {
+  const certificates = await certificateRolesOf(flags);
+  if (keys === undefined && jwt === undefined && certificates === undefined) {
     if (flags.authHealth) {
-      throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--auth-health needs --api-keys or --jwt-jwks');
+      throw new BerthError(
+        'BERTH_ERR_CLI_INVALID_OPTION',
+        '--auth-health needs --api-keys, --jwt-jwks or --tls-client-role',
+      );
     }
     return undefined;
   }
   const { authenticatorOf } = await import('../access/index.js');
   return {
-    authenticator: authenticatorOf(keys?.store, jwt),
+    authenticator: authenticatorOf(keys?.store, jwt, certificates),
     close: () => {
       keys?.close();
       jwt?.close();
     },
   };
+}
+
+/** `--tls-client-role CN=roles[@models]`: what each client certificate may do; undefined without it. */
+async function certificateRolesOf(flags: AccessFlags): Promise<CertificateRoles | undefined> {
+  if (flags.tlsClientRole.length === 0) return undefined;
+  if (flags.tlsClientCa === undefined) {
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--tls-client-role needs --tls-client-ca');
+  }
+  const { KEY_ROLES, MODEL_PATTERN } = await import('../access/index.js');
+  const roles = new Map<string, { roles: KeyRole[]; models?: string[] }>();
+  for (const entry of flags.tlsClientRole) {
+    const match = /^([^=]{1,256})=([a-z,]+)(?:@(.+))?$/.exec(entry);
+    const granted = match?.[2]?.split(',') ?? [];
+    const models = match?.[3]?.split(',');
+    if (
+      match?.[1] === undefined ||
+      !granted.every((role) => (KEY_ROLES as readonly string[]).includes(role)) ||
+      (models !== undefined && !models.every((pattern) => MODEL_PATTERN.test(pattern)))
+    ) {
+      throw new BerthError(
+        'BERTH_ERR_CLI_INVALID_OPTION',
+        `--tls-client-role: expected CN=ROLES[@MODELS] with roles from ${KEY_ROLES.join(', ')}, such as fraud-app=infer@fraud-*; got "${entry}"`,
+      );
+    }
+    roles.set(match[1], { roles: granted as KeyRole[], ...(models === undefined ? {} : { models }) });
+  }
+  return roles;
 }
 
 async function keysOf(flags: AccessFlags, logger: Logger): Promise<LoadedKeys | undefined> {
@@ -362,6 +402,13 @@ export function withServeSpec<F extends AccessFlags>(
     tlsCert: path(tls?.cert),
     tlsKey: path(tls?.key),
     tlsClientCa: path(tls?.clientCa),
+    tlsClientRole:
+      tls?.clientRoles === undefined
+        ? undefined
+        : Object.entries(tls.clientRoles).map(
+            ([cn, grant]) =>
+              `${cn}=${grant.roles.join(',')}${grant.models === undefined ? '' : `@${grant.models.join(',')}`}`,
+          ),
     auditLog: path(serve.auditLog),
   };
   const merged: Record<string, unknown> = { ...(flags as AccessFlags) };

@@ -39,7 +39,12 @@ import {
   REFLECTED_FILES,
   toBerthError,
 } from '../protocol/index.js';
-import { credentialsOf, grpcServerCredentials, type TlsFiles } from '../access/index.js';
+import {
+  credentialsOf,
+  grpcCertificateSubject,
+  grpcServerCredentials,
+  type TlsFiles,
+} from '../access/index.js';
 import { grpcOperation, type GatewayAccess } from './gateway-access.js';
 import { startHealthChecks, type HealthCheckPolicy } from './active-health.js';
 import { GatewayHealth } from './gateway-grpc-health.js';
@@ -221,7 +226,11 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         : options.access.run(
             {
               ...operation,
-              credentials: credentialsOf(metadata.get('authorization')[0], metadata.get('x-api-key')[0]),
+              credentials: credentialsOf(
+                metadata.get('authorization')[0],
+                metadata.get('x-api-key')[0],
+                grpcCertificateSubject(call),
+              ),
               peer: call.getPeer(),
               requestId,
               transport: 'grpc',
@@ -277,7 +286,11 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         {
           operation: 'infer',
           model: '*',
-          credentials: credentialsOf(metadata.get('authorization')[0], metadata.get('x-api-key')[0]),
+          credentials: credentialsOf(
+            metadata.get('authorization')[0],
+            metadata.get('x-api-key')[0],
+            grpcCertificateSubject(call),
+          ),
           peer: call.getPeer(),
           requestId,
           transport: 'grpc',

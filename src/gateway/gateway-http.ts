@@ -201,7 +201,11 @@ async function handle(
   const credentials =
     access === undefined
       ? undefined
-      : credentialsOf(request.headers.authorization, request.headers['x-api-key']);
+      : credentialsOf(
+          request.headers.authorization,
+          request.headers['x-api-key'],
+          request.certificateSubject,
+        );
   if (request.method === 'GET' && route === '/metrics') {
     await access?.check(credentials, 'metrics', '/metrics');
     const text = await metrics.metrics();

@@ -21,7 +21,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import { TLS_CIPHERS, TLS_MIN_VERSION, type TlsFiles } from '../access/index.js';
+import { socketCertificateSubject, TLS_CIPHERS, TLS_MIN_VERSION, type TlsFiles } from '../access/index.js';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
 import { HOP_BY_HOP, writeMessage } from './http1-fields.js';
 import { Http1RequestError, Http1RequestParser, type Http1Request } from './http1-request.js';
@@ -31,6 +31,8 @@ export interface FrontRequest extends Http1Request {
   readonly remoteAddress: string;
   /** Aborts when the client's connection is gone before the answer. */
   readonly signal: AbortSignal;
+  /** Over mTLS: the common name of the client certificate the TLS layer verified. */
+  readonly certificateSubject: string | undefined;
 }
 
 export interface FrontAnswer {
@@ -180,6 +182,8 @@ class Connection {
   /** The client sent its FIN: answer what was asked, then close. */
   private ended = false;
   private aborter: AbortController | undefined;
+  /** The verified client certificate's common name, read once per connection; null for none. */
+  private certificateSubject: string | null | undefined;
   private readonly remoteAddress: string;
 
   constructor(
@@ -273,9 +277,11 @@ class Connection {
   private handle(request: Http1Request): void {
     this.phase = 'handling';
     this.aborter ??= new AbortController();
+    this.certificateSubject ??= socketCertificateSubject(this.socket) ?? null;
     const front: FrontRequest = Object.assign(request, {
       remoteAddress: this.remoteAddress,
       signal: this.aborter.signal,
+      certificateSubject: this.certificateSubject ?? undefined,
     });
     this.handler(front).then(
       (answer) => this.answer(request, answer),

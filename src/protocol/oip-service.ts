@@ -32,8 +32,13 @@ export interface Principal {
  * control interceptor reads it: it is never logged, echoed or counted.
  */
 export interface Credentials {
-  /** An API key or bearer token: `Authorization: Bearer …` or `x-api-key`, header or metadata. */
+  /**
+   * An API key or bearer token (`Authorization: Bearer …` or `x-api-key`, header or metadata);
+   * for a client certificate, the subject's common name.
+   */
   readonly token: string;
+  /** Absent for a bearer token; `certificate` for a client certificate the TLS layer verified (mTLS). */
+  readonly kind?: 'certificate';
 }
 
 /** W3C trace context, as the caller sent it. */

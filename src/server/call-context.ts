@@ -5,7 +5,8 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
-import { credentialsOf } from '../access/index.js';
+import type { PeerCertificate } from 'node:tls';
+import { credentialsOf, grpcCertificateSubject, socketCertificateSubject } from '../access/index.js';
 import type { CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
 import { requestIdOf } from './http/request-id.js';
 
@@ -74,10 +75,11 @@ export function httpContext(
 ): CallContext {
   const trace = traceOf(headers.traceparent, headers.tracestate);
   const peer = response.socket?.remoteAddress;
-  const credentials =
-    headers.authorization === undefined && headers['x-api-key'] === undefined
-      ? undefined
-      : credentialsOf(headers.authorization, headers['x-api-key']);
+  const credentials = credentialsOf(
+    headers.authorization,
+    headers['x-api-key'],
+    socketCertificateSubject(response.socket),
+  );
   return {
     requestId,
     transport: 'http',
@@ -94,6 +96,8 @@ export interface GrpcCallLike extends EventEmitter {
   readonly metadata: { get(key: string): unknown[] };
   getDeadline(): Date | number;
   getPeer(): string;
+  /** grpc-js's TLS view of the call: the client certificate, over mTLS. */
+  getAuthContext?(): { sslPeerCertificate?: PeerCertificate } | null;
 }
 
 /** A gRPC call's context: its deadline, and a signal that fires when it is cancelled. */
@@ -108,7 +112,7 @@ export function grpcContext(call: GrpcCallLike): CallContext {
   const deadline = Number(call.getDeadline());
   const [authorization] = call.metadata.get('authorization');
   const [apiKey] = call.metadata.get('x-api-key');
-  const credentials = credentialsOf(authorization, apiKey);
+  const credentials = credentialsOf(authorization, apiKey, grpcCertificateSubject(call));
   return {
     requestId: requestIdOf(typeof given === 'string' ? given : undefined),
     transport: 'grpc',

@@ -95,6 +95,23 @@ export const serveSection = z
         cert: text.describe('PEM certificate (chain); reloaded when it changes.'),
         key: text.describe("The certificate's PEM private key."),
         clientCa: text.optional().describe('mTLS: require client certificates signed by this PEM CA.'),
+        clientRoles: z
+          .record(
+            z.string().min(1).max(256),
+            z
+              .object({
+                roles: z.array(z.enum(['infer', 'read', 'admin', 'metrics'])).min(1),
+                models: z
+                  .array(z.string().regex(/^[A-Za-z0-9_.*-]{1,128}$/))
+                  .min(1)
+                  .optional(),
+              })
+              .strict(),
+          )
+          .optional()
+          .describe(
+            'mTLS: what a client certificate may do, by its common name: { fraud-app: { roles: [infer], models: [fraud-*] } }.',
+          ),
       })
       .strict()
       .optional()

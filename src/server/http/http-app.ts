@@ -23,6 +23,7 @@ import {
   type EarlyRefusal,
   type TlsFiles,
   credentialsOf,
+  socketCertificateSubject,
 } from '../../access/index.js';
 import { httpContext } from '../call-context.js';
 import { OPERATIONS, type AnyOperationSpec, type HttpAnswer, type Limits } from '../operations.js';
@@ -199,7 +200,13 @@ export function createHttpApp(options: HttpAppOptions): FastifyInstance {
   app.get('/metrics', async (request, reply) => {
     if (keys !== undefined) {
       const { authorization, 'x-api-key': apiKey } = request.headers;
-      authorize(await keys.authenticate(credentialsOf(authorization, apiKey)), 'metrics', 'GET /metrics');
+      authorize(
+        await keys.authenticate(
+          credentialsOf(authorization, apiKey, socketCertificateSubject(request.socket)),
+        ),
+        'metrics',
+        'GET /metrics',
+      );
     }
     return reply.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
   });

@@ -9,7 +9,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BerthError, INFERENCE_HEADER_CONTENT_LENGTH, type OipService } from '../../protocol/index.js';
 import type { Logger } from '../../observability/index.js';
-import { credentialsOf, type EarlyRefusal } from '../../access/index.js';
+import { credentialsOf, socketCertificateSubject, type EarlyRefusal } from '../../access/index.js';
 import { httpContext } from '../call-context.js';
 import { INFER_OPERATION, type Limits } from '../operations.js';
 import { BodyPool } from './body-pool.js';
@@ -146,7 +146,11 @@ export function createInferFastPath(
     if (type !== undefined && !isAcceptedContentType(type)) return false;
     const requestId = requestIdOf(request.headers['x-request-id']);
     const refused = options.refuseEarly?.(
-      credentialsOf(request.headers.authorization, request.headers['x-api-key']),
+      credentialsOf(
+        request.headers.authorization,
+        request.headers['x-api-key'],
+        socketCertificateSubject(request.socket),
+      ),
       {
         operation: 'infer',
         transport: 'http',
