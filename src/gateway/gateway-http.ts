@@ -120,7 +120,7 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
     },
     options.random ?? Math.random,
   );
-  const gateway: Gateway = { options, forwarderOf, metrics, split };
+  const gateway: Gateway = { options, forwarderOf, metrics, split, tracks };
   const front = await startHttp1Front(
     {
       host: options.host,
@@ -129,20 +129,19 @@ export async function startGatewayHttp(options: GatewayHttpOptions): Promise<Run
       ...(options.tls === undefined ? {} : { tls: options.tls }),
       refusal: (refused) => errorAnswer(refusalError(refused), randomUUID()),
     },
-    async (request) => {
+    (request) => {
       const started = performance.now();
       const given = request.headers['x-request-id'];
       const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
       request.headers['x-request-id'] = requestId;
-      try {
-        return await handle(gateway, request, requestId, started);
-      } catch (error) {
+      // Promises passed on, not awaited in async wrappers: each wrapper would add microtask turns.
+      return handle(gateway, request, requestId, started).catch((error: unknown) => {
         const berth = toBerthError(error);
         options.onError?.(berth, requestId);
         const answer = errorAnswer(berth, requestId);
         recordRequest(gateway, request, answer.status, started);
         return answer;
-      }
+      });
     },
   );
   return {
@@ -163,6 +162,7 @@ interface Gateway {
   readonly metrics: GatewayMetrics;
   /** Inference requests, split between the rollout's tracks. */
   readonly split: TrackSplit<ForwardRequest, ForwardedResponse>;
+  readonly tracks: Tracks;
 }
 
 const INFER_ROUTE = /^\/v2\/models\/[^/?]+(?:\/versions\/[^/?]+)?\/infer(?:\?|$)/;
@@ -188,7 +188,7 @@ function recordRequest(
   gateway.metrics.requestEnded(modelOf(request.target), track, status, (performance.now() - started) / 1000);
 }
 
-async function handle(
+function handle(
   gateway: Gateway,
   request: FrontRequest,
   requestId: string,
@@ -196,8 +196,10 @@ async function handle(
 ): Promise<FrontAnswer> {
   const { options, metrics } = gateway;
   const path = request.target;
-  const route = path.split('?')[0];
   const access = options.access;
+  const answer = () => answerOf(gateway, request, requestId, started);
+  if (access === undefined && !(request.method === 'GET' && path.startsWith('/metrics'))) return answer();
+  const route = path.split('?')[0] ?? '/';
   const credentials =
     access === undefined
       ? undefined
@@ -207,21 +209,21 @@ async function handle(
           request.certificateSubject,
         );
   if (request.method === 'GET' && route === '/metrics') {
-    await access?.check(credentials, 'metrics', '/metrics');
-    const text = await metrics.metrics();
-    return {
-      status: 200,
-      headers: { 'content-type': metrics.contentType, 'x-request-id': requestId },
-      body: text,
-    };
+    return (async () => {
+      await access?.check(credentials, 'metrics', '/metrics');
+      const text = await metrics.metrics();
+      return {
+        status: 200,
+        headers: { 'content-type': metrics.contentType, 'x-request-id': requestId },
+        body: text,
+      };
+    })();
   }
-  const operation = access === undefined ? undefined : restOperation(request.method, path);
-  const answer = () => answerOf(gateway, request, requestId, started);
   if (access === undefined) return answer();
+  const operation = restOperation(request.method, path);
   if (operation === undefined) {
     // A route no operation has (the replica answers 404): any valid key may ask.
-    await access.check(credentials, undefined, route ?? '/');
-    return answer();
+    return access.check(credentials, undefined, route).then(answer);
   }
   return access.run(
     {
@@ -262,9 +264,11 @@ async function answerOf(
   };
   const inference = forward.method === 'POST' && INFER_ROUTE.test(path);
   const pinned = request.headers[TRACK_HEADER];
-  const { answer, track }: { answer: ForwardedResponse; track: TrackName } = inference
-    ? await gateway.split.forward(forward, typeof pinned === 'string' ? pinned : undefined)
-    : { answer: await gateway.forwarderOf(options.pool).forward(forward), track: 'stable' };
+  // Without a rollout every request goes to the stable replicas: no split to decide.
+  const { answer, track }: { answer: ForwardedResponse; track: TrackName } =
+    inference && gateway.tracks.candidate !== undefined
+      ? await gateway.split.forward(forward, typeof pinned === 'string' ? pinned : undefined)
+      : { answer: await gateway.forwarderOf(options.pool).forward(forward), track: 'stable' };
   recordRequest(gateway, request, answer.status, started, track);
   // The replica's fields, parsed for this answer alone: the front drops those of its connection.
   answer.headers['x-request-id'] = requestId;

@@ -130,7 +130,8 @@ export class HttpForwarder {
         }
         failover = false;
         try {
-          const upstream = await this.acquire(tried, request);
+          // A replica free now is taken at once; only when none is does the request wait (buffer).
+          const upstream = this.pool.acquire(tried) ?? (await this.acquire(tried, request));
           if (upstream === undefined) {
             if (failure !== undefined) break;
             throw noUpstream();

@@ -23,7 +23,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { socketCertificateSubject, TLS_CIPHERS, TLS_MIN_VERSION, type TlsFiles } from '../access/index.js';
 import { STATUS_CODES, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http';
-import { HOP_BY_HOP, writeMessage } from './http1-fields.js';
+import { fieldKey, HOP_BY_HOP, writeMessage } from './http1-fields.js';
 import { Http1RequestError, Http1RequestParser, type Http1Request } from './http1-request.js';
 
 export interface FrontRequest extends Http1Request {
@@ -75,7 +75,6 @@ export interface Http1Front {
 /** How long a connection that was answered with a refusal may linger while the client reads. */
 const LINGER_MS = 2000;
 const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
 type Phase = 'idle' | 'reading' | 'handling' | 'closing';
@@ -349,7 +348,7 @@ function headOf(
     const key = name.toLowerCase();
     if (HOP_BY_HOP.has(key)) continue;
     if (key === 'date') dated = true;
-    if (!TOKEN.test(name)) throw new Error(`invalid field name "${name}"`);
+    if (fieldKey(name) === undefined) throw new Error(`invalid field name "${name}"`);
     if (Array.isArray(value)) {
       for (const item of value) head += fieldLine(name, item);
     } else head += fieldLine(name, value);

@@ -16,6 +16,7 @@
  *   request line 8 KiB (414), the body `maxBodyBytes` (413), a chunk-size line 4 KiB.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { addField, fieldKey, newFieldSet } from './http1-fields.js';
 
 export interface Http1Request {
   readonly method: string;
@@ -53,7 +54,6 @@ const EMPTY = Buffer.alloc(0);
 const MAX_REQUEST_LINE = 8 * 1024;
 const MAX_CHUNK_LINE = 4 * 1024;
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** field-value (9110 5.5): visible characters, obs-text, space and tab; nothing else. */
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 const ABSOLUTE = /^https?:\/\/[^/?#]+(\/[^#]*)?$/i;
@@ -180,7 +180,7 @@ export class Http1RequestParser {
     if (lines.length - 1 > this.maxFields) {
       throw new Http1RequestError(431, `the request has more than ${this.maxFields} header fields`);
     }
-    const headers = Object.create(null) as IncomingHttpHeaders;
+    const headers = newFieldSet();
     let contentLength: number | undefined;
     let transferEncoding: string | undefined;
     let hosts = 0;
@@ -191,11 +191,11 @@ export class Http1RequestParser {
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
       // Also refuses a folded line (it starts with space) and space before the colon (9112 5.1).
-      if (!TOKEN.test(name)) throw new Http1RequestError(400, `header line ${i} is not "name: value"`);
+      const key = fieldKey(name);
+      if (key === undefined) throw new Http1RequestError(400, `header line ${i} is not "name: value"`);
       const value = trimOws(line, colon + 1);
       if (BAD_VALUE.test(value))
         throw new Http1RequestError(400, `header "${name}" has a control character in its value`);
-      const key = name.toLowerCase();
       switch (key) {
         case 'content-length':
           if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== Number(value))) {
@@ -216,7 +216,7 @@ export class Http1RequestParser {
           expect = value.toLowerCase();
           break;
       }
-      addHeader(headers, key, value);
+      addField(headers, key, value);
     }
     if (this.minorVersion === 1 && hosts !== 1) {
       throw new Http1RequestError(400, 'an HTTP/1.1 request must carry exactly one Host header');
@@ -374,11 +374,4 @@ function trimOws(line: string, from: number): string {
 
 function hasToken(list: string, token: string): boolean {
   return list.split(',').some((item) => item.trim() === token);
-}
-
-function addHeader(headers: IncomingHttpHeaders, key: string, value: string): void {
-  const known = headers[key];
-  if (known === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
-  else if (Array.isArray(known)) known.push(value);
-  else headers[key] = `${known}, ${value}`;
 }

@@ -13,6 +13,7 @@
  * anything malformed or past a bound is an Http1ResponseError and the connection is not reused.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { addField, fieldKey, newFieldSet } from './http1-fields.js';
 
 export interface Http1Response {
   readonly status: number;
@@ -41,7 +42,6 @@ export interface Http1ParserOptions {
 
 const CRLF_CRLF = Buffer.from('\r\n\r\n');
 const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: [^\r\n]*)?$/;
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout=(\d+)/i;
 
 type Framing =
@@ -136,15 +136,15 @@ export class Http1ResponseParser {
     const status = Number(match[2]);
     this.status = status;
     this.keepAlive = match[1] === '1';
-    const headers: IncomingHttpHeaders = Object.create(null) as IncomingHttpHeaders;
+    const headers: IncomingHttpHeaders = newFieldSet();
     let contentLength: number | undefined;
     let chunked = false;
     for (let i = 1; i < lines.length; i++) {
       const line = lines[i] as string;
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
-      if (!TOKEN.test(name)) throw new Http1ResponseError('the response has a malformed header field');
-      const key = name.toLowerCase();
+      const key = fieldKey(name);
+      if (key === undefined) throw new Http1ResponseError('the response has a malformed header field');
       const value = line.slice(colon + 1).trim();
       if (key === 'content-length') {
         if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== Number(value))) {
@@ -162,7 +162,7 @@ export class Http1ResponseParser {
         const timeout = KEEP_ALIVE_TIMEOUT.exec(value);
         if (timeout?.[1] !== undefined) this.keepAliveMs = Number(timeout[1]) * 1000;
       }
-      addHeader(headers, key, value);
+      addField(headers, key, value);
     }
     this.headers = headers;
     if (status < 200) {
@@ -277,11 +277,4 @@ export class Http1ResponseParser {
   private tooLarge(): Http1ResponseError {
     return new Http1ResponseError(`the answer is larger than ${this.options.maxBodyBytes} bytes`);
   }
-}
-
-function addHeader(headers: IncomingHttpHeaders, key: string, value: string): void {
-  const known = headers[key];
-  if (known === undefined) headers[key] = key === 'set-cookie' ? [value] : value;
-  else if (Array.isArray(known)) known.push(value);
-  else headers[key] = `${known}, ${value}`;
 }
