@@ -17,7 +17,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, identityModel, writeModel } from '../fixtures/models.js';
-import { startServe, type ServeProcess } from '../helpers/cli.js';
+import { makeCa, makeCert } from '../helpers/certs.js';
+import { runCli, startServe, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-pygrpc-');
@@ -199,6 +200,39 @@ out['stream'] = replies
 print(json.dumps(out))
 `;
 
+/**
+ * tritonclient.grpc with ssl=True and a key in headers: `grpc.secure_channel` with
+ * `ssl_channel_credentials(root_certificates)`, and the headers sent as call metadata
+ * (src/python/library/tritonclient/grpc/_client.py, `InferenceServerClient.__init__` and
+ * `_get_metadata`).
+ */
+const TLS_SCRIPT = String.raw`
+import json, struct, sys
+sys.path.insert(0, sys.argv[1])
+import grpc
+import grpc_service_pb2 as pb
+
+with open(sys.argv[3], 'rb') as f:
+    credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
+channel = grpc.secure_channel(sys.argv[2], credentials)
+infer = channel.unary_unary('/inference.GRPCInferenceService/ModelInfer',
+                            request_serializer=pb.ModelInferRequest.SerializeToString,
+                            response_deserializer=pb.ModelInferResponse.FromString)
+request = pb.ModelInferRequest(model_name='double', id='tls-1')
+tensor = request.inputs.add()
+tensor.name, tensor.datatype = 'INPUT0', 'FP32'
+tensor.shape.extend([1, 4])
+request.raw_input_contents.append(struct.pack('<4f', 1, 2, 3, 4))
+out = {}
+response = infer(request, metadata=[('authorization', 'Bearer ' + sys.argv[4])], timeout=30)
+out['data'] = list(struct.unpack('<4f', response.raw_output_contents[0]))
+try:
+    infer(request, timeout=30)
+except grpc.RpcError as error:
+    out['without_key'] = error.code().name
+print(json.dumps(out))
+`;
+
 let server: ServeProcess;
 let work: string;
 
@@ -264,5 +298,41 @@ describe('a Python grpcio client sending what tritonclient.grpc sends', () => {
       s2: expect.stringContaining('expected shape [-1,4], got [1,1]'),
       s3: [4, 4, 4, 4],
     });
+  });
+});
+
+describe('the same client with ssl=True and a key in its headers', () => {
+  it('is answered over TLS with the key, and refused without it', async () => {
+    const dir = tempDir();
+    const ca = makeCa(dir);
+    const cert = makeCert(dir, ca, 'server', 'server');
+    const keyFile = join(dir, 'keys.json');
+    const made = runCli(['keys', 'create', '--file', keyFile, '--role', 'infer', '--json']);
+    const key = (JSON.parse(made.stdout) as { key: string }).key;
+    writeFileSync(join(work, 'tls_client.py'), TLS_SCRIPT);
+    const repo = tempDir('berth-pygrpc-tls-repo-');
+    writeModel(repo, 'double', doubleModel());
+    const secure = await startServe([
+      repo,
+      '--tls-cert',
+      cert.cert,
+      '--tls-key',
+      cert.key,
+      '--api-keys',
+      keyFile,
+    ]);
+    try {
+      await secure.waitForLog((l) => String(l.msg).startsWith('models loaded'));
+      // The certificate names localhost: the client connects by that name, as it would in use.
+      const address = (secure.grpcAddress ?? '').replace('127.0.0.1', 'localhost');
+      const run = spawnSync(PYTHON, [join(work, 'tls_client.py'), work, address, ca.cert, key], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(run.stderr).toBe('');
+      expect(JSON.parse(run.stdout)).toEqual({ data: [2, 4, 6, 8], without_key: 'UNAUTHENTICATED' });
+    } finally {
+      await secure.stop();
+    }
   });
 });
