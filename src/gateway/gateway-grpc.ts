@@ -226,11 +226,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         : options.access.run(
             {
               ...operation,
-              credentials: credentialsOf(
-                metadata.get('authorization')[0],
-                metadata.get('x-api-key')[0],
-                grpcCertificateSubject(call),
-              ),
+              credentials: callerCredentials(metadata, call),
               peer: call.getPeer(),
               requestId,
               transport: 'grpc',
@@ -286,11 +282,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
         {
           operation: 'infer',
           model: '*',
-          credentials: credentialsOf(
-            metadata.get('authorization')[0],
-            metadata.get('x-api-key')[0],
-            grpcCertificateSubject(call),
-          ),
+          credentials: callerCredentials(metadata, call),
           peer: call.getPeer(),
           requestId,
           transport: 'grpc',
@@ -345,6 +337,18 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
       release();
     },
   };
+}
+
+/** What the caller sent to authenticate: a bearer key or token in its metadata, or its client certificate. */
+function callerCredentials(
+  metadata: Metadata,
+  call: Parameters<typeof grpcCertificateSubject>[0],
+): ReturnType<typeof credentialsOf> {
+  return credentialsOf(
+    metadata.get('authorization')[0],
+    metadata.get('x-api-key')[0],
+    grpcCertificateSubject(call),
+  );
 }
 
 /** RPCs whose request names a model in its field 1 (`name`, or ModelInfer's `model_name`). */

@@ -13,6 +13,7 @@ import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
+import { seededRandom } from '../../src/loadgen/input-data.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { runCli, startServeLoaded } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
@@ -24,17 +25,7 @@ const startUp = upsForFile();
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261206);
 const ROUNDS = Number(process.env.BERTH_AUTH_FUZZ_ROUNDS ?? 400);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = mulberry32(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
 

@@ -5,12 +5,12 @@
  */
 import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
+import { grpcCode, inferMessage } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-jwt-');
@@ -93,32 +93,10 @@ describe('berth serve --jwt-jwks', () => {
     expect((await infer(await token(['infer'], { iss: 'https://evil.test/' }))).status).toBe(401);
     expect((await infer()).status).toBe(401);
 
-    const spec = inferenceMethods().ModelInfer as GrpcMethod;
-    const grpcCode = (bearer: string) =>
-      new Promise<number>((resolve) => {
-        const client = new Client(server.grpcAddress ?? '', credentials.createInsecure());
-        const metadata = new Metadata();
-        metadata.set('authorization', `Bearer ${bearer}`);
-        const request = {
-          model_name: 'double',
-          inputs: [
-            { name: 'INPUT0', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } },
-          ],
-        };
-        client.makeUnaryRequest(
-          spec.path,
-          spec.requestSerialize,
-          spec.responseDeserialize,
-          request,
-          metadata,
-          (error: ServiceError | null) => {
-            client.close();
-            resolve(error?.code ?? status.OK);
-          },
-        );
-      });
-    expect(await grpcCode(good)).toBe(status.OK);
-    expect(await grpcCode(await token(['metrics']))).toBe(status.PERMISSION_DENIED);
+    const grpcWith = (bearer: string) =>
+      grpcCode(server.grpcAddress ?? '', 'ModelInfer', inferMessage(), { authorization: `Bearer ${bearer}` });
+    expect(await grpcWith(good)).toBe(status.OK);
+    expect(await grpcWith(await token(['metrics']))).toBe(status.PERMISSION_DENIED);
 
     const logs = JSON.stringify(server.logs);
     expect(logs).not.toContain(good);

@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
-import { Client, credentials, Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { credentials, status } from '@grpc/grpc-js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem, type Pem } from '../helpers/certs.js';
 import { startServeLoaded } from '../helpers/cli.js';
+import { grpcCode, inferMessage } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { upsForFile } from '../helpers/up.js';
 import { until } from '../helpers/until.js';
@@ -56,28 +56,12 @@ function call(
 }
 
 function grpcInfer(address: string, client: Pem): Promise<number> {
-  const spec = inferenceMethods().ModelInfer as GrpcMethod;
-  const channel = new Client(
-    address,
-    credentials.createSsl(readFileSync(ca.cert), readFileSync(client.key), readFileSync(client.cert)),
+  const channel = credentials.createSsl(
+    readFileSync(ca.cert),
+    readFileSync(client.key),
+    readFileSync(client.cert),
   );
-  const request = {
-    model_name: 'double',
-    inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], contents: { fp32_contents: [1, 2, 3, 4] } }],
-  };
-  return new Promise((resolve) => {
-    channel.makeUnaryRequest(
-      spec.path,
-      spec.requestSerialize,
-      spec.responseDeserialize,
-      request,
-      new Metadata(),
-      (error: ServiceError | null) => {
-        channel.close();
-        resolve(error?.code ?? status.OK);
-      },
-    );
-  });
+  return grpcCode(address, 'ModelInfer', inferMessage(), {}, channel);
 }
 
 beforeAll(() => {

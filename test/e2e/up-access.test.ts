@@ -14,6 +14,7 @@ import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
+import { grpcCode } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { upsForFile, type Up } from '../helpers/up.js';
 import { until } from '../helpers/until.js';
@@ -55,23 +56,7 @@ function grpcUnary(
   key?: string,
   channel = credentials.createInsecure(),
 ): Promise<number> {
-  const spec = inferenceMethods()[method] as GrpcMethod;
-  const client = new Client(up.grpc, channel);
-  const metadata = new Metadata();
-  if (key !== undefined) metadata.set('x-api-key', key);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      spec.path,
-      spec.requestSerialize,
-      spec.responseDeserialize,
-      request,
-      metadata,
-      (error: ServiceError | null) => {
-        client.close();
-        resolve(error?.code ?? status.OK);
-      },
-    );
-  });
+  return grpcCode(up.grpc, method, request, key === undefined ? {} : { 'x-api-key': key }, channel);
 }
 
 function grpcStream(up: Up, key: string): Promise<number> {
