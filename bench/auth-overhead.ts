@@ -8,13 +8,13 @@
  *   npm run build && node bench/auth-overhead.ts [--rounds 5] [--duration 5s]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchWithCpu, median, serveRepo } from './src/measured-run.ts';
-import { buildTinyMlp } from './src/tiny-mlp.ts';
+import { writeTinyMlpRepo } from './src/tiny-mlp.ts';
 
 const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
 const { values } = parseArgs({
@@ -24,8 +24,7 @@ const rounds = Number(values.rounds);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-auth-bench-'));
 const repo = join(dir, 'models');
-mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
-writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
+writeTinyMlpRepo(repo);
 const keyFile = join(dir, 'keys.json');
 const made = spawnSync(
   process.execPath,

@@ -22,13 +22,13 @@
  *   npm run build && node bench/gateway-overhead.ts [--rounds 3] [--duration 5s] [--before DIR]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchWithCpu, median, ready, stop, until, type MeasuredLevel } from './src/measured-run.ts';
-import { buildTinyMlp } from './src/tiny-mlp.ts';
+import { writeTinyMlpRepo } from './src/tiny-mlp.ts';
 
 const BERTH = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
 const { values } = parseArgs({
@@ -73,8 +73,7 @@ function port(): number {
 }
 
 const repo = mkdtempSync(join(tmpdir(), 'berth-gateway-bench-'));
-mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
-writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
+writeTinyMlpRepo(repo);
 /** Sockets and nginx's files: not in `repo`, where berth would take a folder for a model. */
 const scratch = mkdtempSync(join(tmpdir(), 'berth-gateway-bench-scratch-'));
 

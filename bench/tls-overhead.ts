@@ -8,12 +8,12 @@
  *   npm run build && node bench/tls-overhead.ts [--rounds 3] [--duration 5s]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchWithCpu, median, serveRepo } from './src/measured-run.ts';
-import { buildTinyMlp } from './src/tiny-mlp.ts';
+import { writeTinyMlpRepo } from './src/tiny-mlp.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, duration: { type: 'string', default: '5s' } },
@@ -22,8 +22,7 @@ const rounds = Number(values.rounds);
 
 const dir = mkdtempSync(join(tmpdir(), 'berth-tls-bench-'));
 const repo = join(dir, 'models');
-mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
-writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
+writeTinyMlpRepo(repo);
 const cert = join(dir, 'tls.crt');
 const key = join(dir, 'tls.key');
 const made = spawnSync(

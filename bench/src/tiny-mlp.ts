@@ -4,6 +4,8 @@
  * come from a seeded generator so every run, and the torch peers that rebuild the model from the
  * same initializers, compute the same function.
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { buildOnnxModel } from '../../dist/index.js';
 
 export const MLP_INPUT = 64;
@@ -65,4 +67,10 @@ export function buildTinyMlp(): Uint8Array {
     nodes,
     initializers,
   });
+}
+
+/** A model repository at `repo` holding the tiny MLP as model `mlp`, version 1. */
+export function writeTinyMlpRepo(repo: string): void {
+  mkdirSync(join(repo, 'mlp', '1'), { recursive: true });
+  writeFileSync(join(repo, 'mlp', '1', 'model.onnx'), buildTinyMlp());
 }
