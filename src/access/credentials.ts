@@ -29,8 +29,18 @@ export function credentialsOf(
 /** The common name of a verified client certificate on a node TLS socket (mTLS); else undefined. */
 export function socketCertificateSubject(socket: unknown): string | undefined {
   if (!(socket instanceof TLSSocket) || !socket.authorized) return undefined;
-  return commonNameOf(socket.getPeerCertificate().subject);
+  // Read once per connection: getPeerCertificate builds a new object on every call, and the fast
+  // path and the call context both ask for each request.
+  let subject = SUBJECTS.get(socket);
+  if (subject === undefined) {
+    subject = commonNameOf(socket.getPeerCertificate().subject) ?? null;
+    SUBJECTS.set(socket, subject);
+  }
+  return subject ?? undefined;
 }
+
+/** Each verified connection's certificate common name (null: none usable), for as long as it lives. */
+const SUBJECTS = new WeakMap<TLSSocket, string | null>();
 
 /**
  * The common name of a gRPC call's client certificate. grpc-js verifies it against the client CA

@@ -181,8 +181,6 @@ class Connection {
   /** The client sent its FIN: answer what was asked, then close. */
   private ended = false;
   private aborter: AbortController | undefined;
-  /** The verified client certificate's common name, read once per connection; null for none. */
-  private certificateSubject: string | null | undefined;
   private readonly remoteAddress: string;
 
   constructor(
@@ -276,11 +274,10 @@ class Connection {
   private handle(request: Http1Request): void {
     this.phase = 'handling';
     this.aborter ??= new AbortController();
-    this.certificateSubject ??= socketCertificateSubject(this.socket) ?? null;
     const front: FrontRequest = Object.assign(request, {
       remoteAddress: this.remoteAddress,
       signal: this.aborter.signal,
-      certificateSubject: this.certificateSubject ?? undefined,
+      certificateSubject: socketCertificateSubject(this.socket),
     });
     this.handler(front).then(
       (answer) => this.answer(request, answer),
