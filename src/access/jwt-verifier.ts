@@ -8,13 +8,8 @@
  * optionally another to model patterns.
  */
 import { readFile } from 'node:fs/promises';
-import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
-  jwtVerify,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+// jose is loaded by open(), not with this module: a server without JWTs never pays for it.
+import type { JWTPayload, JWTVerifyGetKey, jwtVerify } from 'jose';
 import { BerthError } from '../ground/index.js';
 import type { Credentials, Principal } from '../protocol/index.js';
 import { watchForChanges } from './file-watch.js';
@@ -58,6 +53,7 @@ export class JwtVerifier {
   private constructor(
     private readonly options: JwtOptions,
     private keys: JWTVerifyGetKey,
+    private readonly verify: typeof jwtVerify,
     private readonly stop: () => void,
   ) {}
 
@@ -70,15 +66,16 @@ export class JwtVerifier {
         );
       }
     }
+    const { createLocalJWKSet, createRemoteJWKSet, jwtVerify } = await import('jose');
     if (/^https?:\/\//i.test(options.jwks)) {
       const keys = createRemoteJWKSet(new URL(options.jwks), {
         cooldownDuration: options.cooldownMs ?? 30_000,
         timeoutDuration: 5000,
       });
-      return new JwtVerifier(options, keys, () => undefined);
+      return new JwtVerifier(options, keys, jwtVerify, () => undefined);
     }
     const load = async () => createLocalJWKSet(parseJwks(await readFile(options.jwks, 'utf8'), options.jwks));
-    const verifier = new JwtVerifier(options, await load(), () => stopWatching());
+    const verifier = new JwtVerifier(options, await load(), jwtVerify, () => stopWatching());
     const stopWatching = watchForChanges([options.jwks], async () => {
       try {
         verifier.keys = await load();
@@ -99,7 +96,7 @@ export class JwtVerifier {
     if (credentials === undefined) throw unauthenticated('no credentials: send a bearer token');
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(credentials.token, this.keys, {
+      ({ payload } = await this.verify(credentials.token, this.keys, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: [...(this.options.algorithms ?? DEFAULT_JWT_ALGORITHMS)],

@@ -9,7 +9,8 @@
  * down, or slower than `commandTimeoutMs`) lets the request through and is reported, as Envoy's
  * global rate limit does by default (failure_mode_deny: false). A limit must not become an outage.
  */
-import { Redis } from 'ioredis';
+// ioredis is loaded by connect(), not with this module: a server without shared limits never pays for it.
+import type { Redis } from 'ioredis';
 import { BerthError } from '../ground/index.js';
 import type { RatePolicy, TakeResult } from './token-bucket.js';
 
@@ -71,6 +72,7 @@ export class RedisBuckets implements SharedBuckets {
 
   /** Connects, and fails (BERTH_ERR_RATE_LIMIT_STORE_UNAVAILABLE) when Redis does not answer within 3 s. */
   static async connect(options: RedisBucketsOptions): Promise<RedisBuckets> {
+    const { Redis } = await import('ioredis');
     const redis = new Redis(options.url, {
       lazyConnect: true,
       connectTimeout: 3000,
