@@ -57,6 +57,45 @@ describe('rateLimit', () => {
     expect(await outcome(chain, inferCall('iris', { peer: 'b' }))).toBe('ok');
   });
 
+  it('tells an admitted caller what is left of every limit that applied, where the answer has a place', async () => {
+    let now = 0;
+    const chain = compose(
+      [
+        rateLimit({
+          perCaller: { perSecond: 1, burst: 3 },
+          perModel: { fraud: { perSecond: 10, burst: 10 } },
+          roleOf,
+          now: () => now,
+        }),
+      ],
+      () => Promise.resolve('answer'),
+    );
+    const answered = (model: string) => {
+      const fields: Record<string, string> = {};
+      const call = inferCall(model, {
+        peer: 'p',
+        answerFields: { set: (name, value) => (fields[name] = value) },
+      });
+      return chain(call).then(() => fields);
+    };
+    expect(await answered('fraud')).toEqual({
+      'ratelimit-policy': '"caller";q=3;w=3, "model";q=10;w=1',
+      ratelimit: '"caller";r=2;t=1, "model";r=9;t=1',
+    });
+    // A model without a limit of its own: the caller's limit alone.
+    expect(await answered('iris')).toEqual({
+      'ratelimit-policy': '"caller";q=3;w=3',
+      ratelimit: '"caller";r=1;t=2',
+    });
+    now = 500;
+    expect(await answered('iris')).toEqual({
+      'ratelimit-policy': '"caller";q=3;w=3',
+      ratelimit: '"caller";r=0;t=3',
+    });
+    // No place for fields (an in-process call): the limit still holds, nothing breaks.
+    expect(await outcome(chain, inferCall('iris', { peer: 'p' }))).toMatch(/^BERTH_ERR_RATE_LIMITED/);
+  });
+
   it('caps the calls one caller has in progress, and frees the slot when a call ends either way', async () => {
     const pending: (() => void)[] = [];
     const chain = compose([rateLimit({ maxConcurrent: 2, roleOf })], (call) => {

@@ -3,7 +3,9 @@
  * (its principal, or its address when it is anonymous) and per model, in this process's memory.
  * A refused call is a 429 (gRPC RESOURCE_EXHAUSTED) with Retry-After and the IETF RateLimit and
  * RateLimit-Policy fields (draft-ietf-httpapi-ratelimit-headers: `"name";q=…;w=…` and
- * `"name";r=…;t=…`). Health calls are never limited.
+ * `"name";r=…;t=…`); an admitted one carries the same fields, one member per limit that applied,
+ * where its transport has a place for them (CallContext.answerFields). Health calls are never
+ * limited.
  *
  * With a shared store (redis-buckets.ts) the buckets live there instead, so that several
  * processes share each limit; the cap on concurrent requests stays each process's own.
@@ -33,6 +35,15 @@ export interface RateLimitOptions {
 /** Buckets kept at most, per kind; past it, the full ones are dropped (they hold nothing). */
 const MAX_BUCKETS = 100_000;
 
+/** One limit's take: its name in the RateLimit fields, its policy, and what the bucket answered. */
+interface Limited {
+  readonly name: string;
+  readonly policy: RatePolicy;
+  readonly take: TakeResult;
+  /** Who is limited, for the refusal's message. */
+  readonly who: string;
+}
+
 /** One kind of bucket (callers, or models) with the policy of each key. */
 class Buckets {
   private readonly buckets = new Map<string, Bucket>();
@@ -42,14 +53,14 @@ class Buckets {
     private readonly policyOf: (key: string) => RatePolicy | undefined,
   ) {}
 
-  /** Takes a token for `key`; a BerthError to throw when there is none. */
-  take(key: string, now: number, who: string): BerthError | undefined {
+  /** Takes a token for `key`; undefined when no limit applies to it. */
+  take(key: string, now: number, who: string): Limited | undefined {
     const policy = this.policyOf(key);
     if (policy === undefined) return undefined;
     const take = takeToken(this.buckets.get(key), policy, now);
     if (this.buckets.size >= MAX_BUCKETS && !this.buckets.has(key)) this.prune(now);
     this.buckets.set(key, take.bucket);
-    return take.allowed ? undefined : refusal(this.name, policy, take, who);
+    return { name: this.name, policy, take, who };
   }
 
   private prune(now: number): void {
@@ -62,21 +73,45 @@ class Buckets {
   }
 }
 
-/** The 429 for a take that found no token, with Retry-After and the RateLimit fields. */
-function refusal(name: string, policy: RatePolicy, take: TakeResult, who: string): BerthError {
+/** A limit's members of the RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers). */
+function limitFields(limited: Limited): { policy: string; limit: string } {
+  const { name, policy, take } = limited;
   const window = Math.max(1, Math.round(policy.burst / policy.perSecond));
-  const retryAfterSeconds = Math.max(1, Math.ceil(take.retryAfterMs / 1000));
+  return {
+    policy: `"${name}";q=${Math.floor(policy.burst)};w=${window}`,
+    limit: `"${name}";r=${take.remaining};t=${Math.max(1, Math.ceil(take.resetMs / 1000))}`,
+  };
+}
+
+/** The 429 for a take that found no token, with Retry-After and the RateLimit fields. */
+function refusal(limited: Limited): BerthError {
+  const retryAfterSeconds = Math.max(1, Math.ceil(limited.take.retryAfterMs / 1000));
+  const fields = limitFields(limited);
   return new BerthError(
     'BERTH_ERR_RATE_LIMITED',
-    `${who} is over its rate limit (${formatRate(policy)}); retry in ${retryAfterSeconds} s`,
-    {
-      retryAfterSeconds,
-      headers: {
-        'ratelimit-policy': `"${name}";q=${Math.floor(policy.burst)};w=${window}`,
-        ratelimit: `"${name}";r=${take.remaining};t=${Math.max(1, Math.ceil(take.resetMs / 1000))}`,
-      },
-    },
+    `${limited.who} is over its rate limit (${formatRate(limited.policy)}); retry in ${retryAfterSeconds} s`,
+    { retryAfterSeconds, headers: { 'ratelimit-policy': fields.policy, ratelimit: fields.limit } },
   );
+}
+
+/**
+ * Tells an admitted caller what is left of each limit that applied: one list member per limit in
+ * RateLimit and RateLimit-Policy, as the draft allows, where the transport has a place for them.
+ */
+function report(call: Call, limits: readonly (Limited | undefined)[]): void {
+  const answer = call.context.answerFields;
+  if (answer === undefined) return;
+  let policy = '';
+  let limit = '';
+  for (const limited of limits) {
+    if (limited === undefined) continue;
+    const fields = limitFields(limited);
+    policy = policy === '' ? fields.policy : `${policy}, ${fields.policy}`;
+    limit = limit === '' ? fields.limit : `${limit}, ${fields.limit}`;
+  }
+  if (limit === '') return;
+  answer.set('ratelimit-policy', policy);
+  answer.set('ratelimit', limit);
 }
 
 function formatRate(policy: RatePolicy): string {
@@ -110,11 +145,15 @@ export function rateLimit(options: RateLimitOptions): Interceptor {
   const { maxConcurrent, roleOf } = options;
   const shared = options.shared;
   /** The shared store's take; a failed one lets the call through (fail open). */
-  const sharedTake = async (name: string, key: string, policy: RatePolicy | undefined, who: string) => {
+  const sharedTake = async (
+    name: string,
+    key: string,
+    policy: RatePolicy | undefined,
+    who: string,
+  ): Promise<Limited | undefined> => {
     if (policy === undefined || shared === undefined) return undefined;
     try {
-      const take = await shared.take(name, key, policy);
-      return take.allowed ? undefined : refusal(name, policy, take, who);
+      return { name, policy, take: await shared.take(name, key, policy), who };
     } catch (error) {
       options.onSharedError?.(error);
       return undefined;
@@ -146,20 +185,21 @@ export function rateLimit(options: RateLimitOptions): Interceptor {
     if (shared !== undefined) {
       return (async () => {
         const model = modelOf(call) ?? '';
-        const refused =
-          (await sharedTake('caller', caller, perCaller, caller)) ??
-          (await sharedTake('model', model, perModel.get(model), `model "${model}"`));
-        if (refused !== undefined) throw refused;
+        const byCaller = await sharedTake('caller', caller, perCaller, caller);
+        if (byCaller?.take.allowed === false) throw refusal(byCaller);
+        const byModel = await sharedTake('model', model, perModel.get(model), `model "${model}"`);
+        if (byModel?.take.allowed === false) throw refusal(byModel);
+        report(call, [byCaller, byModel]);
         return withinConcurrency(call, caller, next);
       })();
     }
     const at = now();
-    const refused =
-      callers.take(caller, at, caller) ??
-      (perModel.size === 0
-        ? undefined
-        : models.take(modelOf(call) ?? '', at, `model "${modelOf(call) ?? ''}"`));
-    if (refused !== undefined) return Promise.reject(refused);
+    const byCaller = callers.take(caller, at, caller);
+    if (byCaller?.take.allowed === false) return Promise.reject(refusal(byCaller));
+    const model = perModel.size === 0 ? undefined : (modelOf(call) ?? '');
+    const byModel = model === undefined ? undefined : models.take(model, at, `model "${model}"`);
+    if (byModel?.take.allowed === false) return Promise.reject(refusal(byModel));
+    if (byCaller !== undefined || byModel !== undefined) report(call, [byCaller, byModel]);
     return withinConcurrency(call, caller, next);
   };
 }

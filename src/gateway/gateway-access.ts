@@ -7,7 +7,7 @@
  * behind the gateway listen on unix sockets in a folder only this user can open, so the gateway
  * is the one place a caller is checked.
  */
-import type { Principal } from '../protocol/index.js';
+import type { AnswerFields, Principal } from '../protocol/index.js';
 import {
   accessControl,
   auditAdmin,
@@ -51,6 +51,8 @@ export interface GatewayCall {
   readonly peer: string | undefined;
   readonly requestId: string;
   readonly transport: Transport;
+  /** Where the rate limits put their RateLimit fields for the answer; absent for none. */
+  readonly answerFields?: AnswerFields;
 }
 
 export interface GatewayAccess {
@@ -126,6 +128,7 @@ function callOf(call: GatewayCall): Call {
       transport: call.transport,
       ...(call.credentials === undefined ? {} : { credentials: call.credentials }),
       ...(call.peer === undefined ? {} : { peer: call.peer }),
+      ...(call.answerFields === undefined ? {} : { answerFields: call.answerFields }),
     },
   } as unknown as Call;
 }

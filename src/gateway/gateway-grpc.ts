@@ -221,6 +221,8 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
           ? split.forward(request, typeof pinned === 'string' ? pinned : undefined)
           : forwarder.forward(request).then((answer) => ({ answer, track: 'stable' as const }));
       const operation = options.access === undefined ? undefined : grpcOperation(method, call.request);
+      // The rate limits' RateLimit fields, added to the replica's trailers.
+      const fields: Record<string, string> = {};
       (options.access === undefined || operation === undefined
         ? forward()
         : options.access.run(
@@ -230,6 +232,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
               peer: call.getPeer(),
               requestId,
               transport: 'grpc',
+              answerFields: { set: (name, value) => (fields[name] = value) },
             },
             forward,
           )
@@ -240,6 +243,7 @@ export async function startGatewayGrpc(options: GatewayGrpcOptions): Promise<Run
             if (call.cancelled) return;
             if (answer.headers !== undefined) call.sendMetadata(answer.headers);
             const { code, details, metadata: trailers } = answer.status;
+            for (const name in fields) trailers.set(name, fields[name] as string);
             if (code !== status.OK) callback({ code, details, metadata: trailers });
             else if (answer.message === undefined) {
               callback({ code: status.UNIMPLEMENTED, details: 'No message received', metadata: trailers });

@@ -225,16 +225,24 @@ function handle(
     // A route no operation has (the replica answers 404): any valid key may ask.
     return access.check(credentials, undefined, route).then(answer);
   }
-  return access.run(
-    {
-      ...operation,
-      credentials,
-      peer: request.remoteAddress,
-      requestId,
-      transport: 'http',
-    },
-    answer,
-  );
+  // The rate limits' RateLimit fields, added to the replica's answer.
+  const fields: Record<string, string> = {};
+  return access
+    .run(
+      {
+        ...operation,
+        credentials,
+        peer: request.remoteAddress,
+        requestId,
+        transport: 'http',
+        answerFields: { set: (name, value) => (fields[name] = value) },
+      },
+      answer,
+    )
+    .then((answered) => {
+      for (const name in fields) answered.headers[name] = fields[name];
+      return answered;
+    });
 }
 
 /** The gateway's own health, or the replica's answer to a forwarded request. */

@@ -13,6 +13,9 @@ import { ERROR_CODE_KEY, grpcStatusOf, type BerthError } from '../ground/index.j
 export function statusOf(error: BerthError): StatusObject {
   const metadata = new Metadata();
   metadata.set(ERROR_CODE_KEY, error.code);
+  // As berth serve answers: Retry-After and the RateLimit fields of a refusal, as trailers.
+  if (error.retryAfterSeconds !== undefined) metadata.set('retry-after', String(error.retryAfterSeconds));
+  for (const [name, value] of Object.entries(error.headers ?? {})) metadata.set(name, value);
   // berth's one table of statuses holds the numbers of gRPC's enum.
   // eslint-disable-next-line @typescript-eslint/no-unsafe-enum-assignment
   return { code: grpcStatusOf(error), details: error.message, metadata };

@@ -64,6 +64,7 @@ export {
   type GrpcMethod,
 } from './grpc-schema.js';
 export type {
+  AnswerFields,
   CallContext,
   Credentials,
   InferCall,

@@ -47,6 +47,15 @@ export interface TraceContext {
   readonly tracestate?: string;
 }
 
+/**
+ * Where an interceptor adds fields to the answer of an admitted call (HTTP response fields, gRPC
+ * trailing metadata): the RateLimit fields that tell a caller how much of its quota is left.
+ * Names are lower case; a set replaces an earlier value of the same name.
+ */
+export interface AnswerFields {
+  set(name: string, value: string): void;
+}
+
 export const TRANSPORTS = ['http', 'grpc', 'local'] as const;
 export type Transport = (typeof TRANSPORTS)[number];
 
@@ -66,6 +75,8 @@ export interface CallContext {
   readonly trace?: TraceContext;
   /** The caller's address, for logs and audit. */
   readonly peer?: string;
+  /** Where interceptors add fields to the answer; absent where the transport has no place for them (a stream's messages, an in-process call). */
+  readonly answerFields?: AnswerFields;
 }
 
 export interface ModelRef {

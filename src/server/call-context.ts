@@ -7,7 +7,7 @@ import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { PeerCertificate } from 'node:tls';
 import { credentialsOf, grpcCertificateSubject, socketCertificateSubject } from '../access/index.js';
-import type { CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
+import type { AnswerFields, CallContext, CancelSignal, TraceContext } from '../protocol/index.js';
 import { requestIdOf } from './http/request-id.js';
 
 /**
@@ -84,6 +84,8 @@ export function httpContext(
     requestId,
     transport: 'http',
     signal: new CallerGone(response, 'close', () => !response.writableFinished),
+    // Written with the response's own fields when it is sent (writeHead merges them).
+    answerFields: { set: (name, value) => response.setHeader(name, value) },
     ...(trace === undefined ? {} : { trace }),
     ...(peer === undefined ? {} : { peer }),
     ...(credentials === undefined ? {} : { credentials }),
@@ -100,8 +102,11 @@ export interface GrpcCallLike extends EventEmitter {
   getAuthContext?(): { sslPeerCertificate?: PeerCertificate } | null;
 }
 
-/** A gRPC call's context: its deadline, and a signal that fires when it is cancelled. */
-export function grpcContext(call: GrpcCallLike): CallContext {
+/**
+ * A gRPC call's context: its deadline, and a signal that fires when it is cancelled; with
+ * `answerFields` where the call's answer has a place for fields (a unary call's trailers).
+ */
+export function grpcContext(call: GrpcCallLike, answerFields?: AnswerFields): CallContext {
   const [given] = call.metadata.get('x-request-id');
   const [traceparent] = call.metadata.get('traceparent');
   const [tracestate] = call.metadata.get('tracestate');
@@ -125,6 +130,7 @@ export function grpcContext(call: GrpcCallLike): CallContext {
     ...(Number.isFinite(deadline) ? { deadline } : {}),
     ...(trace === undefined ? {} : { trace }),
     ...(credentials === undefined ? {} : { credentials }),
+    ...(answerFields === undefined ? {} : { answerFields }),
     peer: call.getPeer(),
   };
 }

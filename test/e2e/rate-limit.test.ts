@@ -1,6 +1,7 @@
 /**
  * Rate limits and the concurrency cap end to end through the real CLI: a caller over its limit
  * gets 429 with Retry-After and the RateLimit fields (gRPC: RESOURCE_EXHAUSTED with retry-after),
+ * an admitted one the RateLimit fields of what is left (gRPC: in the trailers),
  * another caller and the health endpoints are not affected, and a caller past --max-concurrent is
  * refused while its first request runs.
  */
@@ -11,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, slowBatchModel, writeModel } from '../fixtures/models.js';
 import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
+import { grpcEnd, inferMessage } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-rate-');
@@ -75,7 +77,14 @@ describe('berth serve --rate-limit', () => {
 
   it('lets a burst through, then answers 429 with Retry-After and the RateLimit fields', async () => {
     const [a = '', b = ''] = keys;
-    for (let i = 0; i < 3; i++) expect((await infer(server.url, a)).status).toBe(200);
+    // Each admitted answer tells what is left of the burst.
+    for (let left = 2; left >= 0; left--) {
+      expect(await infer(server.url, a)).toMatchObject({
+        status: 200,
+        policy: '"caller";q=3;w=180',
+        rateLimit: expect.stringMatching(new RegExp(`^"caller";r=${left};t=\\d+$`)) as string,
+      });
+    }
     const refused = await infer(server.url, a);
     expect(refused).toMatchObject({
       status: 429,
@@ -92,6 +101,13 @@ describe('berth serve --rate-limit', () => {
   });
 
   it('answers RESOURCE_EXHAUSTED over gRPC, with retry-after in the trailers', async () => {
+    // An admitted call carries the RateLimit fields in its trailers (the second key has 1 left).
+    const admitted = await grpcEnd(server.grpcAddress ?? '', 'ModelInfer', inferMessage(), {
+      authorization: `Bearer ${keys[1] ?? ''}`,
+    });
+    expect(admitted.code).toBe(status.OK);
+    expect(admitted.trailers['ratelimit-policy']).toBe('"caller";q=3;w=180');
+    expect(admitted.trailers.ratelimit).toMatch(/^"caller";r=1;t=\d+$/);
     const method = inferenceMethods().ModelInfer as GrpcMethod;
     const client = new Client(server.grpcAddress ?? '', credentials.createInsecure());
     const metadata = new Metadata();

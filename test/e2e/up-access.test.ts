@@ -14,7 +14,7 @@ import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem } from '../helpers/certs.js';
 import { runCli } from '../helpers/cli.js';
-import { grpcCode } from '../helpers/grpc-call.js';
+import { grpcCode, grpcEnd } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { upsForFile, type Up } from '../helpers/up.js';
 import { until } from '../helpers/until.js';
@@ -105,7 +105,17 @@ beforeAll(() => {
 
 describe('berth up --api-keys', () => {
   it('enforces keys and roles on both fronts of the gateway, and limits per model', async () => {
-    const up = await startUp([repository, '--api-keys', keyFile, '--model-rate-limit', 'other=1/m']);
+    const up = await startUp([
+      repository,
+      '--api-keys',
+      keyFile,
+      '--model-rate-limit',
+      'other=1/m',
+      '--rate-limit',
+      '600/m',
+      '--rate-burst',
+      '600',
+    ]);
     await until(
       async () => (await rest(up, 'GET', '/v2/health/ready')).status === 200,
       'a ready replica',
@@ -136,8 +146,12 @@ describe('berth up --api-keys', () => {
     expect((await rest(up, 'GET', '/no/such/route')).status).toBe(401);
     expect((await rest(up, 'GET', '/no/such/route', keys.read)).status).toBe(404);
 
-    // A per-model limit, over all callers: the second request within the minute is refused.
-    expect((await rest(up, 'POST', '/v2/models/other/infer', keys.all)).status).toBe(200);
+    // A per-model limit, over all callers: the second request within the minute is refused; the
+    // admitted one says so in its RateLimit fields.
+    const admitted = await rest(up, 'POST', '/v2/models/other/infer', keys.all);
+    expect(admitted.status).toBe(200);
+    expect(admitted.headers.get('ratelimit-policy')).toBe('"caller";q=600;w=60, "model";q=1;w=60');
+    expect(admitted.headers.get('ratelimit')).toMatch(/^"caller";r=\d+;t=\d+, "model";r=0;t=\d+$/);
     const limited = await rest(up, 'POST', '/v2/models/other/infer', keys.all);
     expect([limited.status, limited.code]).toEqual([429, 'BERTH_ERR_RATE_LIMITED']);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -151,10 +165,23 @@ describe('berth up --api-keys', () => {
       ],
     };
     expect(await grpcUnary(up, 'ModelInfer', infer)).toBe(status.UNAUTHENTICATED);
-    expect(await grpcUnary(up, 'ModelInfer', infer, keys.double)).toBe(status.OK);
+    const inferred = await grpcEnd(up.grpc, 'ModelInfer', infer, { 'x-api-key': keys.double });
+    expect(inferred.code).toBe(status.OK);
+    expect(inferred.trailers['ratelimit-policy']).toBe('"caller";q=600;w=60');
+    expect(inferred.trailers.ratelimit).toMatch(/^"caller";r=\d+;t=\d+$/);
     expect(await grpcUnary(up, 'ModelInfer', { ...infer, model_name: 'other' }, keys.double)).toBe(
       status.PERMISSION_DENIED,
     );
+    // The model's limit is spent: RESOURCE_EXHAUSTED, its RateLimit fields in the trailers.
+    const exhausted = await grpcEnd(
+      up.grpc,
+      'ModelInfer',
+      { ...infer, model_name: 'other' },
+      { 'x-api-key': keys.all },
+    );
+    expect(exhausted.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(exhausted.trailers['ratelimit-policy']).toBe('"model";q=1;w=60');
+    expect(Number(exhausted.trailers['retry-after'])).toBeGreaterThan(0);
     expect(await grpcUnary(up, 'ModelMetadata', { name: 'double' }, keys.double)).toBe(
       status.PERMISSION_DENIED,
     );

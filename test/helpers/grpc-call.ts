@@ -1,12 +1,5 @@
-/** One unary call of the inference service, as a test makes it: the status code it ended with. */
-import {
-  Client,
-  credentials,
-  Metadata,
-  status,
-  type ChannelCredentials,
-  type ServiceError,
-} from '@grpc/grpc-js';
+/** One unary call of the inference service, as a test makes it: how it ended. */
+import { Client, credentials, Metadata, type ChannelCredentials, type StatusObject } from '@grpc/grpc-js';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 
 /** A ModelInfer request for the test models' `[1, 4]` FP32 input. */
@@ -17,34 +10,61 @@ export function inferMessage(model = 'double'): unknown {
   };
 }
 
+/** How a call ended: its status code and details, and its trailing metadata (first values). */
+export interface GrpcEnd {
+  readonly code: number;
+  readonly details: string;
+  readonly trailers: Readonly<Record<string, string>>;
+}
+
 /**
  * Calls `method` at `address` with `request` and the given metadata, on a channel of its own.
  *
  * @example
+ * const end = await grpcEnd('127.0.0.1:8001', 'ModelInfer', inferMessage(), { authorization: `Bearer ${key}` });
+ * expect(end.trailers.ratelimit).toMatch(/^"caller";r=/);
+ */
+export function grpcEnd(
+  address: string,
+  method: string,
+  request: unknown,
+  metadata: Readonly<Record<string, string>> = {},
+  channel: ChannelCredentials = credentials.createInsecure(),
+): Promise<GrpcEnd> {
+  const spec = inferenceMethods()[method] as GrpcMethod;
+  const client = new Client(address, channel);
+  const sent = new Metadata();
+  for (const [key, value] of Object.entries(metadata)) sent.set(key, value);
+  return new Promise((resolve) => {
+    const call = client.makeUnaryRequest(
+      spec.path,
+      spec.requestSerialize,
+      spec.responseDeserialize,
+      request,
+      sent,
+      () => undefined,
+    );
+    call.on('status', (ended: StatusObject) => {
+      client.close();
+      const trailers: Record<string, string> = {};
+      for (const [key, values] of Object.entries(ended.metadata.getMap())) trailers[key] = String(values);
+      resolve({ code: ended.code, details: ended.details, trailers });
+    });
+  });
+}
+
+/**
+ * The status code `method` at `address` ends with.
+ *
+ * @example
  * expect(await grpcCode('127.0.0.1:8001', 'ModelInfer', inferMessage(), { authorization: `Bearer ${key}` })).toBe(status.OK);
  */
-export function grpcCode(
+export async function grpcCode(
   address: string,
   method: string,
   request: unknown,
   metadata: Readonly<Record<string, string>> = {},
   channel: ChannelCredentials = credentials.createInsecure(),
 ): Promise<number> {
-  const spec = inferenceMethods()[method] as GrpcMethod;
-  const client = new Client(address, channel);
-  const sent = new Metadata();
-  for (const [key, value] of Object.entries(metadata)) sent.set(key, value);
-  return new Promise((resolve) => {
-    client.makeUnaryRequest(
-      spec.path,
-      spec.requestSerialize,
-      spec.responseDeserialize,
-      request,
-      sent,
-      (error: ServiceError | null) => {
-        client.close();
-        resolve(error?.code ?? status.OK);
-      },
-    );
-  });
+  return (await grpcEnd(address, method, request, metadata, channel)).code;
 }

@@ -9,11 +9,16 @@ import { ERROR_CODE_KEY, grpcStatusOf, toBerthError } from '../../ground/index.j
 import type { Logger } from '../../observability/index.js';
 import { logAnsweredError } from '../error-log.js';
 
-/** The status a failed call ends with. */
-export function toServiceError(error: unknown, logger: Logger, method: string): Partial<ServiceError> {
+/** The status a failed call ends with; `fields` are trailers an interceptor added to the answer. */
+export function toServiceError(
+  error: unknown,
+  logger: Logger,
+  method: string,
+  fields?: Metadata,
+): Partial<ServiceError> {
   const berth = toBerthError(error);
   logAnsweredError(logger, berth, { method });
-  const metadata = new Metadata();
+  const metadata = fields ?? new Metadata();
   metadata.set(ERROR_CODE_KEY, berth.code);
   if (berth.retryAfterSeconds !== undefined) metadata.set('retry-after', String(berth.retryAfterSeconds));
   for (const [name, value] of Object.entries(berth.headers ?? {})) metadata.set(name, value);

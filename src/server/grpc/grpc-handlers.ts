@@ -3,11 +3,12 @@
  * (../operations.ts) over any OipService: each translates its message to the operation's input
  * and the output back, and answers an error with the status of its category (grpc-errors.ts).
  */
-import type {
-  sendUnaryData,
-  ServerDuplexStream,
-  ServerUnaryCall,
-  UntypedServiceImplementation,
+import {
+  Metadata,
+  type sendUnaryData,
+  type ServerDuplexStream,
+  type ServerUnaryCall,
+  type UntypedServiceImplementation,
 } from '@grpc/grpc-js';
 import {
   encodeGrpcInferResponse,
@@ -50,9 +51,14 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
     const early = spec.role === 'health' ? undefined : refuseEarly;
     const operation = spec.operation;
     handlers[method] = (call: ServerUnaryCall<unknown, unknown>, callback: sendUnaryData<unknown>) => {
+      // Fields an interceptor adds to the answer (RateLimit's) go out as trailing metadata.
+      let trailer: Metadata | undefined;
+      const answerFields = {
+        set: (name: string, value: string) => (trailer ??= new Metadata()).set(name, value),
+      };
       Promise.resolve()
         .then(() => {
-          const context = grpcContext(call);
+          const context = grpcContext(call, answerFields);
           const refused = early?.(context.credentials, {
             operation,
             transport: 'grpc',
@@ -64,9 +70,9 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
         })
         .then(
           (output) => {
-            if (!call.cancelled) callback(null, encode(output));
+            if (!call.cancelled) callback(null, encode(output), trailer);
           },
-          (error: unknown) => callback(toServiceError(error, logger, method)),
+          (error: unknown) => callback(toServiceError(error, logger, method, trailer)),
         );
     };
   }
