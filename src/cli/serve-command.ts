@@ -30,6 +30,7 @@ interface ServeFlags extends AccessFlags {
   host: string;
   port: string;
   socket?: string;
+  grpcSocket?: string;
   grpc: boolean;
   grpcPort: string;
   grpcMaxMessageSize: string;
@@ -160,6 +161,10 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'HTTP port (0 picks a free one)', '8000')
     .option('--grpc-port <port>', 'gRPC port (0 picks a free one)', '8001')
     .option('--socket <path>', 'serve REST on this unix socket instead of --host:--port (as berth up does)')
+    .option(
+      '--grpc-socket <path>',
+      'serve gRPC on this unix socket instead of --host:--grpc-port (as berth up does)',
+    )
     .option('--no-grpc', 'serve REST only')
     .option('--grpc-max-message-size <size>', 'largest gRPC request message accepted', '64MiB')
     .option('--intra-op-threads <n>', 'threads inside one operator per model (0: one per core)', '0')
@@ -247,6 +252,7 @@ export function serveCommand(): Command {
           ? {
               grpc: {
                 port: parseInteger('--grpc-port', flags.grpcPort, 0, 65535),
+                ...(flags.grpcSocket === undefined ? {} : { socketPath: flags.grpcSocket }),
                 maxMessageBytes: parseSize('--grpc-max-message-size', flags.grpcMaxMessageSize),
               },
             }
@@ -291,10 +297,16 @@ export function serveCommand(): Command {
         ...(audit === undefined ? {} : { audit }),
         ...(flags.corsOrigin.length === 0 ? {} : { corsOrigins: corsOriginsOf(flags.corsOrigin) }),
       });
-      const grpcAddress = server.grpcPort === undefined ? undefined : `${flags.host}:${server.grpcPort}`;
+      const grpcAddress = server.grpcAddress;
+      const grpcShown =
+        grpcAddress === undefined
+          ? ''
+          : grpcAddress.startsWith('unix:')
+            ? ` and gRPC on ${grpcAddress}`
+            : ` and grpc://${grpcAddress}`;
       logger.info(
         { url: server.url, grpc: grpcAddress, models, version: VERSION },
-        `berth listening on ${server.url}${grpcAddress === undefined ? '' : ` and grpc://${grpcAddress}`}`,
+        `berth listening on ${server.url}${grpcShown}`,
       );
 
       let signals = 0;
@@ -317,6 +329,7 @@ export function serveCommand(): Command {
           })
           .then(
             ({ drained }) => {
+              if (flags.grpcSocket !== undefined) removeSocket(flags.grpcSocket, false);
               if (flags.socket !== undefined) removeSocket(flags.socket, signal === 'parent exited');
               logger.info({ drained }, 'stopped');
               logger.flush();

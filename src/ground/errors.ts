@@ -262,6 +262,11 @@ export const ERROR_CODES = {
     description:
       '`rollout.watch`: the watched models hold more files and folders than berth up looks at on each poll (100,000).',
   },
+  BERTH_ERR_UP_NO_SOCKET_FOLDER: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      "berth up could make no folder for its replicas' unix sockets: TMPDIR's path is too long for a socket path (107 bytes) and /tmp cannot be used. It does not fall back to loopback TCP, where any local user could reach a replica around the gateway.",
+  },
   BERTH_ERR_AUTH_UNAUTHENTICATED: {
     category: 'UNAUTHENTICATED',
     description:

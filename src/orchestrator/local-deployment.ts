@@ -31,13 +31,11 @@ import {
   type RunningGatewayGrpc,
 } from '../gateway/index.js';
 import type { ReplicasSpec, ResilienceSpec, RolloutSpec } from '../spec/index.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { BerthError } from '../ground/index.js';
 import type { TlsFiles } from '../access/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
 import { planReplicas } from './replica-plan.js';
+import { socketFolder } from './socket-folder.js';
 import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
 import type { BackoffPolicy } from './restart-backoff.js';
 import { Supervisor, type ReplicaEvent, type ReplicaExit, type ReplicaState } from './supervisor.js';
@@ -207,17 +205,13 @@ export class LocalDeployment {
       },
     });
     this.tracks = new Tracks(this.pool);
-    // The replicas serve REST on unix sockets in a folder only this user can enter: the gateway
-    // reaches them without a TCP loopback hop, and no other local user can reach them at all.
-    // (A socket path is at most 107 bytes: a TMPDIR too deep for one means loopback TCP.)
-    let socketDir: string | undefined = mkdtempSync(join(tmpdir(), 'berth-up-'));
-    if (socketDir.length >= 80) {
-      rmSync(socketDir, { recursive: true, force: true });
-      socketDir = undefined;
-    }
+    // The replicas serve REST and gRPC on unix sockets in a folder only this user can enter: the
+    // gateway reaches them without a TCP loopback hop, and no other local user can reach them at
+    // all, so the gateway is the one way in (where access control is).
+    const socketDir = socketFolder();
     this.supervisor = new Supervisor({
       berthBin: options.berthBin,
-      ...(socketDir === undefined ? {} : { socketDir }),
+      socketDir,
       ...(options.nodePath === undefined ? {} : { nodePath: options.nodePath }),
       ...(options.backoff === undefined ? {} : { backoff: options.backoff }),
       ...(options.stopTimeoutMs === undefined ? {} : { stopTimeoutMs: options.stopTimeoutMs }),

@@ -74,7 +74,8 @@ export interface SupervisorOptions {
   readonly stopTimeoutMs?: number;
   /**
    * A folder (mode 0700, the caller's) for the replicas' unix sockets: each serves REST on
-   * `<folder>/<id>.sock` instead of a loopback TCP port. Undefined: loopback TCP.
+   * `<folder>/<id>.sock` and gRPC on `<folder>/<id>.grpc.sock` instead of loopback TCP ports.
+   * Undefined: loopback TCP.
    */
   readonly socketDir?: string;
   /** Each line a replica writes (its JSON log lines), with its id: for multiplexed output. */
@@ -97,7 +98,7 @@ interface Replica {
   exited: Promise<void> | undefined;
 }
 
-/** The address a `berth serve` log line announces: `berth listening on URL [and grpc://H:P]`. */
+/** The address a `berth serve` log line announces: `berth listening on URL [and grpc://H:P]` (its `grpc` field: `H:P` or `unix:PATH`). */
 export function listeningAddress(line: string): { url: string; grpc: string | undefined } | undefined {
   let record: { url?: unknown; grpc?: unknown; msg?: unknown };
   try {
@@ -213,8 +214,11 @@ export class Supervisor {
     const started = performance.now();
     const socket =
       this.options.socketDir === undefined ? undefined : join(this.options.socketDir, `${id}.sock`);
-    // A replica killed with SIGKILL leaves its socket file behind; the next one binds anew.
+    const grpcSocket =
+      this.options.socketDir === undefined ? undefined : join(this.options.socketDir, `${id}.grpc.sock`);
+    // A replica killed with SIGKILL leaves its socket files behind; the next one binds anew.
     if (socket !== undefined) rmSync(socket, { force: true });
+    if (grpcSocket !== undefined) rmSync(grpcSocket, { force: true });
     replica.state = 'starting';
     replica.url = undefined;
     replica.grpc = undefined;
@@ -227,8 +231,7 @@ export class Supervisor {
         '--host',
         '127.0.0.1',
         ...(socket === undefined ? ['--port', '0'] : ['--socket', socket]),
-        '--grpc-port',
-        '0',
+        ...(grpcSocket === undefined ? ['--grpc-port', '0'] : ['--grpc-socket', grpcSocket]),
         '--log-format',
         'json',
       ],

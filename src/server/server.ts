@@ -47,6 +47,8 @@ export interface ServeOptions extends Omit<EngineOptions, 'metrics'> {
   readonly grpc?: {
     /** 0 picks a free port. */
     readonly port: number;
+    /** Listen on this unix socket instead of the port (a replica of `berth up`). */
+    readonly socketPath?: string;
     /** Largest request message accepted. */
     readonly maxMessageBytes: number;
   };
@@ -72,8 +74,10 @@ export interface RunningServer {
   readonly url: string;
   /** The TCP port; 0 on a unix socket. */
   readonly port: number;
-  /** The gRPC port, when gRPC is served. */
+  /** The gRPC port, when gRPC is served on TCP. */
   readonly grpcPort: number | undefined;
+  /** Where gRPC clients reach it (`host:port`, or `unix:PATH`), when gRPC is served. */
+  readonly grpcAddress: string | undefined;
   readonly engine: LocalEngine;
   readonly registry: ModelRegistry;
   readonly control: ModelControl;
@@ -199,6 +203,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url,
     port: typeof address === 'object' && address !== null ? address.port : 0,
     grpcPort: grpc?.port,
+    grpcAddress: grpc?.address,
     engine,
     registry: engine.registry,
     control: engine.control,

@@ -1,9 +1,11 @@
 /** `berth serve` as a real process: the quick start, single files, repositories, broken models. */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
+import { grpcCode, inferMessage } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 import { runCli, startServeForEachTest } from '../helpers/cli.js';
@@ -209,13 +211,16 @@ describe('berth serve', () => {
     expect(help.stdout).toContain('config.pbtxt');
   });
 
-  it('serves REST on a unix socket with --socket, and removes the socket file when it stops', async () => {
+  it('serves REST and gRPC on unix sockets with --socket and --grpc-socket, and removes the files when it stops', async () => {
     const dir = tempDir();
     writeModel(dir, 'double', doubleModel());
     const socket = join(dir, 'berth.sock');
-    const server = await serve([dir, '--socket', socket]);
+    const grpcSocket = join(dir, 'berth.grpc.sock');
+    const server = await serve([dir, '--socket', socket, '--grpc-socket', grpcSocket]);
     expect(server.url).toBe(`unix:${socket}`);
+    expect(server.grpcAddress).toBe(`unix:${grpcSocket}`);
     await until(() => probeReady(server.url, 5000), 'readiness over the socket');
+    expect(await grpcCode(`unix:${grpcSocket}`, 'ModelInfer', inferMessage())).toBe(status.OK);
     const body = JSON.stringify({
       inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4], data: [1, 2, 3, 4] }],
     });
@@ -237,5 +242,6 @@ describe('berth serve', () => {
     expect((JSON.parse(answer) as { outputs: { data: number[] }[] }).outputs[0]?.data).toEqual([2, 4, 6, 8]);
     expect(await server.stop()).toBe(0);
     expect(existsSync(socket)).toBe(false);
+    expect(existsSync(grpcSocket)).toBe(false);
   });
 });

@@ -14,7 +14,16 @@ import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
-import { alive, inferDouble, readyCount, replicaPids, status, statusNow, upsForFile } from '../helpers/up.js';
+import {
+  alive,
+  inferDouble,
+  readyCount,
+  replicaPids,
+  status,
+  statusNow,
+  tcpListenPorts,
+  upsForFile,
+} from '../helpers/up.js';
 
 const tempDir = tempDirsForFile('berth-up-');
 const startUp = upsForFile();
@@ -61,6 +70,17 @@ describe('berth up', () => {
       ['r1', 'ready', true],
       ['r2', 'ready', true],
     ]);
+    // Replicas serve REST and gRPC on unix sockets only: no other local user can reach them
+    // around the gateway.
+    for (const replica of first.replicas) expect(tcpListenPorts(replica.pid)).toEqual([]);
+    expect(up.logs.filter((l) => l.msg?.toString().startsWith('berth listening')).map((l) => l.grpc)).toEqual(
+      [
+        expect.stringMatching(/^unix:\/.*\/r[12]\.grpc\.sock$/),
+        expect.stringMatching(/^unix:\/.*\/r[12]\.grpc\.sock$/),
+      ],
+    );
+    // (The gateway itself listens on TCP: its REST, gRPC and control ports.)
+    expect(tcpListenPorts(up.child.pid ?? 0).length).toBe(3);
     expect(first.scaling).toMatchObject({ mode: 'fixed', desired: 2 });
     const human = runCli(['status', '--url', up.control]);
     expect(human.stdout).toMatch(/REPLICA\s+STATE\s+REV\s+PID/);

@@ -3,6 +3,7 @@
  * with its log lines parsed, and stopped after each test with a check that no replica is left.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { BERTH_BIN, runCli } from './cli.js';
 import { until } from './until.js';
@@ -50,6 +51,33 @@ export function replicaPids(up: Up): number[] {
   return up.logs
     .filter((l) => typeof l.replica === 'string' && typeof l.pid === 'number')
     .map((l) => l.pid as number);
+}
+
+/**
+ * The TCP ports process `pid` listens on: its sockets' inodes (/proc/PID/fd) that /proc/net/tcp
+ * and tcp6 list in the LISTEN state.
+ */
+export function tcpListenPorts(pid: number): number[] {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (match?.[1] !== undefined) inodes.add(match[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  const ports: number[] = [];
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [local, state, inode] = [fields[1], fields[3], fields[9]];
+      if (state === '0A' && inode !== undefined && inodes.has(inode) && local !== undefined) {
+        ports.push(parseInt(local.split(':')[1] ?? '', 16));
+      }
+    }
+  }
+  return ports;
 }
 
 /**

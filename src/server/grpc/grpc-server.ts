@@ -26,6 +26,8 @@ export interface GrpcServerOptions extends GrpcHandlerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
+  /** Listen on this unix socket instead of host and port (a replica of `berth up`). */
+  readonly socketPath?: string;
   /** Largest request message accepted, in bytes (RESOURCE_EXHAUSTED past it). */
   readonly maxMessageBytes: number;
   /** Serve TLS (mTLS with a client CA) from these watched files; plain gRPC without. */
@@ -33,7 +35,10 @@ export interface GrpcServerOptions extends GrpcHandlerOptions {
 }
 
 export interface RunningGrpcServer {
-  readonly port: number;
+  /** The TCP port; undefined on a unix socket. */
+  readonly port: number | undefined;
+  /** Where clients reach it, as a grpc-js target: `host:port`, or `unix:PATH`. */
+  readonly address: string;
   /** Tells the health service whether berth is ready (SERVING) or not (NOT_SERVING). */
   setServing(serving: boolean): void;
 
@@ -82,27 +87,27 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
   server.addService(healthMethods(), health.handlers());
   addReflection(server, REFLECTED_FILES, [INFERENCE_SERVICE, HEALTH_SERVICE]);
 
+  const where =
+    options.socketPath === undefined ? `${options.host}:${options.port}` : `unix:${options.socketPath}`;
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(
-      `${options.host}:${options.port}`,
-      grpcServerCredentials(options.tls),
-      (error, bound) => {
-        if (error === null) resolve(bound);
-        else {
-          reject(
-            new BerthError(
-              'BERTH_ERR_SERVER_LISTEN_FAILED',
-              `cannot listen for gRPC on ${options.host}:${options.port}: ${error.message}`,
-              { cause: error },
-            ),
-          );
-        }
-      },
-    );
+    server.bindAsync(where, grpcServerCredentials(options.tls), (error, bound) => {
+      if (error === null) resolve(bound);
+      else {
+        reject(
+          new BerthError(
+            'BERTH_ERR_SERVER_LISTEN_FAILED',
+            `cannot listen for gRPC on ${where}: ${error.message}`,
+            { cause: error },
+          ),
+        );
+      }
+    });
   });
 
+  const tcp = options.socketPath === undefined;
   return {
-    port,
+    port: tcp ? port : undefined,
+    address: tcp ? `${options.host}:${port}` : where,
     setServing: (serving) => {
       const status = serving ? 'SERVING' : 'NOT_SERVING';
       health.set('', status);
