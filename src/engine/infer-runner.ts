@@ -142,7 +142,11 @@ export class InferRunner {
       const count = classificationCount(output);
       if (count !== undefined) (classes ??= new Map()).set(output.name, count);
     }
-    const outputs = decoded.outputs?.map((o) => o.name) ?? this.seriesOf(ready, labels).outputs;
+    // No requested outputs, or an empty list of them: every output (never an empty fetch list).
+    const outputs =
+      decoded.outputs === undefined || decoded.outputs.length === 0
+        ? this.seriesOf(ready, labels).outputs
+        : decoded.outputs.map((o) => o.name);
     const scheduling = schedulingOf(decoded);
     if (context.deadline !== undefined) {
       const left = context.deadline - Date.now();

@@ -277,6 +277,11 @@ describe('decodeRestInferRequest', () => {
     expect(request.outputs).toEqual([{ name: 'y' }, { name: 'z', parameters: { binary_data: true } }]);
   });
 
+  it('takes an empty outputs list as every output, as an absent one (regression: it was an empty fetch list, a 500)', () => {
+    const { request } = decodeRestInferRequest({ inputs: [fp32Input], outputs: [] }, none, limits);
+    expect(request.outputs).toBeUndefined();
+  });
+
   it("lets an output's binary_data override binary_data_output either way", () => {
     const onByDefault = decodeRestInferRequest(
       {

@@ -87,7 +87,9 @@ export function decodeRestInferRequest(
     ...(id === undefined ? {} : { id }),
     ...(parameters === undefined ? {} : { parameters }),
     inputs,
-    ...(outputs === undefined ? {} : { outputs }),
+    // `"outputs": []` asks for no output in particular: every output, as when it is absent (the
+    // protocol's gRPC form cannot tell an empty list from none, and Triton answers both alike).
+    ...(outputs === undefined || outputs.length === 0 ? {} : { outputs }),
   };
   const flags = perOutput;
   const encoding: OutputEncoding =

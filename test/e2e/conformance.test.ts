@@ -269,6 +269,16 @@ describe.each(transports)('conformance over $name', ({ name, scheme, open }) => 
       { outputs: ['OUTPUT1'] },
     );
     expect(response.outputs.map((o) => o.name)).toEqual(['OUTPUT1']);
+    // An empty list asks for none in particular: every output (regression: REST answered 500).
+    const all = await client.infer(
+      'simple',
+      [
+        { name: 'INPUT0', datatype: 'INT32', shape: [2, 16], data },
+        { name: 'INPUT1', datatype: 'INT32', shape: [2, 16], data },
+      ],
+      { outputs: [] },
+    );
+    expect(all.outputs.map((o) => o.name).sort()).toEqual(['OUTPUT0', 'OUTPUT1']);
   });
 
   it('serves an explicit version', async () => {
