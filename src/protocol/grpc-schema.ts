@@ -409,6 +409,43 @@ export function reflectionService(version: 'v1' | 'v1alpha'): {
   return { root, name, methods: methodsOf(root, name) };
 }
 
+/**
+ * A request message that did not decode: what a server's deserializer hands its handler instead
+ * of throwing, because grpc-js answers a throwing deserializer with INTERNAL, where the caller
+ * sent bad input (INVALID_ARGUMENT).
+ */
+export class MalformedMessage {
+  constructor(
+    /** protobufjs's reason, such as "index out of range: 12 + 10 > 12". */
+    readonly reason: string,
+  ) {}
+}
+
+/**
+ * The same methods, for a server: a request that does not decode becomes a MalformedMessage for
+ * the handler to refuse with INVALID_ARGUMENT.
+ *
+ * @example
+ * server.addService(forServer(inferenceMethods()), handlers);
+ */
+export function forServer(methods: Record<string, GrpcMethod>): Record<string, GrpcMethod> {
+  const out: Record<string, GrpcMethod> = {};
+  for (const [name, method] of Object.entries(methods)) {
+    const decode = method.requestDeserialize;
+    out[name] = {
+      ...method,
+      requestDeserialize: (bytes) => {
+        try {
+          return decode(bytes);
+        } catch (error) {
+          return new MalformedMessage((error as Error).message);
+        }
+      },
+    };
+  }
+  return out;
+}
+
 export function methodsOf(root: protobuf.Root, name: string): Record<string, GrpcMethod> {
   const service = root.lookupService(name);
   const methods: Record<string, GrpcMethod> = {};

@@ -174,6 +174,67 @@ describe('gRPC inference messages', () => {
     expect(unknown.error?.code).toBe(status.NOT_FOUND);
   });
 
+  it('answers a message that is not protobuf with INVALID_ARGUMENT, not INTERNAL (regression), on every service', async () => {
+    // Field 1 (model_name) says 255 bytes follow; 2 do.
+    const truncated = Buffer.from([0x0a, 0xff, 0x01, 0x61, 0x62]);
+    const raw = (path: string) =>
+      new Promise<ServiceError | null>((resolve) => {
+        const client = new Client(address, credentials.createInsecure());
+        client.makeUnaryRequest(
+          path,
+          (bytes: Buffer) => bytes,
+          (bytes: Buffer) => bytes,
+          truncated,
+          (error: ServiceError | null) => {
+            client.close();
+            resolve(error);
+          },
+        );
+      });
+    const infer = await raw((inferenceMethods().ModelInfer as GrpcMethod).path);
+    expect(infer?.code).toBe(status.INVALID_ARGUMENT);
+    expect(infer?.details).toMatch(
+      /^the ModelInfer request is not a valid protobuf message of the inference service: /,
+    );
+    expect(infer?.metadata.get('berth-error-code')).toEqual(['BERTH_ERR_PROTOCOL_INVALID_REQUEST']);
+    expect((await raw((inferenceMethods().ModelMetadata as GrpcMethod).path))?.code).toBe(
+      status.INVALID_ARGUMENT,
+    );
+    const health = await raw('/grpc.health.v1.Health/Check');
+    expect(health?.code).toBe(status.INVALID_ARGUMENT);
+    expect(health?.details).toMatch(/not a valid grpc.health.v1.HealthCheckRequest/);
+
+    // On a stream, the malformed message gets its error reply and the stream goes on.
+    const method = inferenceMethods().ModelStreamInfer as GrpcMethod;
+    const client = new Client(address, credentials.createInsecure());
+    const stream = client.makeBidiStreamRequest(
+      method.path,
+      (bytes: Buffer) => bytes,
+      method.responseDeserialize,
+    );
+    const replies: { error_message: string; infer_response?: { id: string } }[] = [];
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('data', (reply: (typeof replies)[number]) => replies.push(reply));
+      stream.on('end', () => resolve());
+      stream.on('error', reject);
+    });
+    stream.write(truncated);
+    stream.write(
+      method.requestSerialize({
+        model_name: 'double',
+        id: 'fine',
+        inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
+        raw_input_contents: [floats([1, 2, 3, 4])],
+      }),
+    );
+    stream.end();
+    await ended;
+    client.close();
+    expect(replies).toHaveLength(2);
+    expect(replies[0]?.error_message).toMatch(/not a valid protobuf message/);
+    expect(replies[1]).toMatchObject({ error_message: '', infer_response: { id: 'fine' } });
+  });
+
   it('applies the classification parameter tritonclient sends on an output', async () => {
     const { error, response } = await call('ModelInfer', {
       model_name: 'double',

@@ -12,11 +12,13 @@ import {
 } from '@grpc/grpc-js';
 import {
   encodeGrpcInferResponse,
+  MalformedMessage,
   type DecodeLimits,
   type GrpcInferRequestMessage,
   type InferCall,
   type OipService,
 } from '../../protocol/index.js';
+import { BerthError } from '../../ground/index.js';
 import type { Logger } from '../../observability/index.js';
 import type { EarlyRefusal } from '../../access/index.js';
 import { grpcContext } from '../call-context.js';
@@ -66,7 +68,7 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
             peer: context.peer,
           });
           if (refused !== undefined) throw refused;
-          return invoke(decode(call.request, limits), context);
+          return invoke(decode(wellFormed(call.request, method), limits), context);
         })
         .then(
           (output) => {
@@ -95,7 +97,7 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
       for await (const message of streamMessages<GrpcInferRequestMessage>(call)) {
         let decoded: InferCall;
         try {
-          decoded = INFER_OPERATION.grpc.decode(message, limits);
+          decoded = INFER_OPERATION.grpc.decode(wellFormed(message, STREAM_INFER_METHOD), limits);
         } catch (error) {
           // A message that is no call at all (it names no model) is answered here, in turn.
           reply(error, message);
@@ -122,4 +124,13 @@ export function createGrpcHandlers(options: GrpcHandlerOptions): UntypedServiceI
     })();
   };
   return handlers;
+}
+
+/** The message, or the caller's error (INVALID_ARGUMENT) when it did not decode (forServer). */
+function wellFormed<T>(message: T | MalformedMessage, method: string): T {
+  if (!(message instanceof MalformedMessage)) return message;
+  throw new BerthError(
+    'BERTH_ERR_PROTOCOL_INVALID_REQUEST',
+    `the ${method} request is not a valid protobuf message of the inference service: ${message.reason}`,
+  );
 }

@@ -6,6 +6,7 @@
  */
 import { status, type ServerUnaryCall, type ServerWritableStream, type sendUnaryData } from '@grpc/grpc-js';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { MalformedMessage } from '../../protocol/index.js';
 
 export type ServingStatus = 'SERVING' | 'NOT_SERVING';
 
@@ -33,6 +34,10 @@ export class HealthService {
   handlers(): UntypedServiceImplementation {
     return {
       Check: (call: ServerUnaryCall<HealthRequest, unknown>, callback: sendUnaryData<unknown>) => {
+        if (call.request instanceof MalformedMessage) {
+          callback(malformed(call.request));
+          return;
+        }
         const service = call.request.service ?? '';
         const serving = this.statuses.get(service);
         if (serving === undefined) {
@@ -42,6 +47,10 @@ export class HealthService {
         callback(null, { status: STATUS_NUMBER[serving] });
       },
       Watch: (call: ServerWritableStream<HealthRequest, unknown>) => {
+        if (call.request instanceof MalformedMessage) {
+          call.emit('error', malformed(call.request));
+          return;
+        }
         const service = call.request.service ?? '';
         const serving = this.statuses.get(service);
         call.write({
@@ -70,4 +79,12 @@ export class HealthService {
     for (const set of this.watchers.values()) for (const call of set) call.end();
     this.watchers.clear();
   }
+}
+
+/** A request that did not decode (protocol's forServer): the caller's error. */
+function malformed(request: MalformedMessage): { code: status; details: string } {
+  return {
+    code: status.INVALID_ARGUMENT,
+    details: `the request is not a valid grpc.health.v1.HealthCheckRequest: ${request.reason}`,
+  };
 }

@@ -12,6 +12,7 @@ import { grpcServerCredentials, type TlsFiles } from '../../access/index.js';
 import {
   addReflection,
   BerthError,
+  forServer,
   HEALTH_SERVICE,
   healthMethods,
   INFERENCE_SERVICE,
@@ -82,9 +83,11 @@ export async function startGrpcServer(options: GrpcServerOptions): Promise<Runni
     'grpc.max_send_message_length': -1,
   });
   const calls = new CallTracker();
-  server.addService(inferenceMethods(), calls.track(createGrpcHandlers(options)));
+  // Requests that do not decode reach the handlers as MalformedMessage: INVALID_ARGUMENT, not
+  // grpc-js's INTERNAL.
+  server.addService(forServer(inferenceMethods()), calls.track(createGrpcHandlers(options)));
   const health = new HealthService(['', INFERENCE_SERVICE], 'NOT_SERVING');
-  server.addService(healthMethods(), health.handlers());
+  server.addService(forServer(healthMethods()), health.handlers());
   addReflection(server, REFLECTED_FILES, [INFERENCE_SERVICE, HEALTH_SERVICE]);
 
   const where =
