@@ -1,0 +1,72 @@
+/** berth.yaml, the one spec file: YAML, then the spec's strict schema. */
+import type * as Spec from '../../src/spec/index.js';
+import { berth, text, utf8, type FuzzTarget } from '../target.ts';
+
+const spec = await berth<typeof Spec>('spec/index.js');
+
+export const target: FuzzTarget = {
+  name: 'berth-spec',
+  description: "berth.yaml: YAML (aliases bounded), then the spec's strict schema",
+  focus: ['/spec/'],
+  dictionary: [
+    'name',
+    'repository',
+    'image',
+    'platforms',
+    'replicas',
+    'min',
+    'max',
+    'target',
+    'inflightPerReplica',
+    'scaleDownAfter',
+    'idleToZero',
+    'rollout',
+    'strategy',
+    'canary',
+    'steps',
+    'interval',
+    'analysis',
+    'errorRate',
+    'p99Ms',
+    'agreement',
+    'failAfter',
+    'resilience',
+    'timeoutMs',
+    'retries',
+    'retryBudget',
+    'outlier',
+    'serve',
+    'auth',
+    'limits',
+    'tls',
+    'env:',
+    'file:',
+    '5m',
+    '30s',
+    ': ',
+    '\n  ',
+    '- ',
+    '{',
+    '}',
+    '[',
+    ']',
+    '&a ',
+    '*a',
+    '<<: ',
+  ],
+  maxLength: 2048,
+  seeds: () =>
+    Promise.resolve({
+      up: utf8.encode(
+        [
+          'name: fraud',
+          'repository: models',
+          'replicas: { min: 1, max: 4, target: { inflightPerReplica: 8 }, scaleDownAfter: 5m, idleToZero: 15m }',
+          'rollout: { strategy: canary, steps: [10, 50, 100], interval: 30s, analysis: { errorRate: 0.01, p99Ms: 250, agreement: 0.99 }, failAfter: 2 }',
+          'resilience: { timeoutMs: 2000, retries: 2, retryBudget: 0.2, outlier: { consecutive5xx: 5, ejectFor: 30s } }',
+        ].join('\n'),
+      ),
+      image: utf8.encode('name: fraud\nimage: { platforms: [linux/amd64] }\n'),
+    }),
+  run: (data) => spec.parseSpec(text.decode(data), 'berth.yaml'),
+};

@@ -1,0 +1,78 @@
+/** A Triton `config.pbtxt` (protobuf text format), parsed and mapped to berth's model config. */
+import type * as Repository from '../../src/repository/index.js';
+import { berth, text, utf8, type FuzzTarget } from '../target.ts';
+
+const repository = await berth<typeof Repository>('repository/index.js');
+
+export const target: FuzzTarget = {
+  name: 'pbtxt',
+  description: "Triton config.pbtxt: protobuf text format, mapped to berth's model config",
+  focus: ['/repository/pbtxt', '/repository/triton-config'],
+  dictionary: [
+    'name',
+    'platform',
+    'backend',
+    'max_batch_size',
+    'input',
+    'output',
+    'data_type',
+    'dims',
+    'reshape',
+    'shape',
+    'instance_group',
+    'count',
+    'kind',
+    'KIND_CPU',
+    'KIND_GPU',
+    'dynamic_batching',
+    'preferred_batch_size',
+    'max_queue_delay_microseconds',
+    'version_policy',
+    'latest',
+    'num_versions',
+    'specific',
+    'versions',
+    'parameters',
+    'key',
+    'value',
+    'string_value',
+    'TYPE_FP32',
+    'TYPE_STRING',
+    'TYPE_INT64',
+    'onnxruntime_onnx',
+    '{',
+    '}',
+    '[',
+    ']',
+    ':',
+    '"',
+    '#',
+    '<',
+    '>',
+    '\\x',
+    '\\',
+  ],
+  maxLength: 4096,
+  seeds: () =>
+    Promise.resolve({
+      full: utf8.encode(
+        [
+          'name: "resnet"',
+          'platform: "onnxruntime_onnx"',
+          'max_batch_size: 8',
+          'input [ { name: "x" data_type: TYPE_FP32 dims: [ 3, 224, 224 ] } ]',
+          'output [ { name: "y" data_type: TYPE_FP32 dims: [ 1000 ] label_filename: "labels.txt" } ]',
+          'instance_group [ { count: 2 kind: KIND_CPU } ]',
+          'dynamic_batching { preferred_batch_size: [ 4, 8 ] max_queue_delay_microseconds: 100 }',
+          'version_policy: { latest: { num_versions: 2 } }',
+          'parameters { key: "intra_op_thread_count" value: { string_value: "2" } }',
+          '# a comment',
+        ].join('\n'),
+      ),
+      minimal: utf8.encode('backend: "onnxruntime"\n'),
+      specific: utf8.encode(
+        'version_policy { specific { versions: [1, 3] } }\ninput: [{name: "a", data_type: TYPE_STRING, dims: [-1]}]',
+      ),
+    }),
+  run: (data) => repository.parseTritonConfig(text.decode(data), 'config.pbtxt'),
+};
