@@ -12,16 +12,16 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { BerthError } from '../ground/index.js';
 import { BlobStore } from './blob-store.js';
-import { isDigest, isList, sha256 } from './digest.js';
+import { sha256 } from './digest.js';
 import { formatReference, referenceTarget, type ImageReference } from './image-reference.js';
 import type { LayerCache } from './layer-cache.js';
+import { parseConfig, parseDockerArchiveManifest, parseIndex, parseManifest } from './image-documents.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 import {
   checkConfigPlatform,
   loadLayoutImage,
   selectPlatform,
   type ImageConfig,
-  type ImageIndex,
   type ImageManifest,
   type Platform,
 } from './oci-layout.js';
@@ -68,10 +68,8 @@ function asOci(manifest: ImageManifest): ImageManifest {
     ...d,
     mediaType: OCI_EQUIVALENT[d.mediaType] ?? d.mediaType,
   });
-  if (!isList(manifest.layers) || typeof manifest.config !== 'object')
-    throw invalid('the base manifest has no layers or config');
+  // Its shape (sha256 digests, a config, a list of layers) was checked as it was read.
   for (const layer of manifest.layers) {
-    if (!isDigest(layer.digest)) throw invalid(`base layer digest ${String(layer.digest)} is not sha256`);
     if (/zstd|nondistributable|foreign/.test(layer.mediaType)) {
       throw invalid(
         `base layer ${layer.digest} is ${layer.mediaType}; berth copies gzip and plain tar layers only`,
@@ -141,29 +139,24 @@ async function inside(dir: string, name: string, archive: string): Promise<strin
 
 /** A `docker save` archive as an OCI image: its config and layer files become blobs. */
 async function fromDockerArchive(dir: string, platform: Platform, name: string): Promise<BaseImage> {
-  let items: { Config?: string; Layers?: string[] }[];
+  let text: string;
   try {
-    items = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as typeof items;
+    text = await readFile(join(dir, 'manifest.json'), 'utf8');
   } catch (error) {
     throw new BerthError(
       'BERTH_ERR_PACKAGING_INVALID_IMAGE',
       `${name}: no readable manifest.json (not a docker-archive?)`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
-  const item = items[0];
-  if (items.length !== 1 || item?.Config === undefined || !Array.isArray(item.Layers)) {
-    throw invalid(`${name}: expected one image in manifest.json, found ${items.length}`);
-  }
+  const item = parseDockerArchiveManifest(text, `${name}: manifest.json`);
   const store = new BlobStore(join(dir, 'oci'));
   await store.init();
   const configDescriptor = await store.putStream(
     MEDIA_TYPE.config,
     createReadStream(await inside(dir, item.Config, name)),
   );
-  const config = await store.readJson<ImageConfig>(configDescriptor.digest);
+  const config = await store.readJson(configDescriptor.digest, parseConfig);
   checkConfigPlatform(config, platform);
   const layers: Descriptor[] = [];
   for (const layer of item.Layers) {
@@ -201,21 +194,9 @@ async function fromRegistry(
     digest: fetched.digest,
     size: fetched.bytes.byteLength,
   };
-  const parse = (): unknown => {
-    try {
-      return JSON.parse(fetched.bytes.toString('utf8'));
-    } catch (error) {
-      throw new BerthError(
-        'BERTH_ERR_PACKAGING_INVALID_IMAGE',
-        `${formatReference(reference)}: manifest is not JSON`,
-        {
-          cause: error,
-        },
-      );
-    }
-  };
+  const what = () => `${formatReference(reference)}: manifest ${fetched.digest}`;
   if (fetched.mediaType === MEDIA_TYPE.index || fetched.mediaType === MEDIA_TYPE.dockerList) {
-    const chosen = selectPlatform(parse() as ImageIndex, platform);
+    const chosen = selectPlatform(parseIndex(fetched.bytes.toString('utf8'), what()), platform);
     fetched = await client.manifest(repository, chosen.digest);
     descriptor = { mediaType: fetched.mediaType, digest: fetched.digest, size: fetched.bytes.byteLength };
   }
@@ -224,14 +205,14 @@ async function fromRegistry(
       `${formatReference(reference)} is ${fetched.mediaType || 'of no known type'}, not an image manifest`,
     );
   }
-  const manifest = asOci(parse() as ImageManifest);
+  const manifest = asOci(parseManifest(fetched.bytes.toString('utf8'), what()));
   const blobFile = async (d: Descriptor): Promise<string> => {
     if (!(await store.has(d.digest)))
       await store.putStream(d.mediaType, await client.blob(repository, d.digest), d.digest, d.size);
     return store.path(d.digest);
   };
   await blobFile(manifest.config);
-  const config = await store.readJson<ImageConfig>(manifest.config.digest);
+  const config = await store.readJson(manifest.config.digest, parseConfig);
   checkConfigPlatform(config, platform);
   // Kept with the blobs so a later build can name what it built on.
   await store.putBytes(descriptor.mediaType, fetched.bytes);

@@ -6,8 +6,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BerthError } from '../ground/index.js';
 import { BlobStore } from './blob-store.js';
-import { isDigest, isList } from './digest.js';
 import { writeWhole } from './exit-cleanup.js';
+import {
+  parseConfig,
+  parseIndex,
+  parseManifest,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+} from './image-documents.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 
 /** The annotation that names an image in a layout's index.json (its tag). */
@@ -15,31 +22,7 @@ export const REF_NAME = 'org.opencontainers.image.ref.name';
 /** The full image name podman and containerd read when they load a layout or archive. */
 export const CONTAINERD_NAME = 'io.containerd.image.name';
 
-export interface ImageIndex {
-  readonly schemaVersion: 2;
-  readonly mediaType?: string;
-  readonly manifests: readonly Descriptor[];
-}
-
-export interface ImageManifest {
-  readonly schemaVersion: 2;
-  readonly mediaType?: string;
-  readonly config: Descriptor;
-  readonly layers: readonly Descriptor[];
-  readonly annotations?: Readonly<Record<string, string>>;
-}
-
-/** The parts of an image config berth reads and writes (the rest is kept as it is). */
-export interface ImageConfig {
-  readonly created?: string;
-  readonly architecture: string;
-  readonly os: string;
-  readonly variant?: string;
-  readonly config?: Record<string, unknown>;
-  readonly rootfs: { readonly type: 'layers'; readonly diff_ids: readonly string[] };
-  readonly history?: readonly Record<string, unknown>[];
-  readonly [key: string]: unknown;
-}
+export type { ImageConfig, ImageIndex, ImageManifest } from './image-documents.js';
 
 export interface Platform {
   readonly os: string;
@@ -74,9 +57,7 @@ async function readIndex(dir: string): Promise<ImageIndex> {
       { cause: error },
     );
   }
-  const index = JSON.parse(text) as ImageIndex;
-  if (!Array.isArray(index.manifests)) throw invalid(`${dir}/index.json has no "manifests" list`);
-  return index;
+  return parseIndex(text, `${dir}/index.json`);
 }
 
 /**
@@ -85,7 +66,6 @@ async function readIndex(dir: string): Promise<ImageIndex> {
  * @throws BerthError when the index has none.
  */
 export function selectPlatform(index: ImageIndex, platform: Platform): Descriptor {
-  if (!isList(index.manifests)) throw invalid('the image index has no "manifests" list');
   const match = index.manifests.find(
     (m) =>
       m.platform?.os === platform.os &&
@@ -135,15 +115,12 @@ export async function loadLayoutImage(
   }
   let descriptor = candidates[0] as Descriptor;
   for (let depth = 0; depth < 4; depth++) {
-    if (!isDigest(descriptor.digest))
-      throw invalid(`descriptor digest ${String(descriptor.digest)} is not sha256`);
     if (descriptor.mediaType === MEDIA_TYPE.index || descriptor.mediaType === MEDIA_TYPE.dockerList) {
-      descriptor = selectPlatform(await store.readJson<ImageIndex>(descriptor.digest), platform);
+      descriptor = selectPlatform(await store.readJson(descriptor.digest, parseIndex), platform);
       continue;
     }
-    const manifest = await store.readJson<ImageManifest>(descriptor.digest);
-    if (!isDigest(manifest.config.digest)) throw invalid('the base manifest has no config digest');
-    const config = await store.readJson<ImageConfig>(manifest.config.digest);
+    const manifest = await store.readJson(descriptor.digest, parseManifest);
+    const config = await store.readJson(manifest.config.digest, parseConfig);
     checkConfigPlatform(config, platform);
     return { store, manifest, manifestDescriptor: descriptor, config };
   }
