@@ -12,7 +12,16 @@
  * docs/fuzzing.md says how to run it for an hour and what to do with a finding.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -65,6 +74,14 @@ const sha1 = (bytes: Uint8Array) => createHash('sha1').update(bytes).digest('hex
 const names = values.target ?? TARGETS;
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+/** Where the targets write (scratchFolder): one for this thread, and one for each worker, removed when it ends. */
+function newScratch(): string {
+  return mkdtempSync(join(tmpdir(), 'berth-fuzz-scratch-'));
+}
+const ownScratch = newScratch();
+process.env.BERTH_FUZZ_SCRATCH = ownScratch;
+process.once('exit', () => rmSync(ownScratch, { recursive: true, force: true }));
+
 if (values.help) {
   log(
     readFileSync(fileURLToPath(import.meta.url), 'utf8')
@@ -75,7 +92,7 @@ if (values.help) {
 }
 
 if (values.list) {
-  for (const name of TARGETS) log(`${name.padEnd(14)} ${(await loadTarget(name)).description}`);
+  for (const name of TARGETS) log(`${name.padEnd(18)} ${(await loadTarget(name)).description}`);
   process.exit(0);
 }
 
@@ -158,8 +175,10 @@ async function fuzz(name: string, seed: number): Promise<TargetResult> {
   const clock = new Float64Array(input.clock);
   const running = () => new Uint8Array(input.input).slice(0, Atomics.load(state, 1));
   const timeoutMs = ms(values.timeout, '--timeout');
+  const scratch = newScratch();
   const worker = new Worker(new URL('./worker.ts', import.meta.url), {
     workerData: input,
+    env: { ...process.env, BERTH_FUZZ_SCRATCH: scratch },
     // A parser that needs more than this for at most 64 KiB of input is itself the finding.
     resourceLimits: { maxOldGenerationSizeMb: 512 },
   });
@@ -177,8 +196,10 @@ async function fuzz(name: string, seed: number): Promise<TargetResult> {
       if (settled) return;
       settled = true;
       clearInterval(watchdog);
-      void worker.terminate();
-      resolve(result);
+      void worker.terminate().finally(() => {
+        rmSync(scratch, { recursive: true, force: true });
+        resolve(result);
+      });
     };
     const watchdog = setInterval(() => {
       if (Atomics.load(state, 0) === 1 && Date.now() - (clock[0] as number) > timeoutMs) {

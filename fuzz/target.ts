@@ -4,6 +4,7 @@
  * when `expected` says so, by default a BerthError whose status is a 4xx. Anything else — another
  * exception, a hang, memory out of proportion to the input — is a finding.
  */
+import { mkdirSync } from 'node:fs';
 import type * as Ground from '../src/ground/index.js';
 
 export interface FuzzTarget {
@@ -41,3 +42,16 @@ export function isCallersError(error: unknown): boolean {
 
 export const utf8 = new TextEncoder();
 export const text = new TextDecoder('utf-8', { fatal: false });
+
+/**
+ * A folder for what a target writes (layouts, archives), made by main.ts for each worker and
+ * removed when it ends: a worker stopped by terminate() runs no exit handlers of its own.
+ */
+export function scratchFolder(name: string): string {
+  const root = process.env.BERTH_FUZZ_SCRATCH;
+  if (root === undefined)
+    throw new Error('BERTH_FUZZ_SCRATCH is not set: run the targets through fuzz/main.ts');
+  const dir = `${root}/${name}`;
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}

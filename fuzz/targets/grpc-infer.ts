@@ -7,20 +7,11 @@
 import type * as Ground from '../../src/ground/index.js';
 import type * as Protocol from '../../src/protocol/index.js';
 import { mutateJson } from '../json-mutate.ts';
+import { MAX_BATCH_SIZE, SIGNATURE } from '../signature.ts';
 import { berth, type FuzzTarget } from '../target.ts';
 
 const protocol = await berth<typeof Protocol>('protocol/index.js');
 const ground = await berth<typeof Ground>('ground/index.js');
-
-const SIGNATURE: Ground.ModelSignature = {
-  inputs: [
-    { name: 'x', datatype: 'FP32', shape: [-1, 4] },
-    { name: 'ids', datatype: 'INT64', shape: [-1, 2] },
-    { name: 'text', datatype: 'BYTES', shape: [-1] },
-    { name: 'mask', datatype: 'BOOL', shape: [-1, 3] },
-  ],
-  outputs: [{ name: 'y', datatype: 'FP32', shape: [-1, 4] }],
-};
 
 const MESSAGE = protocol.inferenceRoot.lookupType('inference.ModelInferRequest');
 const method = protocol.forServer(protocol.inferenceMethods()).ModelInfer as Protocol.GrpcMethod;
@@ -61,7 +52,9 @@ export const target: FuzzTarget = {
           { name: 'ids', datatype: 'INT64', shape: [1, 2], contents: { int64_contents: [1, -2] } },
           { name: 'text', datatype: 'BYTES', shape: [1], contents: { bytes_contents: [Buffer.from('abc')] } },
           { name: 'mask', datatype: 'BOOL', shape: [1, 3], contents: { bool_contents: [true, false, true] } },
+          { name: 'half', datatype: 'FP16', shape: [1, 2] },
         ],
+        raw_input_contents: [Buffer.from(Uint16Array.of(0x3c00, 0x4000).buffer)],
         outputs: [{ name: 'y', parameters: { classification: { int64_param: 2 } } }],
         parameters: { priority: { int64_param: 1 } },
       }),
@@ -103,7 +96,7 @@ export const target: FuzzTarget = {
       message as Protocol.GrpcInferRequestMessage,
       ground.DEFAULT_DECODE_LIMITS,
     );
-    protocol.validateInferRequest(request, SIGNATURE, { maxBatchSize: 8 });
+    protocol.validateInferRequest(request, SIGNATURE, { maxBatchSize: MAX_BATCH_SIZE });
     return request;
   },
 };

@@ -5,10 +5,15 @@ const LOADERS: Readonly<Record<string, () => Promise<{ target: FuzzTarget }>>> =
   'rest-infer': () => import('./rest-infer.ts'),
   'grpc-infer': () => import('./grpc-infer.ts'),
   'http1-request': () => import('./http1-request.ts'),
+  'http1-response': () => import('./http1-response.ts'),
   pbtxt: () => import('./pbtxt.ts'),
   'model-config': () => import('./model-config.ts'),
   'berth-spec': () => import('./berth-spec.ts'),
   'onnx-model': () => import('./onnx-model.ts'),
+  'oci-layout': () => import('./oci-layout.ts'),
+  'oci-archive': () => import('./oci-archive.ts'),
+  'docker-archive': () => import('./docker-archive.ts'),
+  'registry-manifest': () => import('./registry-manifest.ts'),
   // A parser with a bug planted behind a 4-byte magic: proves the fuzzer finds one (test only).
   planted: () => import('./planted.ts'),
 };

@@ -8,25 +8,12 @@
 import type * as Ground from '../../src/ground/index.js';
 import type * as Protocol from '../../src/protocol/index.js';
 import { mutateJson } from '../json-mutate.ts';
+import { MAX_BATCH_SIZE, SIGNATURE } from '../signature.ts';
 import { berth, utf8, type FuzzTarget } from '../target.ts';
 
 const protocol = await berth<typeof Protocol>('protocol/index.js');
 const ground = await berth<typeof Ground>('ground/index.js');
 
-/** A model with one input of each kind of datatype a parser treats differently. */
-const SIGNATURE: Ground.ModelSignature = {
-  inputs: [
-    { name: 'x', datatype: 'FP32', shape: [-1, 4] },
-    { name: 'ids', datatype: 'INT64', shape: [-1, 2] },
-    { name: 'text', datatype: 'BYTES', shape: [-1] },
-    { name: 'mask', datatype: 'BOOL', shape: [-1, 3] },
-    { name: 'half', datatype: 'FP16', shape: [-1, 2] },
-  ],
-  outputs: [
-    { name: 'y', datatype: 'FP32', shape: [-1, 4] },
-    { name: 'p', datatype: 'FP32', shape: [-1, 2] },
-  ],
-};
 const RAW_INPUT: Ground.TensorSpec = { name: 'x', datatype: 'FP32', shape: [-1, 4] };
 
 function body(header: unknown, ...binary: Uint8Array[]): Uint8Array {
@@ -157,7 +144,7 @@ export const target: FuzzTarget = {
             const { header, binary } = protocol.splitRestBody(rest, length);
             return protocol.decodeRestInferRequest(header, binary, limits);
           })();
-    protocol.validateInferRequest(request, SIGNATURE, { maxBatchSize: 8 });
+    protocol.validateInferRequest(request, SIGNATURE, { maxBatchSize: MAX_BATCH_SIZE });
     return request;
   },
 };

@@ -16,10 +16,15 @@ const TARGETS = [
   'rest-infer',
   'grpc-infer',
   'http1-request',
+  'http1-response',
   'pbtxt',
   'model-config',
   'berth-spec',
   'onnx-model',
+  'oci-layout',
+  'oci-archive',
+  'docker-archive',
+  'registry-manifest',
 ];
 
 function fuzz(args: readonly string[], work: string) {
@@ -51,9 +56,9 @@ describe('npm run fuzz', () => {
     expect(run.status).toBe(0);
   });
 
-  it('fuzzes every target for a few seconds and finds nothing', () => {
+  it('fuzzes every target for 3 seconds and finds nothing', () => {
     const work = tempDir();
-    const run = fuzz(['--time', '4s', '--json'], work);
+    const run = fuzz(['--time', '3s', '--json'], work);
     const report = JSON.parse(run.stdout) as Report;
     for (const result of report.results) {
       // A finding names the seed, the input (a file in a folder removed after this test) and why.
@@ -61,7 +66,7 @@ describe('npm run fuzz', () => {
         result.finding,
         `${result.target} (seed ${report.seed}): ${result.finding?.detail ?? ''}`,
       ).toBeUndefined();
-      expect(result.stats?.execs, result.target).toBeGreaterThan(200);
+      expect(result.stats?.execs, result.target).toBeGreaterThan(100);
       expect(result.stats?.covered, result.target).toBeGreaterThan(0);
     }
     expect(report.results.map((result) => result.target)).toEqual(TARGETS);
