@@ -5,8 +5,11 @@
  * after a number of runs.
  */
 import { Coverage } from './coverage.ts';
-import { mutate, seeded } from './mutate.ts';
-import { isCallersError, utf8, type FuzzTarget } from './target.ts';
+import type * as InputData from '../src/loadgen/input-data.js';
+import { mutate } from './mutate.ts';
+import { berth, isCallersError, utf8, type FuzzTarget } from './target.ts';
+
+const { seededRandom } = await berth<typeof InputData>('loadgen/input-data.js');
 
 export type FindingKind = 'crash' | 'timeout' | 'memory' | 'oom';
 
@@ -87,7 +90,7 @@ export async function fuzzLoop(
 ): Promise<{ stats: LoopStats; finding?: Finding }> {
   const coverage = new Coverage(target.focus);
   await coverage.start();
-  const random = seeded(options.seed);
+  const random = seededRandom(options.seed);
   const dictionary = target.dictionary.map((token) => utf8.encode(token));
   const corpus: Uint8Array[] = [];
   const startedAt = performance.now();

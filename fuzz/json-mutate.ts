@@ -65,7 +65,7 @@ function slots(value: Json, out: { parent: Json[] | Record<string, Json>; key: s
  * The JSON text with one node changed; undefined when `text` is not JSON.
  *
  * @example
- * mutateJson('{"shape":[1,4]}', seeded(1)); // e.g. '{"shape":[1,4294967296]}'
+ * mutateJson('{"shape":[1,4]}', random); // e.g. '{"shape":[1,4294967296]}'
  */
 export function mutateJson(text: string, random: Random): string | undefined {
   let value: Json;

@@ -4,21 +4,10 @@
  * of the target's dictionary in, or splice in part of another input. Pure: randomness comes from
  * the injected generator, so a run with a seed repeats.
  */
+import { concat as joinBytes } from '../test/helpers/bytes.ts';
 
 /** A generator of numbers in [0, 1). */
 export type Random = () => number;
-
-/** A small seeded generator (mulberry32). */
-export function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes parsers treat specially: ends, signs, quotes, brackets, the largest and smallest values. */
 const INTERESTING_BYTES = [
@@ -56,15 +45,7 @@ export interface MutateOptions {
 
 const int = (random: Random, n: number): number => Math.floor(random() * n);
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 const ASCII = new TextEncoder();
 
@@ -166,7 +147,7 @@ const MUTATORS: readonly Mutator[] = [
  * One to four stacked mutations of `input`, cut to `maxLength`.
  *
  * @example
- * const next = mutate(input, seeded(1), { maxLength: 4096, dictionary: [], corpus });
+ * const next = mutate(input, random, { maxLength: 4096, dictionary: [], corpus });
  */
 export function mutate(input: Uint8Array, random: Random, options: MutateOptions): Uint8Array {
   let out = input;

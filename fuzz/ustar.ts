@@ -3,6 +3,8 @@
  * of up to 100 bytes as given (`../x` and `/abs` included: the reader must refuse them), 512-byte
  * headers and blocks, two zero blocks at the end.
  */
+import { concat } from '../test/helpers/bytes.ts';
+
 const BLOCK = 512;
 
 function field(header: Uint8Array, at: number, length: number, value: string): void {
@@ -35,11 +37,5 @@ export function ustar(files: Readonly<Record<string, Uint8Array>>): Uint8Array {
     parts.push(header, data, new Uint8Array((BLOCK - (data.byteLength % BLOCK)) % BLOCK));
   }
   parts.push(new Uint8Array(2 * BLOCK));
-  const out = new Uint8Array(parts.reduce((n, part) => n + part.byteLength, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.byteLength;
-  }
-  return out;
+  return concat(parts);
 }

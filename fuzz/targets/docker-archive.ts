@@ -5,17 +5,11 @@
  * `{"manifest.json": …, "files": {"NAME": …}}`, each value written as JSON or, for a string, as
  * text — packed into a tar; an input that is not such a document is manifest.json itself.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type * as Packaging from '../../src/packaging/image-source.js';
 import { mutateJson } from '../json-mutate.ts';
-import { berth, text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
-import { ustar } from '../ustar.ts';
-
-const source = await berth<typeof Packaging>('packaging/image-source.js');
+import { openArchive } from '../open-base.ts';
+import { text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
 
 const ROOT = scratchFolder('docker-archive');
-let runs = 0;
 
 const bytesOf = (value: unknown) =>
   typeof value === 'string' ? utf8.encode(value) : utf8.encode(JSON.stringify(value));
@@ -83,26 +77,5 @@ export const target: FuzzTarget = {
     const json = mutateJson(text.decode(data), random);
     return json === undefined ? undefined : utf8.encode(json);
   },
-  run: async (data) => {
-    const run = runs++;
-    const archive = join(ROOT, `${run}.tar`);
-    const scratch = join(ROOT, `scratch-${run}`);
-    try {
-      writeFileSync(archive, ustar(filesOf(data)));
-      return await source.openBase(
-        { kind: 'docker-archive', path: archive },
-        { os: 'linux', architecture: 'amd64' },
-        {
-          scratch,
-          cache: undefined as never,
-          client: () => {
-            throw new Error('no registry in this target');
-          },
-        },
-      );
-    } finally {
-      rmSync(archive, { force: true });
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  },
+  run: (data) => openArchive('docker-archive', filesOf(data), ROOT),
 };

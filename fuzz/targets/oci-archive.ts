@@ -5,19 +5,13 @@
  * with index.json, oci-layout and blobs/sha256/…; an input that is not such a description is the
  * archive's index.json.
  */
-import { rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type * as Packaging from '../../src/packaging/image-source.js';
 import { imageParts } from '../image-parts.ts';
 import { mutateJson } from '../json-mutate.ts';
-import { berth, scratchFolder, text, utf8, type FuzzTarget } from '../target.ts';
-import { ustar } from '../ustar.ts';
+import { openArchive } from '../open-base.ts';
+import { scratchFolder, text, utf8, type FuzzTarget } from '../target.ts';
 import { target as layout } from './oci-layout.ts';
 
-const source = await berth<typeof Packaging>('packaging/image-source.js');
-
 const ROOT = scratchFolder('oci-archive');
-let runs = 0;
 
 /** The archive's files: the layout an input describes. */
 function filesOf(data: Uint8Array): Record<string, Uint8Array> {
@@ -41,26 +35,5 @@ export const target: FuzzTarget = {
     const json = mutateJson(text.decode(data), random);
     return json === undefined ? undefined : utf8.encode(json);
   },
-  run: async (data) => {
-    const run = runs++;
-    const archive = join(ROOT, `${run}.tar`);
-    const scratch = join(ROOT, `scratch-${run}`);
-    try {
-      writeFileSync(archive, ustar(filesOf(data)));
-      return await source.openBase(
-        { kind: 'oci-archive', path: archive },
-        { os: 'linux', architecture: 'amd64' },
-        {
-          scratch,
-          cache: undefined as never,
-          client: () => {
-            throw new Error('no registry in this target');
-          },
-        },
-      );
-    } finally {
-      rmSync(archive, { force: true });
-      rmSync(scratch, { recursive: true, force: true });
-    }
-  },
+  run: (data) => openArchive('oci-archive', filesOf(data), ROOT),
 };

@@ -7,12 +7,10 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type * as Packaging from '../../src/packaging/image-source.js';
 import { imageParts } from '../image-parts.ts';
 import { mutateJson } from '../json-mutate.ts';
-import { berth, text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
-
-const source = await berth<typeof Packaging>('packaging/image-source.js');
+import { openBaseImage } from '../open-base.ts';
+import { text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
 
 const ROOT = scratchFolder('oci-layout');
 let runs = 0;
@@ -119,17 +117,7 @@ export const target: FuzzTarget = {
     const dir = join(ROOT, String(runs++));
     try {
       writeLayout(dir, data);
-      return await source.openBase(
-        { kind: 'oci', path: dir },
-        { os: 'linux', architecture: 'amd64' },
-        {
-          scratch: ROOT,
-          cache: undefined as never,
-          client: () => {
-            throw new Error('no registry in this target');
-          },
-        },
-      );
+      return await openBaseImage({ kind: 'oci', path: dir }, ROOT);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -12,12 +12,11 @@ import { Readable } from 'node:stream';
 import type * as Ground from '../../src/ground/index.js';
 import type * as Packaging from '../../src/packaging/index.js';
 import type * as Cache from '../../src/packaging/layer-cache.js';
-import type * as Source from '../../src/packaging/image-source.js';
 import { imageParts, type ImagePart } from '../image-parts.ts';
 import { mutateJson } from '../json-mutate.ts';
+import { openBaseImage } from '../open-base.ts';
 import { berth, text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
 
-const source = await berth<typeof Source>('packaging/image-source.js');
 const packaging = await berth<typeof Packaging>('packaging/index.js');
 const layers = await berth<typeof Cache>('packaging/layer-cache.js');
 const ground = await berth<typeof Ground>('ground/index.js');
@@ -126,15 +125,10 @@ export const target: FuzzTarget = {
       const cache = new layers.LayerCache(dir);
       await cache.store.init();
       const reference = packaging.parseImageReference('registry.test/base:1');
-      return await source.openBase(
-        { kind: 'registry', reference },
-        { os: 'linux', architecture: 'amd64' },
-        {
-          scratch: dir,
-          cache,
-          client: () => registryOf(data) as never,
-        },
-      );
+      return await openBaseImage({ kind: 'registry', reference }, dir, {
+        cache,
+        client: () => registryOf(data) as never,
+      });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -7,6 +7,7 @@ import { request as httpRequest, Agent } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, outputOf } from '../../src/client/index.js';
+import { seededRandom } from '../../src/loadgen/input-data.js';
 import { addSubModel, doubleModel, identityModel, writeModel } from '../fixtures/models.js';
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
@@ -16,18 +17,7 @@ const tempDir = tempDirsForFile('berth-fuzz-');
 const SEED = Number(process.env.BERTH_FUZZ_SEED ?? 20261121);
 const ROUNDS = Number(process.env.BERTH_FUZZ_ROUNDS ?? 4000);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const random = mulberry32(SEED);
+const random = seededRandom(SEED);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T>(list: readonly T[]): T => list[int(list.length)] as T;
 
