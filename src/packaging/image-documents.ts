@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
+import { isDigest } from './digest.js';
 import type { Descriptor } from './media-types.js';
 
 export interface ImageIndex {
@@ -35,7 +36,7 @@ export interface ImageConfig {
   readonly [key: string]: unknown;
 }
 
-const digest = z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected a sha256:<64 hex digits> digest');
+const digest = z.string().refine(isDigest, 'expected a sha256:<64 hex digits> digest');
 
 const platform = z.looseObject({ os: z.string(), architecture: z.string(), variant: z.string().optional() });
 
