@@ -15,12 +15,13 @@ import {
   type RunningGatewayGrpc,
 } from '../../src/gateway/index.js';
 import { Supervisor } from '../../src/orchestrator/index.js';
-import { healthMethods, inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
+import { healthMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, slowModel, writeModel } from '../fixtures/models.js';
 import { BERTH_BIN } from '../helpers/cli.js';
 import { expectReflectionWorks } from '../helpers/reflection.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
+import { streamReplies } from '../helpers/grpc-call.js';
 
 const tempDir = tempDirsForFile('berth-gateway-grpc-');
 let supervisor: Supervisor;
@@ -113,34 +114,21 @@ describe('gRPC through the gateway over supervised replicas', () => {
   });
 
   it('passes ModelStreamInfer through: one answer per request, a failed one in error_message', async () => {
-    const method = inferenceMethods().ModelStreamInfer as GrpcMethod;
-    const client = new Client(gateway.address, credentials.createInsecure());
-    const stream = client.makeBidiStreamRequest(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-    );
-    const replies: { error_message: string; infer_response?: { id: string } }[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('data', (reply: (typeof replies)[number]) => replies.push(reply));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    for (const [id, values] of [
-      ['a', [1, 2, 3, 4]],
-      ['bad', [1, 2, 3]],
-      ['c', [5, 6, 7, 8]],
-    ] as const) {
-      stream.write({
+    const replies = await streamReplies(
+      gateway.address,
+      (
+        [
+          ['a', [1, 2, 3, 4]],
+          ['bad', [1, 2, 3]],
+          ['c', [5, 6, 7, 8]],
+        ] as const
+      ).map(([id, values]) => ({
         model_name: 'double',
         id,
         inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
         raw_input_contents: [Buffer.from(new Float32Array(values).buffer)],
-      });
-    }
-    stream.end();
-    await ended;
-    client.close();
+      })),
+    );
     const byId = new Map(replies.map((r) => [r.infer_response?.id, r.error_message]));
     expect(replies).toHaveLength(3);
     expect(byId.get('a')).toBe('');

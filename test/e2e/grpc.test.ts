@@ -25,6 +25,7 @@ import { addSubModel, doubleModel, slowBatchModel, writeModel } from '../fixture
 import { startServe, type ServeProcess } from '../helpers/cli.js';
 import { metric, waitForMetric } from '../helpers/metrics.js';
 import { expectReflectionWorks } from '../helpers/reflection.js';
+import { streamReplies } from '../helpers/grpc-call.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-grpc-');
@@ -205,31 +206,15 @@ describe('gRPC inference messages', () => {
     expect(health?.details).toMatch(/not a valid grpc.health.v1.HealthCheckRequest/);
 
     // On a stream, the malformed message gets its error reply and the stream goes on.
-    const method = inferenceMethods().ModelStreamInfer as GrpcMethod;
-    const client = new Client(address, credentials.createInsecure());
-    const stream = client.makeBidiStreamRequest(
-      method.path,
-      (bytes: Buffer) => bytes,
-      method.responseDeserialize,
-    );
-    const replies: { error_message: string; infer_response?: { id: string } }[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('data', (reply: (typeof replies)[number]) => replies.push(reply));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    stream.write(truncated);
-    stream.write(
-      method.requestSerialize({
+    const replies = await streamReplies(address, [
+      truncated,
+      {
         model_name: 'double',
         id: 'fine',
         inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
         raw_input_contents: [floats([1, 2, 3, 4])],
-      }),
-    );
-    stream.end();
-    await ended;
-    client.close();
+      },
+    ]);
     expect(replies).toHaveLength(2);
     expect(replies[0]?.error_message).toMatch(/not a valid protobuf message/);
     expect(replies[1]).toMatchObject({ error_message: '', infer_response: { id: 'fine' } });
@@ -260,34 +245,21 @@ describe('gRPC inference messages', () => {
   });
 
   it('answers each streamed request, keeps the stream open after a failed one, and ends', async () => {
-    const method = inferenceMethods().ModelStreamInfer as GrpcMethod;
-    const client = new Client(address, credentials.createInsecure());
-    const stream = client.makeBidiStreamRequest(
-      method.path,
-      method.requestSerialize,
-      method.responseDeserialize,
-    );
-    const replies: { error_message: string; infer_response?: { id: string } }[] = [];
-    const ended = new Promise<void>((resolve, reject) => {
-      stream.on('data', (reply: (typeof replies)[number]) => replies.push(reply));
-      stream.on('end', () => resolve());
-      stream.on('error', reject);
-    });
-    for (const [id, values] of [
-      ['a', [1, 2, 3, 4]],
-      ['bad', [1, 2, 3]],
-      ['c', [5, 6, 7, 8]],
-    ] as const) {
-      stream.write({
+    const replies = await streamReplies(
+      address,
+      (
+        [
+          ['a', [1, 2, 3, 4]],
+          ['bad', [1, 2, 3]],
+          ['c', [5, 6, 7, 8]],
+        ] as const
+      ).map(([id, values]) => ({
         model_name: 'double',
         id,
         inputs: [{ name: 'INPUT0', datatype: 'FP32', shape: [1, 4] }],
         raw_input_contents: [floats([...values])],
-      });
-    }
-    stream.end();
-    await ended;
-    client.close();
+      })),
+    );
     expect(replies).toHaveLength(3);
     const byId = new Map(replies.map((r) => [r.infer_response?.id, r]));
     expect(byId.get('a')?.error_message).toBe('');

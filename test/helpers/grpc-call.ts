@@ -68,3 +68,40 @@ export async function grpcCode(
 ): Promise<number> {
   return (await grpcEnd(address, method, request, metadata, channel)).code;
 }
+
+/** One answer of ModelStreamInfer: a response, or that request's error. */
+export interface StreamReply {
+  readonly error_message: string;
+  readonly infer_response?: { readonly id: string };
+}
+
+/**
+ * Opens ModelStreamInfer at `address`, sends `messages` (a message object, or bytes sent as they
+ * are), ends its side, and resolves with every reply once the server ends the stream.
+ *
+ * @example
+ * const replies = await streamReplies('127.0.0.1:8001', [inferMessage(), Buffer.from([0x0a, 0xff])]);
+ */
+export async function streamReplies(address: string, messages: readonly unknown[]): Promise<StreamReply[]> {
+  const spec = inferenceMethods().ModelStreamInfer as GrpcMethod;
+  const client = new Client(address, credentials.createInsecure());
+  const stream = client.makeBidiStreamRequest(
+    spec.path,
+    (message: unknown) => (Buffer.isBuffer(message) ? message : spec.requestSerialize(message)),
+    spec.responseDeserialize,
+  );
+  const replies: StreamReply[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    stream.on('data', (reply: StreamReply) => replies.push(reply));
+    stream.on('end', () => resolve());
+    stream.on('error', reject);
+  });
+  for (const message of messages) stream.write(message);
+  stream.end();
+  try {
+    await ended;
+  } finally {
+    client.close();
+  }
+  return replies;
+}
