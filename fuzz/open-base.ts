@@ -2,7 +2,7 @@
  * How the image targets open a base image: berth's own openBase (packaging/image-source.ts) for a
  * platform of linux/amd64, and for archives, the tar written first; every file removed after.
  */
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as Packaging from '../src/packaging/image-source.js';
 import { berth } from './target.ts';
@@ -40,20 +40,26 @@ export function openBaseImage(
   );
 }
 
+/** Runs `work` in a fresh folder under `root`, removed afterwards whatever happens. */
+export async function inRunFolder<T>(root: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = join(root, String(runs++));
+  try {
+    return await work(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** `files` packed into a tar in `root`, opened as an archive of `kind`. */
-export async function openArchive(
+export function openArchive(
   kind: 'oci-archive' | 'docker-archive',
   files: Readonly<Record<string, Uint8Array>>,
   root: string,
 ): Promise<Packaging.BaseImage> {
-  const run = runs++;
-  const archive = join(root, `${run}.tar`);
-  const scratch = join(root, `scratch-${run}`);
-  try {
+  return inRunFolder(root, (dir) => {
+    mkdirSync(dir);
+    const archive = join(dir, 'base.tar');
     writeFileSync(archive, ustar(files));
-    return await openBaseImage({ kind, path: archive }, scratch);
-  } finally {
-    rmSync(archive, { force: true });
-    rmSync(scratch, { recursive: true, force: true });
-  }
+    return openBaseImage({ kind, path: archive }, join(dir, 'scratch'));
+  });
 }

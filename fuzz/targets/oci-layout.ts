@@ -5,15 +5,14 @@
  * (fuzz/image-parts.ts) written as blobs with their real digests, and index.json; an input that
  * is not such a document is written as index.json itself.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { imageParts } from '../image-parts.ts';
 import { mutateJson } from '../json-mutate.ts';
-import { openBaseImage } from '../open-base.ts';
+import { inRunFolder, openBaseImage } from '../open-base.ts';
 import { text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
 
 const ROOT = scratchFolder('oci-layout');
-let runs = 0;
 
 const CONFIG = {
   architecture: 'amd64',
@@ -113,13 +112,9 @@ export const target: FuzzTarget = {
     const json = mutateJson(text.decode(data), random);
     return json === undefined ? undefined : utf8.encode(json);
   },
-  run: async (data) => {
-    const dir = join(ROOT, String(runs++));
-    try {
+  run: (data) =>
+    inRunFolder(ROOT, (dir) => {
       writeLayout(dir, data);
-      return await openBaseImage({ kind: 'oci', path: dir }, ROOT);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
+      return openBaseImage({ kind: 'oci', path: dir }, ROOT);
+    }),
 };

@@ -6,15 +6,13 @@
  * when there is one, else `manifest` does — served by an in-process client with the parts' real
  * digests, as RegistryClient returns them once it has checked them.
  */
-import { rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type * as Ground from '../../src/ground/index.js';
 import type * as Packaging from '../../src/packaging/index.js';
 import type * as Cache from '../../src/packaging/layer-cache.js';
 import { imageParts, type ImagePart } from '../image-parts.ts';
 import { mutateJson } from '../json-mutate.ts';
-import { openBaseImage } from '../open-base.ts';
+import { inRunFolder, openBaseImage } from '../open-base.ts';
 import { berth, text, utf8, scratchFolder, type FuzzTarget } from '../target.ts';
 
 const packaging = await berth<typeof Packaging>('packaging/index.js');
@@ -22,7 +20,6 @@ const layers = await berth<typeof Cache>('packaging/layer-cache.js');
 const ground = await berth<typeof Ground>('ground/index.js');
 
 const ROOT = scratchFolder('registry-manifest');
-let runs = 0;
 
 const INDEX_TYPE = 'application/vnd.oci.image.index.v1+json';
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -119,18 +116,14 @@ export const target: FuzzTarget = {
     const json = mutateJson(text.decode(data), random);
     return json === undefined ? undefined : utf8.encode(json);
   },
-  run: async (data) => {
-    const dir = join(ROOT, String(runs++));
-    try {
+  run: (data) =>
+    inRunFolder(ROOT, async (dir) => {
       const cache = new layers.LayerCache(dir);
       await cache.store.init();
       const reference = packaging.parseImageReference('registry.test/base:1');
-      return await openBaseImage({ kind: 'registry', reference }, dir, {
+      return openBaseImage({ kind: 'registry', reference }, dir, {
         cache,
         client: () => registryOf(data) as never,
       });
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  },
+    }),
 };
