@@ -22,6 +22,7 @@ const MAY_IMPORT = {
   loadgen: ['ground', 'protocol', 'client'],
   gateway: ['ground', 'protocol', 'observability', 'client', 'access'],
   orchestrator: ['ground', 'protocol', 'observability', 'spec', 'client', 'gateway', 'access'],
+  kubernetes: ['ground', 'protocol', 'repository', 'spec'],
   cli: ['ground', 'protocol', 'observability', 'repository', 'scheduler', 'spec', 'client'].concat([
     'runtime',
     'access',
@@ -31,6 +32,7 @@ const MAY_IMPORT = {
     'loadgen',
     'gateway',
     'orchestrator',
+    'kubernetes',
   ]),
 };
 const MODULES = Object.keys(MAY_IMPORT);

@@ -1,11 +1,10 @@
 /**
- * `berth render dockerfile|compose`: files for other tools that build or run the image `berth
- * build` writes. `berth render runtime` is the Dockerfile's build-stage helper. Kubernetes
- * manifests and a Helm chart (`render k8s|helm`) are planned, not written yet.
+ * `berth render dockerfile|compose|k8s`: files for other tools that build or run the image `berth
+ * build` writes (k8s: render-k8s.ts). `berth render runtime` is the Dockerfile's build-stage
+ * helper. A Helm chart, Nomad jobs and Terraform (`render helm|nomad|terraform`) are planned, not
+ * written yet.
  */
-import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
 import type { Platform } from '../packaging/index.js';
@@ -13,6 +12,8 @@ import { parseImageReference } from '../packaging/image-reference.js';
 import { helpSection } from './help-text.js';
 import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from './image-options.js';
 import { VERSION } from './version.js';
+import { reportWritten, writeOutputFiles, type OutputFlags } from './render-output.js';
+import { k8sCommand } from './render-k8s.js';
 
 function onePlatform(value: string | undefined): Platform {
   const [first, ...rest] = parsePlatforms(value);
@@ -20,7 +21,7 @@ function onePlatform(value: string | undefined): Platform {
   return first;
 }
 
-const PLANNED = ['k8s', 'helm'] as const;
+const PLANNED = ['helm', 'nomad', 'terraform'] as const;
 const MEMORY_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -34,12 +35,6 @@ const MEMORY_UNITS: Record<string, number> = {
 
 function invalid(option: string, message: string): BerthError {
   return new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `${option}: ${message}`);
-}
-
-interface OutputFlags {
-  output: string;
-  force?: boolean;
-  json?: boolean;
 }
 
 interface DockerfileFlags extends OutputFlags {
@@ -103,43 +98,6 @@ function memory(value: string): string {
   if (Number(match[1]) * unit < 6 * 1024 ** 2)
     throw invalid('--memory', `expected at least 6m, got "${value}"`);
   return value.trim().toLowerCase();
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Writes the files, refusing to replace any of them without --force (checked before writing). */
-async function writeFiles(flags: OutputFlags, files: Readonly<Record<string, string>>): Promise<string[]> {
-  const paths = Object.keys(files).map((name) => join(flags.output, name));
-  if (flags.force !== true) {
-    for (const path of paths) {
-      if (await exists(path)) throw invalid('--output', `${path} exists; pass --force to replace it`);
-    }
-  }
-  await mkdir(flags.output, { recursive: true });
-  for (const [name, text] of Object.entries(files)) await writeFile(join(flags.output, name), text);
-  return paths;
-}
-
-function report(
-  flags: OutputFlags,
-  written: readonly string[],
-  warnings: readonly string[],
-  next: string[],
-  json: object,
-): void {
-  for (const warning of warnings) process.stderr.write(`berth: warning: ${warning}\n`);
-  if (flags.json === true) {
-    process.stdout.write(JSON.stringify({ files: written, ...json, warnings }, null, 2) + '\n');
-    return;
-  }
-  process.stdout.write(
-    written.map((path) => `wrote ${path}\n`).join('') + next.map((l) => `  ${l}\n`).join(''),
-  );
 }
 
 function withOutput(command: Command): Command {
@@ -211,11 +169,11 @@ function dockerfileCommand(): Command {
         ...(flags.revision === undefined ? {} : { revision: flags.revision }),
         ...(flags.source === undefined ? {} : { source: flags.source }),
       });
-      const written = await writeFiles(flags, {
+      const written = await writeOutputFiles(flags, {
         Dockerfile: rendered.dockerfile,
         '.dockerignore': rendered.dockerignore,
       });
-      report(
+      reportWritten(
         flags,
         written,
         rendered.warnings,
@@ -298,8 +256,8 @@ function composeCommand(): Command {
         berthVersion: VERSION,
         ...(node === undefined ? {} : { nodePath: node }),
       });
-      const written = await writeFiles(flags, { 'compose.yaml': rendered.yaml });
-      report(flags, written, [], [`run: docker compose -f ${written[0] ?? ''} up -d`], {
+      const written = await writeOutputFiles(flags, { 'compose.yaml': rendered.yaml });
+      reportWritten(flags, written, [], [`run: docker compose -f ${written[0] ?? ''} up -d`], {
         image,
         service,
         mounts: rendered.mounts,
@@ -332,7 +290,7 @@ function runtimeCommand(): Command {
     });
 }
 
-/** `render k8s` and `render helm`: named, so that the error says they are coming. */
+/** `render helm|nomad|terraform`: named, so that the error says they are coming. */
 function plannedCommand(what: (typeof PLANNED)[number]): Command {
   return new Command(what)
     .allowUnknownOption()
@@ -341,23 +299,23 @@ function plannedCommand(what: (typeof PLANNED)[number]): Command {
     .action(() => {
       throw invalid(
         'render',
-        `"${what}" is not available yet (Kubernetes manifests and a Helm chart are planned); use dockerfile or compose`,
+        `"${what}" is not available yet (a Helm chart, Nomad jobs and Terraform are planned); use dockerfile, compose or k8s`,
       );
     });
 }
 
 export function renderCommand(): Command {
   const render = new Command('render')
-    .summary('write a Dockerfile or compose.yaml for the image berth build writes')
+    .summary('write a Dockerfile, compose.yaml or Kubernetes manifests for the image berth build writes')
     .description(
       [
         'Write files for other tools: `dockerfile` (a multi-stage Dockerfile and .dockerignore that',
-        'build the image `berth build` writes, for docker buildx or podman) or `compose` (a hardened',
-        'compose.yaml that runs it). Kubernetes manifests (k8s) and a Helm chart (helm) are not',
-        'available yet.',
+        'build the image `berth build` writes, for docker buildx or podman), `compose` (a hardened',
+        'compose.yaml that runs it) or `k8s` (Kubernetes manifests from berth.yaml, a kustomize base).',
+        'A Helm chart, Nomad jobs and Terraform are not available yet.',
       ].join(' '),
     )
-    .argument('[what]', 'dockerfile or compose')
+    .argument('[what]', 'dockerfile, compose or k8s')
     .addHelpText(
       'after',
       [
@@ -365,17 +323,19 @@ export function renderCommand(): Command {
         'Examples:',
         '  berth render dockerfile ./models && docker buildx build -t fraud:1.0 .',
         '  berth render compose ./models && docker compose up -d',
+        '  berth render k8s --image-from build.json && kubectl apply -k k8s',
       ].join('\n'),
     )
     // Reached only when `what` is none of the subcommands.
     .action((what: string | undefined) => {
       throw invalid(
         'render',
-        `${what === undefined ? 'expected what to render' : `unknown "${what}"`}: use dockerfile or compose (${PLANNED.join(' and ')}: not yet available)`,
+        `${what === undefined ? 'expected what to render' : `unknown "${what}"`}: use dockerfile, compose or k8s (${PLANNED.join(', ')}: not yet available)`,
       );
     });
   render.addCommand(dockerfileCommand());
   render.addCommand(composeCommand());
+  render.addCommand(k8sCommand());
   render.addCommand(runtimeCommand());
   for (const what of PLANNED) render.addCommand(plannedCommand(what), { hidden: true });
   return render;

@@ -2,15 +2,16 @@
  * `berth.yaml`, the one spec file every command reads (docs/architecture.md, "One spec file"). This
  * module knows its top-level shape and validates, strictly, the sections the commands use: `name`,
  * `repository` and `image` (`berth build`), `replicas`, `rollout` and `resilience`
- * (orchestration.ts, for `berth up`), and `serve` (serve-section.ts: access and TLS for `berth
- * serve` and the `berth up` gateway). The other documented sections (`models`, `async`,
- * `kubernetes`) are accepted as mappings and left to the commands that will own them; an unknown
- * key is an error naming its path.
+ * (orchestration.ts, for `berth up`), `serve` (serve-section.ts: access and TLS for `berth
+ * serve` and the `berth up` gateway) and `kubernetes` (kubernetes-section.ts, for `berth render
+ * k8s`). The other documented sections (`models`, `async`) are accepted as mappings and left to
+ * the commands that will own them; an unknown key is an error naming its path.
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { kubernetesSection } from './kubernetes-section.js';
 import { serveSection } from './serve-section.js';
 import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
@@ -89,9 +90,11 @@ const specSchema = z
     async: section
       .optional()
       .describe('Asynchronous inference through a queue. Accepted as a mapping for now, not yet validated.'),
-    kubernetes: section
+    kubernetes: kubernetesSection
       .optional()
-      .describe('What `berth render k8s` makes. Accepted as a mapping for now, not yet validated.'),
+      .describe(
+        'What `berth render k8s` makes beyond the other sections: namespace, image, resources, scheduling, autoscaler, models, network, secrets, traffic.',
+      ),
   })
   .strict();
 

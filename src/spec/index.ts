@@ -25,3 +25,4 @@ export {
   type RolloutSpec,
 } from './orchestration.js';
 export { serveSection, type ServeSpec } from './serve-section.js';
+export { kubernetesSection, type KubernetesSpec } from './kubernetes-section.js';

@@ -59,6 +59,7 @@ describe('the reference of berth.yaml', () => {
       '### `replicas`',
       '### `rollout`',
       '### `resilience`',
+      '### `kubernetes`',
     ]);
     expect(rows.get('models')).toMatchObject({ type: 'mapping' });
     expect(rows.get('replicas')).toMatchObject({ type: 'object' });

@@ -260,12 +260,12 @@ describe('berth render (CLI)', () => {
   });
 
   it('names what is wrong, and what is not there yet', () => {
-    const k8s = render(['k8s']);
-    expect(k8s.status).toBe(2);
-    expect(k8s.stderr).toMatch(/render: "k8s" is not available yet .*use dockerfile or compose/);
+    const nomad = render(['nomad']);
+    expect(nomad.status).toBe(2);
+    expect(nomad.stderr).toMatch(/render: "nomad" is not available yet .*use dockerfile, compose or k8s/);
     expect(render(['helm', '--whatever']).stderr).toMatch(/"helm" is not available yet/);
     expect(render(['kustomize']).stderr).toMatch(
-      /unknown "kustomize": use dockerfile or compose \(k8s and helm: not yet available\)/,
+      /unknown "kustomize": use dockerfile, compose or k8s \(helm, nomad, terraform: not yet available\)/,
     );
     expect(render([]).stderr).toMatch(/expected what to render/);
     const outside = render(['dockerfile', join(context, 'models'), '-o', join(context, 'elsewhere')]);

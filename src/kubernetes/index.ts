@@ -1,0 +1,6 @@
+/** Kubernetes: the objects of a berth deployment rendered from berth.yaml, written as a kustomize base. */
+export { render, type Rendered } from './render.js';
+export type { RenderInput } from './render-context.js';
+export { GRPC_PORT, HTTP_PORT } from './render-context.js';
+export { kustomizeFiles } from './kustomize.js';
+export type { KubeObject } from './objects.js';

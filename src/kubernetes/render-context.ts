@@ -1,0 +1,40 @@
+/**
+ * What every part of `render` reads: the validated spec with the kubernetes section's defaults
+ * filled in, the names and labels of the objects, and the ports. Built once by render.ts.
+ */
+import type { BerthSpec, KubernetesSpec, ReplicasSpec, ResilienceSpec } from '../spec/index.js';
+import type { BerthLabels } from './objects.js';
+
+export const HTTP_PORT = 8000;
+export const GRPC_PORT = 8001;
+
+export interface RenderInput {
+  /** The deployment's name (a DNS label): objects are named after it. */
+  readonly name: string;
+  /** The image the pods run, ideally by digest. */
+  readonly image: string;
+  /** The validated spec; its kubernetes section may be absent (defaults). */
+  readonly spec: BerthSpec;
+  /** The models the image or volume holds (none: the image serves berth's built-in example). */
+  readonly models: readonly { readonly name: string; readonly execution: 'cpu' | 'cuda' }[];
+  /** berth's version, named in the objects' annotations. */
+  readonly berthVersion: string;
+}
+
+export interface RenderContext {
+  readonly input: RenderInput;
+  readonly name: string;
+  readonly namespace: string | undefined;
+  readonly kube: KubernetesSpec;
+  readonly replicas: ReplicasSpec;
+  readonly resilience: ResilienceSpec;
+  readonly labels: BerthLabels;
+  /** REST and gRPC over TLS (serve.tls). */
+  readonly tls: boolean;
+  readonly autoscaler: 'hpa' | 'keda' | 'none';
+  readonly gpus: number;
+  /** The Secret the pods read, when they read one. */
+  readonly secretName: string;
+  /** ObjectMeta for an object of this deployment named `name`. */
+  meta(name?: string): { name: string; namespace?: string; labels: Record<string, string> };
+}

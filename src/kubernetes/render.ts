@@ -1,0 +1,196 @@
+/**
+ * `render(input) -> objects`: every Kubernetes object of one berth deployment, from berth.yaml,
+ * as plain data. Pure: no I/O, no clock; the same spec always renders the same objects, in the
+ * same order (the order `kubectl apply` wants: namespace, identity and config, then workloads).
+ * `berth render k8s` writes them as a kustomize base (kustomize.ts); `berth deploy` will apply them.
+ */
+import { BerthError } from '../ground/index.js';
+import { kubernetesSection, replicasSection, resilienceSection } from '../spec/index.js';
+import { adapterRules, chooseAutoscaler, horizontalPodAutoscaler, scaledObject } from './autoscaling.js';
+import { networkPolicy } from './network.js';
+import { berthLabels, type KubeObject } from './objects.js';
+import { podSecrets } from './pod-secrets.js';
+import type { RenderContext, RenderInput } from './render-context.js';
+import { externalSecret } from './secret-source.js';
+import {
+  destinationRule,
+  grpcRoute,
+  httpRoute,
+  peerAuthentication,
+  service,
+  serviceMonitor,
+  virtualService,
+} from './traffic.js';
+import { configMap, deployment, disruptionBudget, modelsClaim, serviceAccount } from './workload.js';
+
+export interface Rendered {
+  readonly objects: readonly KubeObject[];
+  /** Files beside the objects that belong to other tools' configuration (prometheus-adapter's rule). */
+  readonly extraFiles: Readonly<Record<string, string>>;
+  /** The Secret the pods read and the keys it must hold (what to create, with provider secret). */
+  readonly secret: { readonly name: string; readonly keys: Readonly<Record<string, string>> } | undefined;
+  /** Things the operator should know: each a sentence. */
+  readonly warnings: readonly string[];
+}
+
+function invalid(path: string, message: string): BerthError {
+  return new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
+}
+
+function context(input: RenderInput): RenderContext {
+  const kube = input.spec.kubernetes ?? kubernetesSection.parse({});
+  const replicas = input.spec.replicas ?? replicasSection.parse({});
+  const resilience = input.spec.resilience ?? resilienceSection.parse({});
+  const labels = berthLabels(input.name);
+  const namespace = kube.namespace;
+  const cuda = input.models.some((m) => m.execution === 'cuda');
+  return {
+    input,
+    name: input.name,
+    namespace,
+    kube,
+    replicas,
+    resilience,
+    labels,
+    tls: input.spec.serve?.tls !== undefined,
+    autoscaler: chooseAutoscaler(kube.autoscaler, replicas.min, replicas.max),
+    gpus: kube.resources.gpu ?? (cuda ? 1 : 0),
+    secretName: kube.secrets.name ?? `${input.name}-secrets`,
+    meta: (name = input.name) => ({
+      name,
+      ...(namespace === undefined ? {} : { namespace }),
+      labels: { ...labels.all },
+    }),
+  };
+}
+
+/** What no manifest can make work: refused with the path to change. */
+function check(ctx: RenderContext): void {
+  const serve = ctx.input.spec.serve;
+  if (serve?.auth?.protectHealth === true)
+    throw invalid(
+      'serve.auth.protectHealth',
+      "the kubelet's probes carry no credentials; leave the health endpoints open on Kubernetes (the NetworkPolicy limits who reaches them)",
+    );
+  if (ctx.kube.probes === 'grpc' && ctx.tls)
+    throw invalid(
+      'kubernetes.probes',
+      "the kubelet's gRPC probes speak plaintext only; use probes: http with serve.tls",
+    );
+  if (ctx.replicas.min === 0 && ctx.autoscaler !== 'keda')
+    throw invalid(
+      'replicas.min',
+      `0 needs kubernetes.autoscaler keda (the ${ctx.autoscaler === 'hpa' ? 'HPA' : 'spec'} cannot scale to zero)`,
+    );
+  if (ctx.replicas.min === 0 && ctx.kube.traffic !== 'istio')
+    throw invalid(
+      'replicas.min',
+      'scale to zero on Kubernetes needs something that counts requests while no pod runs: kubernetes.traffic istio (its sidecars do); or set min to 1',
+    );
+  if (ctx.kube.models.source === 'volume' && ctx.input.models.length > 0)
+    throw invalid(
+      'kubernetes.models.source',
+      'volume mounts the models over /models: render from an image built without models (give no models), or use source image',
+    );
+}
+
+/** The Secret the operator creates: every key with provider secret, only the metrics token with vault. */
+function secretToCreate(
+  provider: 'secret' | 'external-secrets' | 'vault',
+  name: string,
+  keys: Readonly<Record<string, string>>,
+  metricsKey: string | undefined,
+): Rendered['secret'] {
+  if (provider === 'external-secrets') return undefined;
+  const wanted =
+    provider === 'vault'
+      ? Object.fromEntries(Object.entries(keys).filter(([key]) => key === metricsKey))
+      : keys;
+  return Object.keys(wanted).length === 0 ? undefined : { name, keys: wanted };
+}
+
+/**
+ * The objects of a deployment.
+ *
+ * @throws BerthError BERTH_ERR_SPEC_INVALID for a spec no cluster could run as written.
+ * @example
+ * const { objects } = render({ name: 'fraud', image: 'registry.example/fraud@sha256:…', spec, models: [], berthVersion: '0.1.0' });
+ */
+export function render(input: RenderInput): Rendered {
+  const ctx = context(input);
+  check(ctx);
+  const { kube } = ctx;
+  const secrets = podSecrets(input.spec.serve, kube.secrets.provider);
+  const auth = input.spec.serve?.auth;
+  const metricsKey =
+    kube.serviceMonitor && (auth?.apiKeys !== undefined || auth?.jwt !== undefined)
+      ? 'metrics-token'
+      : undefined;
+  const secretKeys: Record<string, string> = { ...secrets.settings };
+  if (metricsKey !== undefined)
+    secretKeys[metricsKey] = 'a key or token with the metrics role, for the ServiceMonitor';
+  const warnings: string[] = [];
+  const objects: KubeObject[] = [];
+  const add = (object: KubeObject | undefined) => {
+    if (object !== undefined) objects.push(object);
+  };
+  if (ctx.namespace !== undefined)
+    add({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: ctx.namespace,
+        labels: {
+          // Pod Security Admission: the namespace admits only pods as hardened as berth's.
+          'pod-security.kubernetes.io/enforce': 'restricted',
+          'pod-security.kubernetes.io/enforce-version': 'latest',
+          ...(kube.traffic === 'istio' ? { 'istio-injection': 'enabled' } : {}),
+        },
+      },
+    });
+  add(serviceAccount(ctx));
+  add(configMap(ctx));
+  if (kube.secrets.provider === 'external-secrets' && Object.keys(secretKeys).length > 0)
+    add(externalSecret(ctx, Object.keys(secretKeys)));
+  add(modelsClaim(ctx));
+  add(deployment(ctx));
+  add(service(ctx));
+  add(disruptionBudget(ctx));
+  if (ctx.autoscaler === 'hpa') add(horizontalPodAutoscaler(ctx));
+  if (ctx.autoscaler === 'keda') add(scaledObject(ctx));
+  if (kube.network.policy) add(networkPolicy(ctx));
+  if (kube.traffic === 'gateway-api') {
+    add(httpRoute(ctx));
+    add(grpcRoute(ctx));
+  }
+  if (kube.traffic === 'istio') {
+    add(virtualService(ctx));
+    add(destinationRule(ctx));
+    if (kube.mtls) add(peerAuthentication(ctx));
+  }
+  if (kube.serviceMonitor) add(serviceMonitor(ctx, metricsKey));
+
+  if (kube.secrets.provider === 'vault' && metricsKey !== undefined)
+    warnings.push(
+      `the ServiceMonitor reads its bearer token from the Secret ${ctx.secretName} (key ${metricsKey}), which Vault Agent does not make: create it`,
+    );
+  if (ctx.replicas.min === 0)
+    warnings.push(
+      'at zero pods, requests are refused (503 from the mesh) until the first pod is ready; clients should retry',
+    );
+  if (!/@sha256:[0-9a-f]{64}$/.test(input.image))
+    warnings.push(`the image ${input.image} is not pinned by digest: a tag can be moved to other content`);
+  if (ctx.autoscaler === 'hpa' && kube.hpa.inflightMetric)
+    warnings.push(
+      'the HPA scales on berth_inflight_requests, which prometheus-adapter serves with the rule in prometheus-adapter-rules.yaml; until it does, the HPA reports the metric missing and scales on CPU',
+    );
+  return {
+    objects,
+    extraFiles:
+      ctx.autoscaler === 'hpa' && kube.hpa.inflightMetric
+        ? { 'prometheus-adapter-rules.yaml': adapterRules() }
+        : {},
+    secret: secretToCreate(kube.secrets.provider, ctx.secretName, secretKeys, metricsKey),
+    warnings,
+  };
+}
