@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { isBerthError } from '../ground/index.js';
 import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
+import { deployCommand, rollbackCommand } from './deploy-command.js';
 import { healthCommand } from './health-command.js';
 import { initCommand } from './init-command.js';
 import { keysCommand } from './keys-command.js';
@@ -67,6 +68,8 @@ for (const command of [
   rolloutCommand(),
   buildCommand(),
   renderCommand(),
+  deployCommand(),
+  rollbackCommand(),
   inspectCommand(),
   modelsCommand(),
   healthCommand(),

@@ -7,18 +7,15 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
+import type { Rendered } from '../kubernetes/index.js';
+import type { LoadedSpec } from '../spec/index.js';
 import { BerthError } from '../ground/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
 import { helpSection } from './help-text.js';
 import { VERSION } from './version.js';
 
-interface K8sFlags {
-  file?: string;
+interface K8sFlags extends RenderFlags {
   output: string;
-  image?: string;
-  imageFrom?: string;
-  name?: string;
-  namespace?: string;
   force?: boolean;
   json?: boolean;
 }
@@ -93,6 +90,72 @@ async function removeStale(dir: string, keep: readonly string[]): Promise<string
   return removed;
 }
 
+/** What --image, --image-from, --name and --namespace say, beside the spec. */
+export interface RenderFlags {
+  file?: string;
+  image?: string;
+  imageFrom?: string;
+  name?: string;
+  namespace?: string;
+}
+
+export interface RenderedSpec {
+  readonly loaded: LoadedSpec | undefined;
+  readonly name: string;
+  readonly image: string;
+  /** The namespace the objects name, when the spec or --namespace gives one. */
+  readonly namespace: string | undefined;
+  /** Whether the pods ask for a GPU. */
+  readonly gpu: boolean;
+  readonly rendered: Rendered;
+}
+
+/**
+ * The spec (-f or berth.yaml here), the image, the name and the models, rendered: what `berth
+ * render k8s` writes and `berth deploy` applies.
+ */
+export async function renderFromSpec(models: readonly string[], flags: RenderFlags): Promise<RenderedSpec> {
+  const { loadSpec, parseSpec, isDnsLabel, kubernetesSection } = await import('../spec/index.js');
+  const loaded = await loadSpec(flags.file);
+  const spec = loaded?.spec ?? parseSpec('{}', 'berth.yaml');
+  const paths = models.length > 0 ? models : loaded?.repository === undefined ? [] : [loaded.repository];
+  if (flags.image !== undefined && flags.imageFrom !== undefined)
+    throw invalid('--image-from', 'give --image or --image-from, not both');
+  const image =
+    flags.image ??
+    (flags.imageFrom === undefined ? undefined : await imageFromBuild(flags.imageFrom)) ??
+    spec.kubernetes?.image;
+  if (image === undefined)
+    throw invalid(
+      '--image',
+      'which image do the pods run? Give --image REGISTRY/NAME@sha256:..., --image-from build.json (berth build --push ... --json), or kubernetes.image in berth.yaml',
+    );
+  try {
+    parseImageReference(image);
+  } catch (error) {
+    throw invalid('--image', (error as Error).message);
+  }
+  const name = flags.name ?? spec.name ?? parseImageReference(image).repository.split('/').pop() ?? 'berth';
+  if (!isDnsLabel(name))
+    throw invalid(
+      '--name',
+      `expected a DNS label (lower-case letters, digits and -), got "${name}"; set name in berth.yaml or --name`,
+    );
+  if (flags.namespace !== undefined && !isDnsLabel(flags.namespace))
+    throw invalid('--namespace', `expected a DNS label, got "${flags.namespace}"`);
+  const kubernetes = { ...(spec.kubernetes ?? kubernetesSection.parse({})) };
+  if (flags.namespace !== undefined) kubernetes.namespace = flags.namespace;
+  const { render } = await import('../kubernetes/index.js');
+  const rendered = render({
+    name,
+    image,
+    spec: { ...spec, kubernetes },
+    models: await modelsOf(paths),
+    berthVersion: VERSION,
+  });
+  return { loaded, name, image, namespace: kubernetes.namespace, gpu: rendered.gpus > 0, rendered };
+}
+
 export function k8sCommand(): Command {
   return new Command('k8s')
     .summary('write Kubernetes manifests (a kustomize base) from berth.yaml')
@@ -133,45 +196,8 @@ export function k8sCommand(): Command {
       }),
     )
     .action(async (models: string[], flags: K8sFlags) => {
-      const { loadSpec, parseSpec, isDnsLabel, kubernetesSection } = await import('../spec/index.js');
-      const loaded = await loadSpec(flags.file);
-      const spec = loaded?.spec ?? parseSpec('{}', 'berth.yaml');
-      const paths = models.length > 0 ? models : loaded?.repository === undefined ? [] : [loaded.repository];
-      if (flags.image !== undefined && flags.imageFrom !== undefined)
-        throw invalid('--image-from', 'give --image or --image-from, not both');
-      const image =
-        flags.image ??
-        (flags.imageFrom === undefined ? undefined : await imageFromBuild(flags.imageFrom)) ??
-        spec.kubernetes?.image;
-      if (image === undefined)
-        throw invalid(
-          '--image',
-          'which image do the pods run? Give --image REGISTRY/NAME@sha256:..., --image-from build.json (berth build --push ... --json), or kubernetes.image in berth.yaml',
-        );
-      try {
-        parseImageReference(image);
-      } catch (error) {
-        throw invalid('--image', (error as Error).message);
-      }
-      const name =
-        flags.name ?? spec.name ?? parseImageReference(image).repository.split('/').pop() ?? 'berth';
-      if (!isDnsLabel(name))
-        throw invalid(
-          '--name',
-          `expected a DNS label (lower-case letters, digits and -), got "${name}"; set name in berth.yaml or --name`,
-        );
-      if (flags.namespace !== undefined && !isDnsLabel(flags.namespace))
-        throw invalid('--namespace', `expected a DNS label, got "${flags.namespace}"`);
-      const kubernetes = { ...(spec.kubernetes ?? kubernetesSection.parse({})) };
-      if (flags.namespace !== undefined) kubernetes.namespace = flags.namespace;
-      const { render, kustomizeFiles } = await import('../kubernetes/index.js');
-      const rendered = render({
-        name,
-        image,
-        spec: { ...spec, kubernetes },
-        models: await modelsOf(paths),
-        berthVersion: VERSION,
-      });
+      const { loaded, name, image, namespace, rendered } = await renderFromSpec(models, flags);
+      const { kustomizeFiles } = await import('../kubernetes/index.js');
       const header = [
         `${HEADER_START.slice(2)} ${VERSION}${loaded === undefined ? '' : ` from ${basename(loaded.path)}`}.`,
         'Apply with: kubectl apply -k <this folder>. Edit berth.yaml and render again rather than this file.',
@@ -185,7 +211,7 @@ export function k8sCommand(): Command {
         ...(secret === undefined
           ? []
           : [
-              `create the Secret first: kubectl create secret generic ${secret.name}${kubernetes.namespace === undefined ? '' : ` -n ${kubernetes.namespace}`} \\`,
+              `create the Secret first: kubectl create secret generic ${secret.name}${namespace === undefined ? '' : ` -n ${namespace}`} \\`,
               ...Object.keys(secret.keys).map(
                 (key, i, all) => `    --from-file=${key}=<file>${i === all.length - 1 ? '' : ' \\'}`,
               ),

@@ -2,12 +2,13 @@
 import { Command } from 'commander';
 import type { DeploymentStatus, ReplicaView } from '../orchestrator/index.js';
 import { callControl, controlUrl } from './control-client.js';
+import type { KubeStatusFlags } from './deploy-command.js';
 import { helpSection } from './help-text.js';
 import { table } from './table.js';
 
 export function statusCommand(): Command {
   return new Command('status')
-    .summary('show the replicas, load and scaling of a running `berth up`')
+    .summary('show the replicas, load and scaling of a running `berth up`, or of a Kubernetes deployment')
     .description(
       [
         'Ask a running `berth up` (its control API, on loopback) what it runs: the gateway, the',
@@ -18,6 +19,15 @@ export function statusCommand(): Command {
     )
     .option('--url <url>', 'the control API (default: $BERTH_CONTROL_URL or http://127.0.0.1:8002)')
     .option('--json', 'print the status as JSON, for scripts')
+    .option('--kube', 'show a Kubernetes deployment instead: its Deployment, pods and revisions')
+    .option('-f, --file <berth.yaml>', "with --kube: the spec, for the deployment's name and namespace")
+    .option('--name <name>', "with --kube: the deployment's name (default: the spec's name)")
+    .option(
+      '--namespace <ns>',
+      "with --kube: the namespace (default: kubernetes.namespace, else the context's)",
+    )
+    .option('--kubeconfig <file>', 'with --kube: the kubeconfig (default: $KUBECONFIG, ~/.kube/config)')
+    .option('--context <name>', "with --kube: the kubeconfig's context")
     .addHelpText(
       'after',
       helpSection({
@@ -25,10 +35,15 @@ export function statusCommand(): Command {
           'berth status',
           'berth status --json | jq ".replicas[] | {id, state, restarts}"',
           'berth status --url http://127.0.0.1:9002',
+          'berth status --kube -f berth.yaml',
         ],
       }),
     )
-    .action(async (flags: { url?: string; json?: boolean }) => {
+    .action(async (flags: KubeStatusFlags & { url?: string; kube?: boolean }) => {
+      if (flags.kube === true) {
+        await (await import('./deploy-command.js')).kubeStatus(flags);
+        return;
+      }
       const status = await callControl<DeploymentStatus>(controlUrl(flags.url), 'GET', '/berth/v1/status');
       process.stdout.write(
         flags.json === true ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status),

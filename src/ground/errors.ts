@@ -325,6 +325,56 @@ export const ERROR_CODES = {
     description:
       'A bearer token could not be checked because the JWKS URL did not answer (or answered something that is not a key set); retry later.',
   },
+  BERTH_ERR_KUBE_CONFIG: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      "`berth deploy`, `rollback`, `status --kube`: no kubeconfig could be read (`--kubeconfig`, `KUBECONFIG`, `~/.kube/config`, or the pod's service account), or it has no such context. The message names the file or context.",
+  },
+  BERTH_ERR_KUBE_UNREACHABLE: {
+    category: 'UNAVAILABLE',
+    description:
+      'The Kubernetes API server did not answer (connection refused, a TLS failure, a timeout). Nothing more was applied; run the command again when it answers.',
+  },
+  BERTH_ERR_KUBE_FORBIDDEN: {
+    category: 'PERMISSION_DENIED',
+    description:
+      "The API server refused the credentials (401) or their permissions (403) for an object; the message names the object and the server's reason. [kubernetes.md](kubernetes.md#permissions-berth-deploy-needs) lists the permissions `berth deploy` needs.",
+  },
+  BERTH_ERR_KUBE_CONFLICT: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'Server-side apply found a field of a berth object that another field manager (another tool, a `kubectl edit`) set to another value. The message names the manager and the fields; `--force-conflicts` takes them over.',
+  },
+  BERTH_ERR_KUBE_REFUSED: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      "The API server refused an object (invalid, or its namespace is missing); the message names the object and quotes the server's reason.",
+  },
+  BERTH_ERR_KUBE_MISSING_API: {
+    category: 'NOT_FOUND',
+    description:
+      "The cluster does not serve the API of a rendered object (KEDA's ScaledObject, Gateway API's HTTPRoute, Istio, prometheus-operator, External Secrets without their CRDs). Install it, or change the spec so that berth does not render that object.",
+  },
+  BERTH_ERR_KUBE_ROLLOUT_FAILED: {
+    category: 'UNAVAILABLE',
+    description:
+      '`berth deploy --wait`: the new pods did not become ready, for the causes the message names (the image cannot be pulled, no node fits, a probe fails, a crash loop with its last log lines, the progress deadline). Exit status 2; `berth rollback` returns to the revision before.',
+  },
+  BERTH_ERR_KUBE_ROLLOUT_TIMEOUT: {
+    category: 'DEADLINE_EXCEEDED',
+    description:
+      '`berth deploy --wait`: the rollout was still in progress when `--timeout` ran out; it goes on in the cluster.',
+  },
+  BERTH_ERR_KUBE_INVENTORY: {
+    category: 'INVALID_ARGUMENT',
+    description:
+      'The inventory ConfigMap (`<name>-berth`) where berth keeps what it applied cannot be read. Delete it to start a new history; the next deploy then prunes nothing.',
+  },
+  BERTH_ERR_KUBE_NO_REVISION: {
+    category: 'NOT_FOUND',
+    description:
+      '`berth rollback`: the inventory holds no earlier revision to go back to (or not the one asked for).',
+  },
   BERTH_ERR_INTERNAL: {
     category: 'INTERNAL',
     description: 'An unexpected internal error. The message is generic; details are in the server log.',

@@ -4,3 +4,14 @@ export type { RenderInput } from './render-context.js';
 export { GRPC_PORT, HTTP_PORT } from './render-context.js';
 export { kustomizeFiles } from './kustomize.js';
 export type { KubeObject } from './objects.js';
+export { connectKube, FIELD_MANAGER, type Kube, type KubeTarget } from './kube-client.js';
+export {
+  applyRevision,
+  loadInventory,
+  rollbackTarget,
+  watchRollout,
+  type AppliedRevision,
+  type Timing,
+} from './deploy.js';
+export { assessRollout, type RolloutVerdict } from './rollout-status.js';
+export type { Inventory, ObjectRef, Revision } from './inventory.js';

@@ -29,6 +29,8 @@ export interface Rendered {
   readonly extraFiles: Readonly<Record<string, string>>;
   /** The Secret the pods read and the keys it must hold (what to create, with provider secret). */
   readonly secret: { readonly name: string; readonly keys: Readonly<Record<string, string>> } | undefined;
+  /** GPUs each pod asks for. */
+  readonly gpus: number;
   /** Things the operator should know: each a sentence. */
   readonly warnings: readonly string[];
 }
@@ -190,6 +192,7 @@ export function render(input: RenderInput): Rendered {
       ctx.autoscaler === 'hpa' && kube.hpa.inflightMetric
         ? { 'prometheus-adapter-rules.yaml': adapterRules() }
         : {},
+    gpus: ctx.gpus,
     secret: secretToCreate(kube.secrets.provider, ctx.secretName, secretKeys, metricsKey),
     warnings,
   };

@@ -55,6 +55,13 @@ async function resolvePackage(from: string, name: string, top: string): Promise<
   }
 }
 
+/**
+ * berth's own dependencies that only commands run on a workstation or in CI use, never a server
+ * in a container: the Kubernetes client of `berth deploy` (about 80 MB with its own). Left out
+ * of the image with whatever only they depend on.
+ */
+export const NOT_IN_IMAGE: ReadonlySet<string> = new Set(['@kubernetes/client-node']);
+
 /** Every production package folder reachable from the root package, each once. */
 export async function productionPackages(root: string): Promise<string[]> {
   const top = installBase(root);
@@ -66,6 +73,7 @@ export async function productionPackages(root: string): Promise<string[]> {
     const deps = Object.keys(pkg.dependencies ?? {});
     const optionalDeps = Object.keys(pkg.optionalDependencies ?? {});
     for (const dep of [...deps, ...optionalDeps]) {
+      if (dir === root && NOT_IN_IMAGE.has(dep)) continue;
       const resolved = await resolvePackage(dir, dep, top);
       if (resolved === undefined) {
         if (optionalDeps.includes(dep) || optional) continue;

@@ -1,0 +1,273 @@
+/**
+ * `berth deploy` and `berth rollback` through the real CLI against the stand-in API server
+ * (test/helpers/kube-standin), over HTTPS with the kubeconfig's CA and token: objects applied with
+ * server-side apply as field manager berth, the inventory and its revisions, pruning, rollback,
+ * the rollout watch's plain-words failures (image pull, crash loop with its log, no GPU node, a
+ * failing readiness probe), conflicts with another field manager, a cluster without an API, bad
+ * credentials, an unreachable server, and both dry runs.
+ */
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeCa, makeCert, pem } from '../helpers/certs.js';
+import { BERTH_BIN, runCli, type CliResult } from '../helpers/cli.js';
+import { startStandin, type Standin } from '../helpers/kube-standin/server.js';
+import { tempDirsForFile } from '../helpers/temp-dir.js';
+
+const tempDir = tempDirsForFile('berth-deploy-');
+const TOKEN = 'standin-token-7f3a';
+const digest = (c: string) => `sha256:${c.repeat(64)}`;
+const image = (repo: string, c = 'a') => `registry.example/${repo}@${digest(c)}`;
+
+let dir: string;
+let standin: Standin;
+let kubeconfig: string;
+
+function writeKubeconfig(path: string, server: string, token: string): void {
+  writeFileSync(
+    path,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'clusters:',
+      `- name: standin`,
+      `  cluster: { server: "${server}", certificate-authority: "${join(dir, 'ca.crt')}" }`,
+      'users:',
+      `- name: berth`,
+      `  user: { token: "${token}" }`,
+      'contexts:',
+      '- name: standin',
+      '  context: { cluster: standin, user: berth, namespace: default }',
+      'current-context: standin',
+      '',
+    ].join('\n'),
+  );
+}
+
+/** berth ARGS with the stand-in's kubeconfig, asynchronously (the stand-in runs in this process). */
+function berth(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BERTH_BIN, ...args], {
+      env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+function spec(name: string, text: string): string {
+  const path = join(dir, `${name}.yaml`);
+  writeFileSync(path, `name: ${name}\n${text}`);
+  return path;
+}
+
+beforeAll(async () => {
+  dir = tempDir();
+  const ca = makeCa(dir);
+  const server = makeCert(dir, ca, 'server', 'server');
+  standin = await startStandin({
+    cert: pem(server.cert),
+    key: pem(server.key),
+    token: TOKEN,
+    installed: ['prometheus-operator'],
+    progressDeadlineMs: 1500,
+    crashLog: 'berth: /models/fraud/1/model.onnx: cannot read (ENOENT) (BERTH_ERR_REPOSITORY_NOT_FOUND)\n',
+  });
+  kubeconfig = join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, standin.url, TOKEN);
+});
+
+afterAll(async () => {
+  await standin.close();
+});
+
+describe('berth deploy', () => {
+  it('applies every object as field manager berth, records revisions, prunes, watches, and rolls back', async () => {
+    const file = spec(
+      'fraud',
+      'replicas: { min: 2, max: 4 }\nkubernetes: { namespace: ml, serviceMonitor: true }\n',
+    );
+    const first = await berth(['deploy', '-f', file, '--image', image('fraud'), '--wait', '--json']);
+    expect(first.stderr).toMatch(/applied Namespace ml/);
+    expect(first.stderr).toMatch(/rollout: 2 of 1 updated|rollout: .*available/);
+    expect(first.status).toBe(0);
+    const summary = JSON.parse(first.stdout) as {
+      revision: number;
+      applied: { kind: string }[];
+      rollout: string;
+    };
+    expect(summary).toMatchObject({ revision: 1, rollout: 'complete' });
+    expect(summary.applied.map((r) => r.kind)).toContain('HorizontalPodAutoscaler');
+    const deployment = standin.get('apps/v1', 'Deployment', 'ml', 'fraud');
+    expect(
+      (deployment?.metadata['managedFields'] as { manager: string; operation: string }[])[0],
+    ).toMatchObject({
+      manager: 'berth',
+      operation: 'Apply',
+    });
+    const inventory = standin.get('v1', 'ConfigMap', 'ml', 'fraud-berth');
+    expect((inventory?.metadata['annotations'] as Record<string, string>)['berth.dev/revision']).toBe('1');
+
+    // The autoscaler goes: without --prune its HPA stays, with --prune it is deleted.
+    const fixed = spec(
+      'fraud',
+      'replicas: { min: 2 }\nkubernetes: { namespace: ml, serviceMonitor: true }\n',
+    );
+    const second = await berth(['deploy', '-f', fixed, '--image', image('fraud', 'b'), '--prune', '--wait']);
+    expect(second.status).toBe(0);
+    expect(second.stderr).toMatch(/pruned HorizontalPodAutoscaler ml\/fraud/);
+    expect(second.stdout).toMatch(/revision 2: \d+ objects applied, 1 pruned; rollout complete/);
+    expect(standin.get('autoscaling/v2', 'HorizontalPodAutoscaler', 'ml', 'fraud')).toBeUndefined();
+    const container = () =>
+      (
+        standin.get('apps/v1', 'Deployment', 'ml', 'fraud')?.['spec'] as {
+          template: { spec: { containers: { image: string }[] } };
+        }
+      ).template.spec.containers[0]?.image;
+    expect(container()).toBe(image('fraud', 'b'));
+
+    const back = await berth(['rollback', '-f', fixed, '--wait']);
+    expect(back.stderr).toMatch(/rolling fraud back to revision 1/);
+    expect(back.status).toBe(0);
+    expect(back.stdout).toMatch(/revision 3: back to revision 1/);
+    expect(container()).toBe(image('fraud'));
+    expect(standin.get('autoscaling/v2', 'HorizontalPodAutoscaler', 'ml', 'fraud')).toBeDefined();
+    const status = await berth(['status', '--kube', '-f', fixed, '--json']);
+    expect(status.status).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      name: 'fraud',
+      namespace: 'ml',
+      // Revision 1 leaves replicas to its HPA, and the stand-in runs no HPA controller: the API's default, 1.
+      deployment: { replicas: 1, updated: 1, available: 1 },
+      pods: [{ phase: 'Running', ready: true, restarts: 0 }],
+      revisions: [{ revision: 1 }, { revision: 2 }, { revision: 3, image: image('fraud') }],
+    });
+    const text = await berth(['status', '--kube', '-f', fixed]);
+    expect(text.stdout).toMatch(
+      /deployment\s+ml\/fraud on https:\/\/127\.0\.0\.1:\d+\n\s+replicas\s+1 available, 1 updated, of 1/,
+    );
+    expect(text.stdout).toMatch(/POD\s+PHASE\s+READY\s+RESTARTS/);
+    const none = await berth(['rollback', '--name', 'nothing-here']);
+    expect(none.status).toBe(2);
+    expect(none.stderr).toMatch(
+      /no revision before the first deploy in the inventory \(BERTH_ERR_KUBE_NO_REVISION\)/,
+    );
+  });
+
+  it('says why a rollout fails: an image that cannot be pulled', async () => {
+    const result = await berth([
+      'deploy',
+      '--name',
+      'pull',
+      '--image',
+      image('pull-fails'),
+      '--wait',
+      '--timeout',
+      '30s',
+    ]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/the rollout of Deployment default\/pull failed/);
+    expect(result.stderr).toMatch(
+      /the rollout made no progress within the deadline: ReplicaSet "pull-[0-9a-f]+" has timed out progressing/,
+    );
+    expect(result.stderr).toMatch(
+      /the image cannot be pulled: Failed to pull image "registry\.example\/pull-fails@sha256:a+": rpc error: code = NotFound/,
+    );
+    expect(result.stderr).toMatch(/BERTH_ERR_KUBE_ROLLOUT_FAILED/);
+  });
+
+  it('says why a rollout fails: a crash loop, with the last log lines', async () => {
+    const result = await berth(['deploy', '--name', 'crash', '--image', image('crashes'), '--wait']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /crash loop: container berth exited 2 \(Error\), 4 restarts; last log lines:\nberth: \/models\/fraud\/1\/model\.onnx: cannot read \(ENOENT\)/,
+    );
+  });
+
+  it('says why a rollout fails: no GPU node, and a failing readiness probe', async () => {
+    const gpu = spec('resnet', 'kubernetes: { resources: { gpu: 1 } }\n');
+    const unschedulable = await berth(['deploy', '-f', gpu, '--image', image('resnet'), '--wait']);
+    expect(unschedulable.status).toBe(2);
+    expect(unschedulable.stderr).toMatch(
+      /no node can run the pods: 0\/3 nodes are available: 3 Insufficient nvidia\.com\/gpu\..*No GPU node matches/,
+    );
+    const probe = await berth(['deploy', '--name', 'sick', '--image', image('unready'), '--wait']);
+    expect(probe.status).toBe(2);
+    expect(probe.stderr).toMatch(/Readiness probe failed: HTTP probe failed with statuscode: 503/);
+  });
+
+  it('refuses to take a field another manager set, unless told to', async () => {
+    const file = spec('scaled', 'replicas: { min: 2 }\n');
+    expect((await berth(['deploy', '-f', file, '--image', image('scaled')])).status).toBe(0);
+    standin.edit('apps/v1', 'Deployment', 'default', 'scaled', ['spec', 'replicas'], 5, 'kubectl-scale');
+    const conflict = await berth(['deploy', '-f', file, '--image', image('scaled')]);
+    expect(conflict.status).toBe(2);
+    expect(conflict.stderr).toMatch(
+      /apply Deployment default\/scaled: Apply failed with 1 conflict: conflict with "kubectl-scale" using apps\/v1: \.spec\.replicas; pass --force-conflicts/,
+    );
+    const forced = await berth(['deploy', '-f', file, '--image', image('scaled'), '--force-conflicts']);
+    expect(forced.status).toBe(0);
+    expect(
+      (standin.get('apps/v1', 'Deployment', 'default', 'scaled')?.['spec'] as { replicas: number }).replicas,
+    ).toBe(2);
+  });
+
+  it('names an API the cluster does not serve', async () => {
+    const file = spec('keda', 'replicas: { min: 1, max: 3 }\nkubernetes: { autoscaler: keda }\n');
+    const result = await berth(['deploy', '-f', file, '--image', image('keda')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /the cluster at https:\/\/127\.0\.0\.1:\d+ does not serve keda\.sh\/v1alpha1\/ScaledObject: install what provides it .*nothing was applied \(BERTH_ERR_KUBE_MISSING_API\)/,
+    );
+    expect(result.stderr).not.toMatch(/^applied /m);
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'keda')).toBeUndefined();
+  });
+
+  it('checks with the API server or prints the objects, storing nothing', async () => {
+    const server = await berth(['deploy', '--name', 'dry', '--image', image('dry'), '--dry-run', 'server']);
+    expect(server.status).toBe(0);
+    expect(server.stdout).toMatch(/the API server accepts all \d+ objects \(nothing was stored\)/);
+    expect(standin.requests.some((r) => r.startsWith('PATCH') && r.includes('dryRun=All'))).toBe(true);
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'dry')).toBeUndefined();
+    const client = runCli(['deploy', '--name', 'dry', '--image', image('dry'), '--dry-run', 'client'], {
+      env: { KUBECONFIG: join(dir, 'missing') },
+    });
+    expect(client.status).toBe(0);
+    expect(client.stdout).toMatch(/^---\napiVersion: v1\nkind: ServiceAccount/);
+    expect(runCli(['deploy', '--image', image('dry'), '--name', 'dry', '--dry-run', 'maybe']).stderr).toMatch(
+      /--dry-run: expected client or server, got "maybe"/,
+    );
+  });
+
+  it('reports bad credentials, an unknown context and an unreachable server', async () => {
+    const wrong = join(dir, 'wrong-token');
+    writeKubeconfig(wrong, standin.url, 'not-the-token');
+    const refused = await berth(['deploy', '--name', 'x', '--image', image('x'), '--kubeconfig', wrong]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/the API server refused \(401\).*BERTH_ERR_KUBE_FORBIDDEN/s);
+    expect(refused.stderr).not.toContain('not-the-token');
+    const context = await berth(['deploy', '--name', 'x', '--image', image('x'), '--context', 'prod']);
+    expect(context.stderr).toMatch(/--context: no context "prod" in the kubeconfig \(it has: standin\)/);
+    const gone = join(dir, 'gone');
+    writeKubeconfig(gone, 'https://127.0.0.1:9', TOKEN);
+    const unreachable = await berth(['deploy', '--name', 'x', '--image', image('x'), '--kubeconfig', gone]);
+    expect(unreachable.status).toBe(2);
+    expect(unreachable.stderr).toMatch(
+      /the API server at https:\/\/127\.0\.0\.1:9 did not answer.*BERTH_ERR_KUBE_UNREACHABLE/s,
+    );
+    const missing = await berth([
+      'deploy',
+      '--name',
+      'x',
+      '--image',
+      image('x'),
+      '--kubeconfig',
+      join(dir, 'nope'),
+    ]);
+    expect(missing.stderr).toMatch(/BERTH_ERR_KUBE_CONFIG/);
+  });
+});
