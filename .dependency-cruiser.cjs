@@ -22,7 +22,7 @@ const MAY_IMPORT = {
   loadgen: ['ground', 'protocol', 'client'],
   gateway: ['ground', 'protocol', 'observability', 'client', 'access'],
   orchestrator: ['ground', 'protocol', 'observability', 'spec', 'client', 'gateway', 'access'],
-  kubernetes: ['ground', 'protocol', 'repository', 'spec'],
+  kubernetes: ['ground', 'protocol', 'repository', 'spec', 'gateway'],
   cli: ['ground', 'protocol', 'observability', 'repository', 'scheduler', 'spec', 'client'].concat([
     'runtime',
     'access',

@@ -6,10 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
-import type { Kube, KubeTarget } from '../kubernetes/index.js';
+import type { Kube, KubeTarget, RenderInput } from '../kubernetes/index.js';
 import { helpSection } from './help-text.js';
 import { parseDuration, parseInteger } from './option-parsers.js';
-import { renderFromSpec, type RenderFlags } from './render-k8s.js';
+import { renderFromSpec, type RenderedSpec, type RenderFlags } from './render-k8s.js';
 
 interface ClusterFlags {
   kubeconfig?: string;
@@ -20,6 +20,7 @@ interface ClusterFlags {
 
 interface DeployFlags extends RenderFlags, ClusterFlags {
   dryRun?: string;
+  pollInterval: string;
   prune?: boolean;
   wait?: boolean;
   timeout: string;
@@ -32,9 +33,18 @@ interface RollbackFlags extends ClusterFlags {
   toRevision?: string;
   wait?: boolean;
   timeout: string;
+  pollInterval: string;
 }
 
 const TIMING = { now: () => performance.now(), sleep: (ms: number) => sleep(ms) };
+
+/** --poll-interval, at least 100 ms. */
+function pollInterval(value: string): number {
+  const ms = parseDuration('--poll-interval', value);
+  if (ms < 100)
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `--poll-interval: at least 100ms, got "${value}"`);
+  return ms;
+}
 
 function withCluster(command: Command): Command {
   return command
@@ -81,7 +91,8 @@ export function deployCommand(): Command {
       )
       .option('--prune', 'delete the objects the previous revision had and this one does not')
       .option('--wait', 'watch the rollout until the new pods are ready (exit status 2 if it fails)')
-      .option('--timeout <duration>', 'with --wait: the longest wait', '5m')
+      .option('--timeout <duration>', 'with --wait, or a canary: the longest wait', '5m')
+      .option('--poll-interval <duration>', 'how often the rollout is looked at', '2s')
       .option('--force-conflicts', 'take over fields another field manager set (server-side apply force)'),
   )
     .addHelpText(
@@ -103,7 +114,9 @@ export function deployCommand(): Command {
           `--dry-run: expected client or server, got "${flags.dryRun}"`,
         );
       const timeoutMs = parseDuration('--timeout', flags.timeout);
-      const { name, image, namespace, gpu, rendered } = await renderFromSpec(models, flags);
+      const intervalMs = pollInterval(flags.pollInterval);
+      const prepared = await renderFromSpec(models, flags);
+      const { name, image, namespace, gpu, rendered } = prepared;
       for (const warning of rendered.warnings) process.stderr.write(`berth: warning: ${warning}\n`);
       if (flags.dryRun === 'client') {
         const { stringify } = await import('yaml');
@@ -115,8 +128,51 @@ export function deployCommand(): Command {
         return;
       }
       const kube = await connect(flags, namespace);
-      const { applyRevision, watchRollout } = await import('../kubernetes/index.js');
+      const kubernetes = await import('../kubernetes/index.js');
+      const { applyRevision, watchRollout } = kubernetes;
       progress(`deploying ${name} (${image}) to ${kube.server}, namespace ${kube.namespace}`);
+      const strategy = prepared.input.spec.rollout;
+      const current = (await kubernetes.loadInventory(kube, name)).revisions.at(-1);
+      if (
+        flags.dryRun === undefined &&
+        strategy !== undefined &&
+        strategy.strategy !== 'rolling' &&
+        current !== undefined &&
+        current.image !== image
+      ) {
+        checkCanary(prepared);
+        const result = await kubernetes.runCanary(
+          kube,
+          {
+            name,
+            objects: rendered.objects,
+            candidateObjects: kubernetes.render(candidateInput(prepared.input)).objects,
+            stableObjects: current.objects,
+            image,
+            rollout: strategy,
+            timeoutMs,
+            intervalMs,
+            tls: prepared.input.spec.serve?.tls !== undefined,
+            gpu,
+            prune: flags.prune === true,
+            onProgress: progress,
+          },
+          TIMING,
+        );
+        const summary = {
+          name,
+          namespace: kube.namespace,
+          image,
+          revision: result.revision,
+          canary: result.state,
+        };
+        process.stdout.write(
+          flags.json === true
+            ? `${JSON.stringify(summary, null, 2)}\n`
+            : `revision ${result.revision}: the canary passed every step and was promoted\n`,
+        );
+        return;
+      }
       const result = await applyRevision(kube, {
         name,
         objects: rendered.objects,
@@ -130,7 +186,7 @@ export function deployCommand(): Command {
       if (flags.wait === true && flags.dryRun === undefined) {
         const verdict = await watchRollout(
           kube,
-          { name, namespace: kube.namespace, image, timeoutMs, gpu, onProgress: progress },
+          { name, namespace: kube.namespace, image, timeoutMs, gpu, intervalMs, onProgress: progress },
           TIMING,
         );
         rollout = verdict.summary;
@@ -156,6 +212,51 @@ export function deployCommand(): Command {
     });
 }
 
+/** What a canary on a cluster needs that the spec may not have. */
+function checkCanary(prepared: RenderedSpec): void {
+  const { spec } = prepared.input;
+  const invalid = (path: string, message: string) =>
+    new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
+  if (spec.rollout?.strategy === 'shadow')
+    throw invalid('rollout.strategy', 'shadow is not available on Kubernetes yet (canary and rolling are)');
+  const traffic = spec.kubernetes?.traffic ?? 'service';
+  if (traffic === 'service')
+    throw invalid(
+      'kubernetes.traffic',
+      'a canary on Kubernetes needs weighted routes: gateway-api or istio (a plain Service cannot weigh two Deployments)',
+    );
+  if (spec.serve?.auth !== undefined)
+    throw invalid(
+      'serve.auth',
+      "a canary's analysis reads the pods' /metrics through the API server, which carries no berth key: not available with access control yet",
+    );
+}
+
+/** The candidate: the same spec under `<name>-canary`, at a fixed count, with no autoscaler or routes. */
+function candidateInput(input: RenderInput): RenderInput {
+  const { spec } = input;
+  const min = Math.max(1, spec.replicas?.min ?? 1);
+  return {
+    ...input,
+    name: `${input.name}-canary`,
+    spec: {
+      ...spec,
+      ...(spec.replicas === undefined ? {} : { replicas: { ...spec.replicas, min, max: min } }),
+      ...(spec.kubernetes === undefined
+        ? {}
+        : {
+            kubernetes: {
+              ...spec.kubernetes,
+              autoscaler: 'none',
+              traffic: 'service',
+              serviceMonitor: false,
+              mtls: false,
+            },
+          }),
+    },
+  };
+}
+
 export function rollbackCommand(): Command {
   return withCluster(
     new Command('rollback')
@@ -174,7 +275,8 @@ export function rollbackCommand(): Command {
       .option('--namespace <ns>', "the namespace (default: kubernetes.namespace, else the context's)")
       .option('--to-revision <n>', 'the revision to return to (default: the one before the current)')
       .option('--wait', 'watch the rollout until the pods are ready (exit status 2 if it fails)')
-      .option('--timeout <duration>', 'with --wait: the longest wait', '5m'),
+      .option('--timeout <duration>', 'with --wait: the longest wait', '5m')
+      .option('--poll-interval <duration>', 'how often the rollout is looked at', '2s'),
   )
     .addHelpText(
       'after',
@@ -184,6 +286,7 @@ export function rollbackCommand(): Command {
     )
     .action(async (flags: RollbackFlags) => {
       const timeoutMs = parseDuration('--timeout', flags.timeout);
+      const intervalMs = pollInterval(flags.pollInterval);
       const { loadSpec } = await import('../spec/index.js');
       const loaded = await loadSpec(flags.file);
       const name = flags.name ?? loaded?.spec.name;
@@ -213,7 +316,15 @@ export function rollbackCommand(): Command {
         const gpu = JSON.stringify(target.objects).includes('nvidia.com/gpu');
         await watchRollout(
           kube,
-          { name, namespace: kube.namespace, image: target.image, timeoutMs, gpu, onProgress: progress },
+          {
+            name,
+            namespace: kube.namespace,
+            image: target.image,
+            timeoutMs,
+            gpu,
+            intervalMs,
+            onProgress: progress,
+          },
           TIMING,
         );
       }

@@ -7,7 +7,7 @@
 import { readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { Command } from 'commander';
-import type { Rendered } from '../kubernetes/index.js';
+import type { Rendered, RenderInput } from '../kubernetes/index.js';
 import type { LoadedSpec } from '../spec/index.js';
 import { BerthError } from '../ground/index.js';
 import { parseImageReference } from '../packaging/image-reference.js';
@@ -108,6 +108,8 @@ export interface RenderedSpec {
   /** Whether the pods ask for a GPU. */
   readonly gpu: boolean;
   readonly rendered: Rendered;
+  /** What was rendered from: `berth deploy` renders a canary's candidate from it. */
+  readonly input: RenderInput;
 }
 
 /**
@@ -146,14 +148,15 @@ export async function renderFromSpec(models: readonly string[], flags: RenderFla
   const kubernetes = { ...(spec.kubernetes ?? kubernetesSection.parse({})) };
   if (flags.namespace !== undefined) kubernetes.namespace = flags.namespace;
   const { render } = await import('../kubernetes/index.js');
-  const rendered = render({
+  const input: RenderInput = {
     name,
     image,
     spec: { ...spec, kubernetes },
     models: await modelsOf(paths),
     berthVersion: VERSION,
-  });
-  return { loaded, name, image, namespace: kubernetes.namespace, gpu: rendered.gpus > 0, rendered };
+  };
+  const rendered = render(input);
+  return { loaded, name, image, namespace: kubernetes.namespace, gpu: rendered.gpus > 0, rendered, input };
 }
 
 export function k8sCommand(): Command {

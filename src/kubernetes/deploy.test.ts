@@ -16,6 +16,7 @@ function fakeKube(deployments: (DeploymentView | undefined)[]): Kube {
     deployment: () => Promise.resolve(deployments[Math.min(i++, deployments.length - 1)]),
     pods: () => Promise.resolve([]),
     warnings: () => Promise.resolve([]),
+    podMetrics: () => Promise.resolve(undefined),
     log: () => Promise.resolve(''),
   };
 }

@@ -15,3 +15,4 @@ export {
 } from './deploy.js';
 export { assessRollout, type RolloutVerdict } from './rollout-status.js';
 export type { Inventory, ObjectRef, Revision } from './inventory.js';
+export { runCanary, type CanaryOptions, type CanaryResult } from './canary.js';

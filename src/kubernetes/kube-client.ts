@@ -42,6 +42,8 @@ export interface Kube {
   pods(namespace: string, selector: Readonly<Record<string, string>>): Promise<PodView[]>;
   /** Warning events in the namespace. */
   warnings(namespace: string): Promise<EventView[]>;
+  /** A pod's Prometheus metrics (GET :8000/metrics through the API server's proxy); undefined when it does not answer. */
+  podMetrics(namespace: string, pod: string, tls: boolean): Promise<string | undefined>;
   /** The last lines of a container's log (of its previous run when it restarted). */
   log(namespace: string, pod: string, container: string, lines: number): Promise<string>;
 }
@@ -229,6 +231,18 @@ export async function connectKube(target: KubeTarget = {}): Promise<Kube> {
         return (await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'type=Warning' })).items;
       } catch (error) {
         throw kubeError(error, `list events in ${ns}`, server);
+      }
+    },
+    async podMetrics(ns, pod, tls) {
+      try {
+        return await core.connectGetNamespacedPodProxyWithPath({
+          name: `${tls ? 'https:' : ''}${pod}:8000`,
+          namespace: ns,
+          path: 'metrics',
+        });
+      } catch {
+        // A pod that does not answer this once is left out of this window.
+        return undefined;
       }
     },
     async log(ns, pod, container, lines) {

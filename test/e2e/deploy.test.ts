@@ -47,8 +47,10 @@ function writeKubeconfig(path: string, server: string, token: string): void {
 
 /** berth ARGS with the stand-in's kubeconfig, asynchronously (the stand-in runs in this process). */
 function berth(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  // The stand-in's pods are ready in 300 ms: look often (the default is every 2 s).
+  const poll = args[0] === 'deploy' || args[0] === 'rollback' ? ['--poll-interval', '250ms'] : [];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BERTH_BIN, ...args], {
+    const child = spawn(process.execPath, [BERTH_BIN, ...args, ...poll], {
       env: { ...process.env, KUBECONFIG: kubeconfig, ...env },
     });
     let stdout = '';
@@ -73,7 +75,7 @@ beforeAll(async () => {
     cert: pem(server.cert),
     key: pem(server.key),
     token: TOKEN,
-    installed: ['prometheus-operator'],
+    installed: ['prometheus-operator', 'gateway-api'],
     progressDeadlineMs: 1500,
     crashLog: 'berth: /models/fraud/1/model.onnx: cannot read (ENOENT) (BERTH_ERR_REPOSITORY_NOT_FOUND)\n',
   });
@@ -269,5 +271,82 @@ describe('berth deploy', () => {
       join(dir, 'nope'),
     ]);
     expect(missing.stderr).toMatch(/BERTH_ERR_KUBE_CONFIG/);
+  });
+});
+
+describe('berth deploy, a canary', () => {
+  const CANARY = [
+    'rollout: { strategy: canary, steps: [50, 100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+    'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public } }',
+    '',
+  ].join('\n');
+  const routeBackends = () =>
+    (
+      standin.applied.filter((o) => o.kind === 'HTTPRoute' && o.metadata.name === 'scorer') as unknown as {
+        spec: { rules: { backendRefs: { name: string; weight?: number }[] }[] };
+      }[]
+    ).map((r) =>
+      r.spec.rules
+        .map((rule) => rule.backendRefs.map((b) => `${b.name}:${b.weight ?? '-'}`).join(' '))
+        .join(' | '),
+    );
+  const stableImage = () =>
+    (
+      standin.get('apps/v1', 'Deployment', 'default', 'scorer')?.['spec'] as {
+        template: { spec: { containers: { image: string }[] } };
+      }
+    ).template.spec.containers[0]?.image;
+
+  it('moves traffic through the steps on the analysis of both tracks, and promotes', async () => {
+    const file = spec('scorer', CANARY);
+    expect((await berth(['deploy', '-f', file, '--image', image('scorer'), '--wait'])).status).toBe(0);
+    const result = await berth(['deploy', '-f', file, '--image', image('scorer', 'c'), '--timeout', '60s']);
+    expect(result.stderr).toMatch(/candidate scorer-canary applied/);
+    expect(result.stderr).toMatch(/canary: 50 % of traffic to scorer-canary/);
+    expect(result.stderr).toMatch(
+      /canary: \d+ requests, 0 errors, p99 5\.0 ms \(stable \d+, 0\): passed step 1: now 100 %/,
+    );
+    expect(result.stderr).toMatch(/promoted: every step passed/);
+    expect(result.stderr).toMatch(/removed the candidate scorer-canary/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/revision 2: the canary passed every step and was promoted/);
+    expect(stableImage()).toBe(image('scorer', 'c'));
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
+    expect(standin.get('v1', 'Service', 'default', 'scorer-canary')).toBeUndefined();
+    // The header rule, then the weights, step by step; then the route as rendered again.
+    expect(routeBackends()).toEqual([
+      'scorer:-',
+      'scorer-canary:- | scorer:50 scorer-canary:50',
+      'scorer-canary:- | scorer:0 scorer-canary:100',
+      'scorer:-',
+    ]);
+  });
+
+  it('rolls back on its own when the candidate fails its checks, and says why', async () => {
+    const file = spec('scorer', CANARY);
+    const result = await berth(['deploy', '-f', file, '--image', image('scorer-errors'), '--timeout', '60s']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/check failed \(1 of 2\): error rate 20\.0 % above 1\.0 %; stable 0\.00 %/);
+    expect(result.stderr).toMatch(/canary: all traffic back to the stable pods/);
+    expect(result.stderr).toMatch(
+      /the canary of default\/scorer was rolled back after 2 failed check\(s\): error rate 20\.0 % above 1\.0 %; stable 0\.00 % \(BERTH_ERR_KUBE_ROLLOUT_FAILED\)/,
+    );
+    expect(stableImage()).toBe(image('scorer', 'c'));
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
+    expect(routeBackends().at(-1)).toBe('scorer:-');
+    const status = JSON.parse((await berth(['status', '--kube', '--name', 'scorer', '--json'])).stdout) as {
+      revisions: unknown[];
+    };
+    expect(status.revisions).toHaveLength(2);
+  });
+
+  it('needs weighted routes and refuses a plain Service', async () => {
+    const file = spec('plain', 'rollout: { strategy: canary }\n');
+    expect((await berth(['deploy', '-f', file, '--image', image('plain')])).status).toBe(0);
+    const result = await berth(['deploy', '-f', file, '--image', image('plain', 'd')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /kubernetes\.traffic: a canary on Kubernetes needs weighted routes: gateway-api or istio/,
+    );
   });
 });

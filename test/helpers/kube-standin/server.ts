@@ -14,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { applyConfig, managedFields, setPath, type Ownership } from './field-ownership.js';
 
-type Obj = Record<string, unknown> & {
+export type Obj = Record<string, unknown> & {
   apiVersion: string;
   kind: string;
   metadata: Record<string, unknown> & { name: string; namespace?: string };
@@ -139,6 +139,8 @@ export interface Standin {
   readonly url: string;
   /** Every request, as `METHOD path`, for assertions. */
   readonly requests: string[];
+  /** Every object applied (server-side apply), in order, as sent. */
+  readonly applied: Obj[];
   get(groupVersion: string, kind: string, namespace: string | undefined, name: string): Obj | undefined;
   /** Another field manager changes a field (as `kubectl edit` or `kubectl scale` would). */
   edit(
@@ -191,6 +193,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   const resources = [...BUILT_IN, ...(options.installed ?? []).flatMap((name) => OPTIONAL_APIS[name] ?? [])];
   const store = new Map<string, { object: Obj; ownership: Ownership }>();
   const requests: string[] = [];
+  const applied: Obj[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let resourceVersion = 1000;
   const later = (ms: number, fn: () => void) => {
@@ -462,6 +465,32 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     if (entry !== undefined) put(deployment, entry.ownership);
   };
 
+  /** Each scrape, a pod has answered 40 more inferences: 8 of them errors for an image named `errors`, all slow for `slow`. */
+  const scraped = new Map<string, number>();
+  const podMetrics = (pod: Obj): string => {
+    const image = (pod['spec'] as { containers: { image: string }[] }).containers[0]?.image ?? '';
+    const n = (scraped.get(pod.metadata.name) ?? 0) + 1;
+    scraped.set(pod.metadata.name, n);
+    const requests = 40 * n;
+    const errors = image.includes('errors') ? 8 * n : 0;
+    const le = image.includes('slow') ? '2.5' : '0.005';
+    const labels = 'operation="infer",transport="http"';
+    return [
+      '# TYPE berth_requests_total counter',
+      `berth_requests_total{${labels},code="OK"} ${requests - errors}`,
+      `berth_requests_total{${labels},code="INTERNAL"} ${errors}`,
+      `berth_requests_total{operation="metadata",transport="http",code="INTERNAL"} ${n}`,
+      '# TYPE berth_request_duration_seconds histogram',
+      ...['0.001', '0.005', '0.1', '2.5', '10'].map(
+        (bound) =>
+          `berth_request_duration_seconds_bucket{le="${bound}",${labels}} ${Number(bound) >= Number(le) ? requests : 0}`,
+      ),
+      `berth_request_duration_seconds_bucket{le="+Inf",${labels}} ${requests}`,
+      `berth_request_duration_seconds_count{${labels}} ${requests}`,
+      '',
+    ].join('\n');
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://standin');
     requests.push(`${req.method} ${url.pathname}${url.search}`);
@@ -469,7 +498,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       status(res, 401, 'Unauthorized', 'Unauthorized');
       return;
     }
-    const parts = url.pathname.split('/').filter(Boolean);
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     // Discovery: /api/v1 and /apis/<group>/<version>.
     const gvOf = () => (parts[0] === 'api' ? parts[1] : `${parts[1]}/${parts[2]}`);
     const base = parts[0] === 'api' ? 2 : 3;
@@ -533,6 +562,18 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     }
     const key = keyOf(gv, resource.kind, resource.namespaced ? ns : undefined, name);
     const entry = store.get(key);
+    if (resource.kind === 'Pod' && subresource === 'proxy') {
+      // GET pods/[https:]NAME:PORT/proxy/metrics: the pod's Prometheus metrics, made up from the image.
+      const pod = name.replace(/^https?:/, '').replace(/:\d+$/, '');
+      const found = store.get(keyOf('v1', 'Pod', ns, pod));
+      if (found === undefined || rest[3] !== 'metrics') {
+        status(res, 404, 'NotFound', `pods "${pod}" not found`);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      res.end(podMetrics(found.object));
+      return;
+    }
     if (subresource === 'log') {
       if (entry === undefined) {
         status(res, 404, 'NotFound', `pods "${name}" not found`);
@@ -599,6 +640,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       return;
     }
     const config = parseYaml(await body(req)) as Obj;
+    if (url.searchParams.get('dryRun') !== 'All') applied.push(structuredClone(config));
     if (config.kind !== resource.kind || config.apiVersion !== gv || config.metadata.name !== name) {
       status(res, 400, 'BadRequest', `the name or kind of the object does not match the request`);
       return;
@@ -656,6 +698,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   return {
     url: `https://127.0.0.1:${port}`,
     requests,
+    applied,
     get: (gv, kind, ns, name) => store.get(keyOf(gv, kind, ns, name))?.object,
     edit(gv, kind, ns, name, path, value, manager) {
       const entry = store.get(keyOf(gv, kind, ns, name));

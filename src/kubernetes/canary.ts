@@ -1,0 +1,196 @@
+/**
+ * A canary on a cluster, with `berth up`'s semantics: the candidate runs as its own Deployment
+ * (the spec rendered under `<name>-canary`: its own Service, budget and network policy), the
+ * routes move the spec's steps of traffic to it, and after each interval the same pure analysis as
+ * `berth up` (`analyse`, `RolloutPlan`) judges it on what the two tracks' pods counted (their
+ * /metrics, read through the API server). Every step passed: the stable Deployment takes the new
+ * revision and the candidate goes. `failAfter` failed checks in a row, or no verdict in time: the
+ * traffic returns to the stable pods, the candidate goes, and the command fails with the reasons.
+ */
+import { analyse, RolloutPlan, type AnalysisPolicy, type RolloutState } from '../gateway/index.js';
+import { BerthError } from '../ground/index.js';
+import type { RolloutSpec } from '../spec/index.js';
+import { canaryRoutes } from './canary-traffic.js';
+import { applyRevision, watchRollout, type Timing } from './deploy.js';
+import { refOf } from './inventory.js';
+import type { Kube } from './kube-client.js';
+import { berthLabels, type KubeObject } from './objects.js';
+import { inferCounts, trackWindow, type InferCounts } from './pod-metrics.js';
+
+/** The kinds of the candidate's own render that it runs with (the rest stay the stable's). */
+const CANDIDATE_KINDS = new Set([
+  'ServiceAccount',
+  'ConfigMap',
+  'Deployment',
+  'Service',
+  'PodDisruptionBudget',
+  'NetworkPolicy',
+]);
+
+export interface CanaryOptions {
+  readonly name: string;
+  /** The new revision, rendered under `name`, and the candidate, rendered under `<name>-canary`. */
+  readonly objects: readonly KubeObject[];
+  readonly candidateObjects: readonly KubeObject[];
+  /** The revision now serving: its routes come back on a rollback. */
+  readonly stableObjects: readonly KubeObject[];
+  readonly image: string;
+  readonly rollout: RolloutSpec;
+  /** Longest wait for pods to be ready, and for the whole analysis. */
+  readonly timeoutMs: number;
+  /** Pause between looks at a rollout. */
+  readonly intervalMs?: number;
+  /** REST over TLS (the metrics are read over HTTPS). */
+  readonly tls: boolean;
+  readonly gpu?: boolean;
+  readonly prune?: boolean;
+  readonly onProgress?: (line: string) => void;
+}
+
+export interface CanaryResult {
+  readonly state: RolloutState;
+  readonly revision: number;
+}
+
+/** What each pod of a track counted now, by pod name. */
+async function scrape(kube: Kube, instance: string, tls: boolean): Promise<Map<string, InferCounts>> {
+  const selector = { ...berthLabels(instance).selector };
+  const counts = new Map<string, InferCounts>();
+  for (const pod of await kube.pods(kube.namespace, selector)) {
+    const name = pod.metadata?.name;
+    if (name === undefined || pod.status?.phase !== 'Running') continue;
+    const text = await kube.podMetrics(kube.namespace, name, tls);
+    if (text !== undefined) counts.set(name, inferCounts(text));
+  }
+  return counts;
+}
+
+/**
+ * Runs the canary to its end.
+ *
+ * @throws BerthError BERTH_ERR_KUBE_ROLLOUT_FAILED when it is rolled back (the reasons named).
+ */
+export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timing): Promise<CanaryResult> {
+  const progress = options.onProgress ?? (() => undefined);
+  const candidateName = `${options.name}-canary`;
+  const candidate = options.candidateObjects.filter((o) => CANDIDATE_KINDS.has(o.kind));
+  const host = (service: string) => {
+    const vs = options.objects.find((o) => o.kind === 'VirtualService');
+    const stableHost = vs?.kind === 'VirtualService' ? (vs.spec?.hosts?.[0] ?? options.name) : options.name;
+    return stableHost.replace(new RegExp(`^${options.name}`), service);
+  };
+  const split = (weight: number) =>
+    canaryRoutes(options.objects, {
+      stable: options.name,
+      candidate: candidateName,
+      weight,
+      candidateHost: host(candidateName),
+    });
+  const removeCandidate = async () => {
+    for (const object of [...candidate].reverse()) await kube.remove(refOf(object, kube.namespace));
+    progress(`removed the candidate ${candidateName}`);
+  };
+
+  for (const object of candidate) await kube.apply(object);
+  progress(`candidate ${candidateName} applied (${options.image})`);
+  try {
+    await watchRollout(
+      kube,
+      {
+        name: candidateName,
+        namespace: kube.namespace,
+        image: options.image,
+        timeoutMs: options.timeoutMs,
+        gpu: options.gpu === true,
+        onProgress: progress,
+      },
+      timing,
+    );
+  } catch (error) {
+    await removeCandidate();
+    throw error;
+  }
+
+  const { rollout } = options;
+  const policy: AnalysisPolicy = {
+    errorRate: rollout.analysis.errorRate,
+    p99Ms: rollout.analysis.p99Ms,
+    agreement: undefined,
+    minRequests: rollout.analysis.minRequests,
+  };
+  const started = timing.now();
+  const plan = new RolloutPlan(
+    { strategy: 'canary', steps: rollout.steps, intervalMs: rollout.interval, failAfter: rollout.failAfter },
+    started,
+  );
+  let state = plan.state;
+  let weight = -1;
+  let before = {
+    stable: await scrape(kube, options.name, options.tls),
+    candidate: await scrape(kube, candidateName, options.tls),
+  };
+  while (state.phase === 'progressing') {
+    if (state.weight !== weight) {
+      weight = state.weight;
+      for (const route of split(weight)) await kube.apply(route, { force: true });
+      progress(`canary: ${weight} % of traffic to ${candidateName}`);
+    }
+    if (timing.now() - started >= options.timeoutMs) {
+      state = plan.abort(
+        timing.now(),
+        `no verdict within ${Math.round(options.timeoutMs / 1000)} s: ${state.reason}`,
+      );
+      break;
+    }
+    await timing.sleep(Math.max(0, plan.dueAt() - timing.now()));
+    const after = {
+      stable: await scrape(kube, options.name, options.tls),
+      candidate: await scrape(kube, candidateName, options.tls),
+    };
+    const stableWindow = trackWindow(before.stable, after.stable);
+    const candidateWindow = trackWindow(before.candidate, after.candidate);
+    before = after;
+    const check = analyse(stableWindow, candidateWindow, { compared: 0, agreed: 0 }, policy);
+    state = plan.judge(check, timing.now());
+    const p99 = candidateWindow.p99Ms === undefined ? '-' : `${candidateWindow.p99Ms.toFixed(1)} ms`;
+    progress(
+      `canary: ${candidateWindow.requests} requests, ${candidateWindow.errors} errors, p99 ${p99} (stable ${stableWindow.requests}, ${stableWindow.errors}): ${state.reason}`,
+    );
+  }
+
+  if (state.phase === 'rolled-back') {
+    const routes = options.stableObjects.filter((o) =>
+      ['HTTPRoute', 'GRPCRoute', 'VirtualService'].includes(o.kind),
+    );
+    for (const route of routes) await kube.apply(route, { force: true });
+    progress('canary: all traffic back to the stable pods');
+    await removeCandidate();
+    throw new BerthError(
+      'BERTH_ERR_KUBE_ROLLOUT_FAILED',
+      `the canary of ${kube.namespace}/${options.name} was ${state.reason}`,
+    );
+  }
+  progress(`canary: ${state.reason}; the stable Deployment takes the new revision`);
+  const applied = await applyRevision(kube, {
+    name: options.name,
+    objects: options.objects,
+    image: options.image,
+    forceConflicts: true,
+    prune: options.prune === true,
+    onProgress: progress,
+  });
+  await watchRollout(
+    kube,
+    {
+      name: options.name,
+      namespace: kube.namespace,
+      image: options.image,
+      timeoutMs: options.timeoutMs,
+      gpu: options.gpu === true,
+      onProgress: progress,
+    },
+    timing,
+  );
+  await removeCandidate();
+  return { state, revision: applied.revision };
+}
