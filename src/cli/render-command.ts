@@ -1,8 +1,8 @@
 /**
- * `berth render dockerfile|compose|k8s`: files for other tools that build or run the image `berth
- * build` writes (k8s: render-k8s.ts). `berth render runtime` is the Dockerfile's build-stage
- * helper. A Helm chart, Nomad jobs and Terraform (`render helm|nomad|terraform`) are planned, not
- * written yet.
+ * `berth render dockerfile|compose|k8s|nomad|terraform`: files for other tools that build or run
+ * the image `berth build` writes (k8s: render-k8s.ts; nomad and terraform: render-hcl.ts). `berth
+ * render runtime` is the Dockerfile's build-stage helper. A Helm chart (`render helm`) is planned,
+ * not written yet.
  */
 import { isIP } from 'node:net';
 import { Command } from 'commander';
@@ -14,6 +14,7 @@ import { defaultImageTag, parsePlatforms, sourceDateEpoch, splitImageTag } from 
 import { VERSION } from './version.js';
 import { reportWritten, writeOutputFiles, type OutputFlags } from './render-output.js';
 import { k8sCommand } from './render-k8s.js';
+import { nomadCommand, terraformCommand } from './render-hcl.js';
 
 function onePlatform(value: string | undefined): Platform {
   const [first, ...rest] = parsePlatforms(value);
@@ -21,7 +22,7 @@ function onePlatform(value: string | undefined): Platform {
   return first;
 }
 
-const PLANNED = ['helm', 'nomad', 'terraform'] as const;
+const PLANNED = ['helm'] as const;
 const MEMORY_UNITS: Record<string, number> = {
   '': 1,
   b: 1,
@@ -290,7 +291,7 @@ function runtimeCommand(): Command {
     });
 }
 
-/** `render helm|nomad|terraform`: named, so that the error says they are coming. */
+/** `render helm`: named, so that the error says it is coming. */
 function plannedCommand(what: (typeof PLANNED)[number]): Command {
   return new Command(what)
     .allowUnknownOption()
@@ -299,23 +300,24 @@ function plannedCommand(what: (typeof PLANNED)[number]): Command {
     .action(() => {
       throw invalid(
         'render',
-        `"${what}" is not available yet (a Helm chart, Nomad jobs and Terraform are planned); use dockerfile, compose or k8s`,
+        `"${what}" is not available yet (a Helm chart is planned); use dockerfile, compose, k8s, nomad or terraform`,
       );
     });
 }
 
 export function renderCommand(): Command {
   const render = new Command('render')
-    .summary('write a Dockerfile, compose.yaml or Kubernetes manifests for the image berth build writes')
+    .summary('write a Dockerfile, compose.yaml, Kubernetes manifests, a Nomad job or Terraform for berth')
     .description(
       [
         'Write files for other tools: `dockerfile` (a multi-stage Dockerfile and .dockerignore that',
         'build the image `berth build` writes, for docker buildx or podman), `compose` (a hardened',
-        'compose.yaml that runs it) or `k8s` (Kubernetes manifests from berth.yaml, a kustomize base).',
-        'A Helm chart, Nomad jobs and Terraform are not available yet.',
+        'compose.yaml that runs it), `k8s` (Kubernetes manifests from berth.yaml, a kustomize base),',
+        '`nomad` (a Nomad job) or `terraform` (the k8s objects as hashicorp/kubernetes resources).',
+        'A Helm chart is not available yet.',
       ].join(' '),
     )
-    .argument('[what]', 'dockerfile, compose or k8s')
+    .argument('[what]', 'dockerfile, compose, k8s, nomad or terraform')
     .addHelpText(
       'after',
       [
@@ -330,12 +332,14 @@ export function renderCommand(): Command {
     .action((what: string | undefined) => {
       throw invalid(
         'render',
-        `${what === undefined ? 'expected what to render' : `unknown "${what}"`}: use dockerfile, compose or k8s (${PLANNED.join(', ')}: not yet available)`,
+        `${what === undefined ? 'expected what to render' : `unknown "${what}"`}: use dockerfile, compose, k8s, nomad or terraform (${PLANNED.join(', ')}: not yet available)`,
       );
     });
   render.addCommand(dockerfileCommand());
   render.addCommand(composeCommand());
   render.addCommand(k8sCommand());
+  render.addCommand(nomadCommand());
+  render.addCommand(terraformCommand());
   render.addCommand(runtimeCommand());
   for (const what of PLANNED) render.addCommand(plannedCommand(what), { hidden: true });
   return render;

@@ -16,3 +16,5 @@ export {
 export { assessRollout, type RolloutVerdict } from './rollout-status.js';
 export type { Inventory, ObjectRef, Revision } from './inventory.js';
 export { runCanary, type CanaryOptions, type CanaryResult } from './canary.js';
+export { renderNomad } from './nomad-render.js';
+export { renderTerraform } from './terraform-render.js';

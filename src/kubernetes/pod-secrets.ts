@@ -32,9 +32,9 @@ const isUrl = (value: string) => /^https?:\/\//.test(value);
 export function podSecrets(
   serve: ServeSpec | undefined,
   provider: KubernetesSpec['secrets']['provider'],
+  dir = provider === 'vault' ? VAULT_DIR : SECRET_DIR,
 ): PodSecrets {
   if (serve === undefined) return { serve: undefined, keys: [], settings: {} };
-  const dir = provider === 'vault' ? VAULT_DIR : SECRET_DIR;
   const keys: string[] = [];
   const settings: Record<string, string> = {};
   const file = (key: string, setting: string) => {

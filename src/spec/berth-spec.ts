@@ -12,6 +12,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { kubernetesSection } from './kubernetes-section.js';
+import { nomadSection } from './nomad-section.js';
 import { serveSection } from './serve-section.js';
 import { BerthError } from '../ground/index.js';
 import { formatIssues } from '../repository/index.js';
@@ -94,6 +95,11 @@ const specSchema = z
       .optional()
       .describe(
         'What `berth render k8s` makes beyond the other sections: namespace, image, resources, scheduling, autoscaler, models, network, secrets, traffic.',
+      ),
+    nomad: nomadSection
+      .optional()
+      .describe(
+        'What `berth render nomad` adds: datacenters, region, namespace, service provider, Consul Connect, driver.',
       ),
   })
   .strict();

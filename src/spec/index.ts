@@ -26,3 +26,4 @@ export {
 } from './orchestration.js';
 export { serveSection, type ServeSpec } from './serve-section.js';
 export { kubernetesSection, type KubernetesSpec } from './kubernetes-section.js';
+export { nomadSection, type NomadSpec } from './nomad-section.js';

@@ -60,6 +60,7 @@ describe('the reference of berth.yaml', () => {
       '### `rollout`',
       '### `resilience`',
       '### `kubernetes`',
+      '### `nomad`',
     ]);
     expect(rows.get('models')).toMatchObject({ type: 'mapping' });
     expect(rows.get('replicas')).toMatchObject({ type: 'object' });

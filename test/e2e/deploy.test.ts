@@ -150,7 +150,7 @@ describe('berth deploy', () => {
     });
     const text = await berth(['status', '--kube', '-f', fixed]);
     expect(text.stdout).toMatch(
-      /deployment\s+ml\/fraud on https:\/\/127\.0\.0\.1:\d+\n\s+replicas\s+1 available, 1 updated, of 1/,
+      /deployment\s+ml\/fraud on https:\/\/localhost:\d+\n\s+replicas\s+1 available, 1 updated, of 1/,
     );
     expect(text.stdout).toMatch(/POD\s+PHASE\s+READY\s+RESTARTS/);
     const none = await berth(['rollback', '--name', 'nothing-here']);
@@ -223,7 +223,7 @@ describe('berth deploy', () => {
     const result = await berth(['deploy', '-f', file, '--image', image('keda')]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /the cluster at https:\/\/127\.0\.0\.1:\d+ does not serve keda\.sh\/v1alpha1\/ScaledObject: install what provides it .*nothing was applied \(BERTH_ERR_KUBE_MISSING_API\)/,
+      /the cluster at https:\/\/localhost:\d+ does not serve keda\.sh\/v1alpha1\/ScaledObject: install what provides it .*nothing was applied \(BERTH_ERR_KUBE_MISSING_API\)/,
     );
     expect(result.stderr).not.toMatch(/^applied /m);
     expect(standin.get('apps/v1', 'Deployment', 'default', 'keda')).toBeUndefined();

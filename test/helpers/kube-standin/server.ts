@@ -696,7 +696,8 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
-    url: `https://127.0.0.1:${port}`,
+    // localhost, not 127.0.0.1: TLS names a server by host name (RFC 6066), and the certificate has both.
+    url: `https://localhost:${port}`,
     requests,
     applied,
     get: (gv, kind, ns, name) => store.get(keyOf(gv, kind, ns, name))?.object,
