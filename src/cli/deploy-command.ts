@@ -186,7 +186,16 @@ export function deployCommand(): Command {
       if (flags.wait === true && flags.dryRun === undefined) {
         const verdict = await watchRollout(
           kube,
-          { name, namespace: kube.namespace, image, timeoutMs, gpu, intervalMs, onProgress: progress },
+          {
+            name,
+            namespace: kube.namespace,
+            image,
+            timeoutMs,
+            gpu,
+            intervalMs,
+            kind: rendered.objects.some((o) => o.kind === 'StatefulSet') ? 'StatefulSet' : 'Deployment',
+            onProgress: progress,
+          },
           TIMING,
         );
         rollout = verdict.summary;

@@ -65,7 +65,7 @@ async function run<T>(flags: ConnectionFlags, task: (client: OipClient) => Promi
 
 export function modelsCommand(): Command {
   const models = new Command('models')
-    .summary('list, load and unload the models of a running server')
+    .summary('list, load and unload the models of a running server; pull the models of an image')
     .description(
       [
         "List a running server's models with the state of each version (Triton's repository index),",
@@ -167,5 +167,64 @@ export function modelsCommand(): Command {
         );
       }),
   );
+  models.addCommand(pullCommand());
   return models;
+}
+
+/** `berth models pull IMAGE DIR`: a Kubernetes init container's job (docs/kubernetes.md). */
+function pullCommand(): Command {
+  return new Command('pull')
+    .summary('fetch the models of an image berth build pushed into a folder')
+    .description(
+      [
+        'Fetch the models/ tree of an image `berth build` pushed (by digest, ideally) from its registry',
+        "into DIR, check every model file against the sha256 the image's labels record, and mark DIR",
+        'with what it holds: a DIR that already holds the same image is left as it is. berth render k8s',
+        'runs this as an init container for kubernetes.models.source oci. Credentials as berth build',
+        'finds them (BERTH_REGISTRY_USERNAME/PASSWORD, ~/.docker/config.json, $DOCKER_CONFIG).',
+      ].join(' '),
+    )
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .argument('<image>', 'the image: registry.example/fraud@sha256:...')
+    .argument('<dir>', 'the folder to write the models into')
+    .option(
+      '--platform <os/arch>',
+      "whose image to read from a multi-platform index (default: this machine's)",
+    )
+    .option(
+      '--insecure-registry <host>',
+      'talk plain HTTP to this registry (repeatable)',
+      (v: string, a: string[]) => [...a, v],
+      [],
+    )
+    .option('--json', 'print what was fetched as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth models pull registry.example/fraud@sha256:... /models\n  berth models pull localhost:5000/fraud:1.0 ./models --insecure-registry localhost:5000\n',
+    )
+    .action(
+      async (
+        image: string,
+        dir: string,
+        flags: { platform?: string; insecureRegistry: string[]; json?: boolean },
+      ) => {
+        const { parsePlatforms } = await import('./image-options.js');
+        const [platform] = parsePlatforms(flags.platform);
+        const { pullModels } = await import('../packaging/index.js');
+        const started = performance.now();
+        const pulled = await pullModels({
+          image,
+          dir,
+          platform: platform as NonNullable<typeof platform>,
+          insecureRegistries: flags.insecureRegistry,
+        });
+        const ms = Math.round(performance.now() - started);
+        process.stdout.write(
+          flags.json === true
+            ? `${JSON.stringify({ ...pulled, dir, ms }, null, 2)}\n`
+            : `${pulled.fetched ? 'pulled' : 'already there:'} ${pulled.models.map((m) => `${m.name} (version ${m.version})`).join(', ')} from ${image} into ${dir}${pulled.fetched ? ` in ${ms} ms` : ''}\n`,
+        );
+      },
+    );
 }

@@ -29,7 +29,11 @@ export function chooseAutoscaler(
   return max > min ? 'hpa' : 'none';
 }
 
-const scaleTarget = (ctx: RenderContext) => ({ apiVersion: 'apps/v1', kind: 'Deployment', name: ctx.name });
+const scaleTarget = (ctx: RenderContext) => ({
+  apiVersion: 'apps/v1',
+  kind: ctx.workloadKind,
+  name: ctx.name,
+});
 const seconds = (ms: number) => Math.ceil(ms / 1000);
 
 export function horizontalPodAutoscaler(ctx: RenderContext): IHorizontalPodAutoscaler {

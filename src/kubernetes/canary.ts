@@ -22,6 +22,7 @@ const CANDIDATE_KINDS = new Set([
   'ServiceAccount',
   'ConfigMap',
   'Deployment',
+  'StatefulSet',
   'Service',
   'PodDisruptionBudget',
   'NetworkPolicy',

@@ -130,6 +130,8 @@ export interface WatchOptions {
   readonly namespace: string;
   /** The image the new pods run (to tell them from the old ones). */
   readonly image: string;
+  /** The workload's kind. Default Deployment. */
+  readonly kind?: 'Deployment' | 'StatefulSet';
   readonly timeoutMs: number;
   readonly gpu?: boolean;
   /** Pause between looks. Default 2 s. */
@@ -153,7 +155,7 @@ export async function watchRollout(
   let seen: Seen = new Map();
   let last = '';
   for (;;) {
-    const deployment = await kube.deployment(options.namespace, options.name);
+    const deployment = await kube.deployment(options.namespace, options.name, options.kind ?? 'Deployment');
     const pods = (await kube.pods(options.namespace, selector)).filter(
       (pod) =>
         (pod as { spec?: { containers?: { image?: string }[] } }).spec?.containers?.some(
@@ -182,12 +184,12 @@ export async function watchRollout(
     if (verdict.state === 'failed')
       throw new BerthError(
         'BERTH_ERR_KUBE_ROLLOUT_FAILED',
-        `the rollout of Deployment ${options.namespace}/${options.name} failed:\n  ${verdict.problems.join('\n  ')}`,
+        `the rollout of ${options.kind ?? 'Deployment'} ${options.namespace}/${options.name} failed:\n  ${verdict.problems.join('\n  ')}`,
       );
     if (timing.now() - started >= options.timeoutMs)
       throw new BerthError(
         'BERTH_ERR_KUBE_ROLLOUT_TIMEOUT',
-        `the rollout of Deployment ${options.namespace}/${options.name} was still in progress after ${Math.round(options.timeoutMs / 1000)} s (${verdict.summary}${verdict.problems.length > 0 ? `; ${verdict.problems.join('; ')}` : ''}); it goes on in the cluster`,
+        `the rollout of ${options.kind ?? 'Deployment'} ${options.namespace}/${options.name} was still in progress after ${Math.round(options.timeoutMs / 1000)} s (${verdict.summary}${verdict.problems.length > 0 ? `; ${verdict.problems.join('; ')}` : ''}); it goes on in the cluster`,
       );
     await timing.sleep(options.intervalMs ?? 2000);
   }

@@ -38,7 +38,12 @@ export interface Kube {
   read<T = unknown>(ref: ObjectRef): Promise<T | undefined>;
   /** Deletes; false when it was already gone. */
   remove(ref: ObjectRef): Promise<boolean>;
-  deployment(namespace: string, name: string): Promise<DeploymentView | undefined>;
+  /** A Deployment, or a StatefulSet (whose status has the same counts). */
+  deployment(
+    namespace: string,
+    name: string,
+    kind?: 'Deployment' | 'StatefulSet',
+  ): Promise<DeploymentView | undefined>;
   pods(namespace: string, selector: Readonly<Record<string, string>>): Promise<PodView[]>;
   /** Warning events in the namespace. */
   warnings(namespace: string): Promise<EventView[]>;
@@ -208,12 +213,14 @@ export async function connectKube(target: KubeTarget = {}): Promise<Kube> {
         throw kubeError(error, `delete ${refText(ref)}`, server);
       }
     },
-    async deployment(ns, name) {
+    async deployment(ns, name, kind = 'Deployment') {
       try {
-        return await apps.readNamespacedDeployment({ name, namespace: ns });
+        return kind === 'Deployment'
+          ? await apps.readNamespacedDeployment({ name, namespace: ns })
+          : await apps.readNamespacedStatefulSet({ name, namespace: ns });
       } catch (error) {
         if (notFound(error)) return undefined;
-        throw kubeError(error, `read Deployment ${ns}/${name}`, server);
+        throw kubeError(error, `read ${kind} ${ns}/${name}`, server);
       }
     },
     async pods(ns, selector) {

@@ -7,6 +7,7 @@
  */
 import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
 import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
 import type { IConfigMap } from 'kubernetes-models/v1/ConfigMap';
 import type { INamespace } from 'kubernetes-models/v1/Namespace';
 import type { IPersistentVolumeClaim } from 'kubernetes-models/v1/PersistentVolumeClaim';
@@ -40,6 +41,7 @@ export type {
   IService,
   IServiceAccount,
   IServiceMonitor,
+  IStatefulSet,
   IVirtualService,
 };
 
@@ -50,6 +52,7 @@ export type KubeObject =
   | IConfigMap
   | IPersistentVolumeClaim
   | IDeployment
+  | IStatefulSet
   | IService
   | IPodDisruptionBudget
   | IHorizontalPodAutoscaler

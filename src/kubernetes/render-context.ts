@@ -32,6 +32,8 @@ export interface RenderContext {
   /** REST and gRPC over TLS (serve.tls). */
   readonly tls: boolean;
   readonly autoscaler: 'hpa' | 'keda' | 'none';
+  /** A StatefulSet when each pod keeps its own models claim (models.source oci with cache). */
+  readonly workloadKind: 'Deployment' | 'StatefulSet';
   readonly gpus: number;
   /** The Secret the pods read, when they read one. */
   readonly secretName: string;

@@ -239,6 +239,48 @@ describe('render', () => {
     );
   });
 
+  it('pulls the models from an OCI image in an init container, into an emptyDir or a claim per pod', () => {
+    const models = `registry.example/fraud-models@sha256:${'c'.repeat(64)}`;
+    const result = rendered(
+      `kubernetes: { models: { source: oci, image: "${models}", pullSecret: regcred } }\n`,
+      {
+        models: [],
+      },
+    );
+    const pod = find(result, 'Deployment').spec?.template.spec;
+    const init = pod?.initContainers?.[0];
+    expect(init?.args).toEqual(['models', 'pull', models, '/models']);
+    expect(init?.env).toContainEqual({ name: 'DOCKER_CONFIG', value: '/var/run/secrets/berth-registry' });
+    expect(init?.volumeMounts).toContainEqual({ name: 'models', mountPath: '/models' });
+    expect(init?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, runAsNonRoot: true });
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'models',
+      mountPath: '/models',
+      readOnly: true,
+    });
+    expect(pod?.volumes?.find((v) => v.name === 'models')?.emptyDir).toEqual({ sizeLimit: '10Gi' });
+    expect(pod?.volumes?.find((v) => v.name === 'registry')?.secret?.items).toEqual([
+      { key: '.dockerconfigjson', path: 'config.json' },
+    ]);
+
+    const cached = rendered(
+      `replicas: { min: 2, max: 5 }\nkubernetes: { models: { source: oci, image: "${models}", cache: true, size: 20Gi } }\n`,
+      { models: [] },
+    );
+    expect(kinds(cached)).not.toContain('Deployment');
+    const set = find(cached, 'StatefulSet');
+    expect(set.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests).toEqual({ storage: '20Gi' });
+    expect(set.spec?.template.spec?.volumes?.map((v) => v.name)).not.toContain('models');
+    expect(find(cached, 'HorizontalPodAutoscaler').spec.scaleTargetRef).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      name: 'fraud',
+    });
+    expect(() => parseSpec('kubernetes: { models: { source: oci } }\n', 'berth.yaml')).toThrow(
+      /kubernetes\.models\.image: source oci needs image/,
+    );
+  });
+
   it('routes through Gateway API or Istio, with berth up resilience in the mesh', () => {
     const api = rendered(
       'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public, gatewayNamespace: infra, hostnames: [ml.example] } }\n',

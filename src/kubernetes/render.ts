@@ -21,7 +21,7 @@ import {
   serviceMonitor,
   virtualService,
 } from './traffic.js';
-import { configMap, deployment, disruptionBudget, modelsClaim, serviceAccount } from './workload.js';
+import { configMap, disruptionBudget, modelsClaim, serviceAccount, workload } from './workload.js';
 
 export interface Rendered {
   readonly objects: readonly KubeObject[];
@@ -56,6 +56,7 @@ function context(input: RenderInput): RenderContext {
     labels,
     tls: input.spec.serve?.tls !== undefined,
     autoscaler: chooseAutoscaler(kube.autoscaler, replicas.min, replicas.max),
+    workloadKind: kube.models.source === 'oci' && kube.models.cache ? 'StatefulSet' : 'Deployment',
     gpus: kube.resources.gpu ?? (cuda ? 1 : 0),
     secretName: kube.secrets.name ?? `${input.name}-secrets`,
     meta: (name = input.name) => ({
@@ -89,10 +90,10 @@ function check(ctx: RenderContext): void {
       'replicas.min',
       'scale to zero on Kubernetes needs something that counts requests while no pod runs: kubernetes.traffic istio (its sidecars do); or set min to 1',
     );
-  if (ctx.kube.models.source === 'volume' && ctx.input.models.length > 0)
+  if (ctx.kube.models.source !== 'image' && ctx.input.models.length > 0)
     throw invalid(
       'kubernetes.models.source',
-      'volume mounts the models over /models: render from an image built without models (give no models), or use source image',
+      `${ctx.kube.models.source} puts the models at /models over the image's: render from an image built without models (give no models), or use source image`,
     );
 }
 
@@ -155,7 +156,7 @@ export function render(input: RenderInput): Rendered {
   if (kube.secrets.provider === 'external-secrets' && Object.keys(secretKeys).length > 0)
     add(externalSecret(ctx, Object.keys(secretKeys)));
   add(modelsClaim(ctx));
-  add(deployment(ctx));
+  add(workload(ctx));
   add(service(ctx));
   add(disruptionBudget(ctx));
   if (ctx.autoscaler === 'hpa') add(horizontalPodAutoscaler(ctx));

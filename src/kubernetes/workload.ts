@@ -16,6 +16,7 @@ import type { IIoK8sApiCoreV1VolumeMount } from 'kubernetes-models/v1/VolumeMoun
 import type {
   IConfigMap,
   IDeployment,
+  IStatefulSet,
   IPersistentVolumeClaim,
   IPodDisruptionBudget,
   IServiceAccount,
@@ -91,7 +92,7 @@ function probes(
 }
 
 function serveArgs(ctx: RenderContext): string[] {
-  const hasModels = ctx.kube.models.source === 'volume' || ctx.input.models.length > 0;
+  const hasModels = ctx.kube.models.source !== 'image' || ctx.input.models.length > 0;
   return [
     'serve',
     ...(hasModels ? [MODELS_DIR] : []),
@@ -134,11 +135,26 @@ function volumes(ctx: RenderContext): {
     });
     mounts.push({ name: 'secrets', mountPath: SECRET_DIR, readOnly: true });
   }
-  if (ctx.kube.models.source === 'volume') {
+  const { models } = ctx.kube;
+  if (models.source === 'volume') {
     volumes.push({
       name: 'models',
-      persistentVolumeClaim: { claimName: ctx.kube.models.claim ?? `${ctx.name}-models`, readOnly: true },
+      persistentVolumeClaim: { claimName: models.claim ?? `${ctx.name}-models`, readOnly: true },
     });
+    mounts.push({ name: 'models', mountPath: MODELS_DIR, readOnly: true });
+  }
+  if (models.source === 'oci') {
+    // With cache, the StatefulSet's claim template provides the `models` volume.
+    if (!models.cache) volumes.push({ name: 'models', emptyDir: { sizeLimit: models.size } });
+    if (models.pullSecret !== undefined)
+      volumes.push({
+        name: 'registry',
+        secret: {
+          secretName: models.pullSecret,
+          defaultMode: 0o440,
+          items: [{ key: '.dockerconfigjson', path: 'config.json' }],
+        },
+      });
     mounts.push({ name: 'models', mountPath: MODELS_DIR, readOnly: true });
   }
   return { volumes, mounts };
@@ -200,10 +216,88 @@ function resources(ctx: RenderContext): Record<string, string> {
   return { cpu, memory, ...(ctx.gpus > 0 ? { [gpuResource]: String(ctx.gpus) } : {}) };
 }
 
+const CONTAINER_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: IMAGE_UID,
+  runAsGroup: IMAGE_UID,
+  allowPrivilegeEscalation: false,
+  privileged: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** Where the init container finds the registry's credentials (DOCKER_CONFIG). */
+const REGISTRY_CONFIG_DIR = '/var/run/secrets/berth-registry';
+
+/** models.source oci: `berth models pull` into the models volume before berth starts. */
+function modelsInit(ctx: RenderContext): IIoK8sApiCoreV1Container[] {
+  const { models } = ctx.kube;
+  if (models.source !== 'oci') return [];
+  const amount = resources(ctx);
+  return [
+    {
+      name: 'models',
+      image: ctx.input.image,
+      imagePullPolicy: 'IfNotPresent',
+      args: ['models', 'pull', models.image as string, MODELS_DIR],
+      env: [
+        { name: 'HOME', value: '/tmp' },
+        ...(models.pullSecret === undefined ? [] : [{ name: 'DOCKER_CONFIG', value: REGISTRY_CONFIG_DIR }]),
+      ],
+      resources: { requests: { ...amount }, limits: { ...amount } },
+      securityContext: { ...CONTAINER_SECURITY, capabilities: { drop: ['ALL'] } },
+      volumeMounts: [
+        { name: 'tmp', mountPath: '/tmp' },
+        { name: 'models', mountPath: MODELS_DIR },
+        ...(models.pullSecret === undefined
+          ? []
+          : [{ name: 'registry', mountPath: REGISTRY_CONFIG_DIR, readOnly: true }]),
+      ],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
+    },
+  ];
+}
+
+/** The Deployment, or a StatefulSet when each pod keeps its own models claim. */
+export function workload(ctx: RenderContext): IDeployment | IStatefulSet {
+  const d = deployment(ctx);
+  if (ctx.workloadKind === 'Deployment') return d;
+  const { models } = ctx.kube;
+  const spec = d.spec as NonNullable<IDeployment['spec']>;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: d.metadata ?? ctx.meta(),
+    spec: {
+      ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
+      serviceName: ctx.name,
+      // Pods start and stop together: no pod waits for another's models.
+      podManagementPolicy: 'Parallel',
+      revisionHistoryLimit: 10,
+      selector: spec.selector,
+      updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1 } },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+      template: spec.template,
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'models', labels: { ...ctx.labels.all } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: models.size } },
+            ...(models.storageClass === undefined ? {} : { storageClassName: models.storageClass }),
+          },
+        },
+      ],
+    },
+  };
+}
+
 export function deployment(ctx: RenderContext): IDeployment {
   const { volumes: podVolumes, mounts } = volumes(ctx);
   const config = podSpecFile(ctx);
   const amount = resources(ctx);
+  const init = modelsInit(ctx);
   const container: IIoK8sApiCoreV1Container = {
     name: 'berth',
     image: ctx.input.image,
@@ -217,16 +311,7 @@ export function deployment(ctx: RenderContext): IDeployment {
     // Time for the endpoints to drop the pod before SIGTERM starts berth's drain (no shell needed).
     lifecycle: { preStop: { sleep: { seconds: PRE_STOP_SECONDS } } },
     resources: { requests: { ...amount }, limits: { ...amount } },
-    securityContext: {
-      runAsNonRoot: true,
-      runAsUser: IMAGE_UID,
-      runAsGroup: IMAGE_UID,
-      allowPrivilegeEscalation: false,
-      privileged: false,
-      readOnlyRootFilesystem: true,
-      capabilities: { drop: ['ALL'] },
-      seccompProfile: { type: 'RuntimeDefault' },
-    },
+    securityContext: { ...CONTAINER_SECURITY, capabilities: { drop: ['ALL'] } },
     volumeMounts: mounts,
     terminationMessagePolicy: 'FallbackToLogsOnError',
   };
@@ -265,6 +350,7 @@ export function deployment(ctx: RenderContext): IDeployment {
           },
           // preStop, then berth's drain, then 5 s to exit.
           terminationGracePeriodSeconds: PRE_STOP_SECONDS + Math.ceil(ctx.kube.drainTimeout / 1000) + 5,
+          ...(init.length === 0 ? {} : { initContainers: init }),
           containers: [container],
           volumes: podVolumes,
           ...scheduling(ctx),

@@ -60,3 +60,4 @@ export {
   type ComposeOptions,
   type RenderedCompose,
 } from './compose-render.js';
+export { pullModels, PULLED_MARKER, type PulledModels, type PullModelsOptions } from './models-pull.js';

@@ -23,7 +23,8 @@ export interface ModelFiles {
   readonly entries: readonly LayerEntry[];
 }
 
-async function fileSha256(path: string): Promise<string> {
+/** The hex sha256 of a file's bytes (what the berth.model.<name>.sha256 labels record). */
+export async function fileSha256(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');

@@ -156,15 +156,32 @@ export const kubernetesSection = z
     models: z
       .object({
         source: z
-          .enum(['image', 'volume'])
+          .enum(['image', 'volume', 'oci'])
           .default('image')
           .describe(
-            'image: the models are in the image (berth build); volume: a PersistentVolumeClaim. Default image.',
+            'image: the models are in the image (berth build); volume: a PersistentVolumeClaim; oci: an init container pulls them from the image models.image names (berth models pull). Default image.',
+          ),
+        image: z
+          .string()
+          .min(1)
+          .max(512)
+          .optional()
+          .describe('oci: the image whose models are pulled (berth build --push), by digest.'),
+        pullSecret: objectName
+          .optional()
+          .describe("oci: a kubernetes.io/dockerconfigjson Secret with the registry's credentials."),
+        cache: z
+          .boolean()
+          .default(false)
+          .describe(
+            'oci: keep the pulled models on a claim per pod (a StatefulSet), so a restarted pod does not pull them again. Default false.',
           ),
         claim: objectName
           .optional()
           .describe('volume: an existing claim to mount. Default: one rendered as <name>-models.'),
-        size: quantity.default('10Gi').describe("volume: the rendered claim's size. Default 10Gi."),
+        size: quantity
+          .default('10Gi')
+          .describe("volume, and oci: the claim's (or the emptyDir's) size. Default 10Gi."),
         storageClass: objectName.optional().describe("volume: the rendered claim's storage class."),
         accessMode: z
           .enum(['ReadOnlyMany', 'ReadWriteOnce', 'ReadWriteMany'])
@@ -173,6 +190,10 @@ export const kubernetesSection = z
       })
       .strict()
       .prefault({})
+      .refine((m) => m.source !== 'oci' || m.image !== undefined, {
+        message: 'source oci needs image (the image berth build pushed with the models)',
+        path: ['image'],
+      })
       .describe('Where the pods read the models.'),
     network: z
       .object({

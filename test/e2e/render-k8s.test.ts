@@ -1,5 +1,6 @@
 /**
- * `berth render k8s` through the real CLI: a table of specs (GPU, models on a volume, KEDA, HPA,
+ * `berth render k8s` through the real CLI: a table of specs (GPU, models on a volume or pulled
+ * from an OCI image (with a per-pod cache), KEDA, HPA,
  * Istio, Gateway API, each secrets provider) renders objects that the upstream schemas accept,
  * that `kubectl kustomize` builds, and whose every container passes the hardening policy; the
  * pods' own berth.yaml and arguments start a real `berth serve` (TLS and API keys included); and
@@ -123,8 +124,12 @@ function policyViolations(pod: PodSpec): string[] {
       `${c.name}: CPU and memory requests and limits`,
     );
     const writable = (c.volumeMounts ?? []).filter((m) => m.readOnly !== true);
+    // The models init container writes the models it pulls: /models, and nothing else, besides /tmp.
+    const allowed = (m: { name: string; mountPath: string }) =>
+      (m.mountPath === '/tmp' && emptyDirs.includes(m.name)) ||
+      (c.name === 'models' && m.name === 'models' && m.mountPath === '/models');
     rule(
-      writable.every((m) => m.mountPath === '/tmp' && emptyDirs.includes(m.name)),
+      writable.every(allowed),
       `${c.name}: an emptyDir at /tmp is the only writable mount (got ${writable.map((m) => m.mountPath).join(', ')})`,
     );
   }
@@ -153,6 +158,16 @@ const TABLE: { name: string; spec: string; args?: string[]; kinds: string[] }[] 
     name: 'models on a volume',
     spec: 'name: fraud\nkubernetes: { models: { source: volume, size: 20Gi, storageClass: standard } }\n',
     kinds: ['PersistentVolumeClaim', 'Deployment'],
+  },
+  {
+    name: 'models pulled from an OCI image by an init container',
+    spec: `name: fraud\nkubernetes: { models: { source: oci, image: "registry.example/fraud-models@sha256:${'c'.repeat(64)}", pullSecret: regcred, size: 5Gi } }\n`,
+    kinds: ['Deployment'],
+  },
+  {
+    name: 'pulled models kept on a claim per pod',
+    spec: `name: fraud\nreplicas: { min: 2, max: 4 }\nkubernetes: { models: { source: oci, image: "registry.example/fraud-models@sha256:${'c'.repeat(64)}", cache: true, storageClass: fast } }\n`,
+    kinds: ['StatefulSet', 'HorizontalPodAutoscaler'],
   },
   { name: 'HPA', spec: 'name: fraud\nreplicas: { min: 2, max: 10 }\n', kinds: ['HorizontalPodAutoscaler'] },
   {
@@ -194,7 +209,10 @@ describe('berth render k8s', () => {
 
   for (const { name, spec, kinds } of TABLE) {
     it(`${name}: valid objects, built by kubectl kustomize, every container hardened`, () => {
-      const { objects } = renderSpec(spec, name === 'models on a volume' ? [] : [models]);
+      const { objects } = renderSpec(
+        spec,
+        /models on a volume|OCI image|claim per pod/.test(name) ? [] : [models],
+      );
       expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(kinds));
       for (const object of objects) {
         validateKubeObject(object);
