@@ -9,7 +9,7 @@ import { BerthError } from '../ground/index.js';
 import type { Kube, KubeTarget, RenderInput } from '../kubernetes/index.js';
 import { helpSection } from './help-text.js';
 import { parseDuration, parseInteger } from './option-parsers.js';
-import { renderFromSpec, type RenderedSpec, type RenderFlags } from './render-k8s.js';
+import { renderFromSpec, withRenderOptions, type RenderedSpec, type RenderFlags } from './render-k8s.js';
 
 interface ClusterFlags {
   kubeconfig?: string;
@@ -63,7 +63,7 @@ const progress = (line: string) => process.stderr.write(`${line}\n`);
 
 export function deployCommand(): Command {
   return withCluster(
-    new Command('deploy')
+    withRenderOptions(new Command('deploy'))
       .summary('apply berth.yaml to Kubernetes and watch the rollout')
       .description(
         [
@@ -74,16 +74,6 @@ export function deployCommand(): Command {
           'fits, a probe fails, a crash loop with its last log lines) instead of waiting for the deadline.',
         ].join(' '),
       )
-      .exitOverride()
-      .showHelpAfterError('(run with --help for usage)')
-      .argument(
-        '[models...]',
-        ".onnx files and/or repository folders in the image (default: the spec's repository)",
-      )
-      .option('-f, --file <berth.yaml>', 'the spec (default: berth.yaml here, if there is one)')
-      .option('--image <ref>', 'the image the pods run, by digest: registry.example/fraud@sha256:...')
-      .option('--image-from <build.json>', 'take the image from what `berth build --push ... --json` printed')
-      .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)")
       .option('--namespace <ns>', "the namespace (default: kubernetes.namespace, else the context's)")
       .option(
         '--dry-run <mode>',
@@ -296,19 +286,11 @@ export function rollbackCommand(): Command {
     .action(async (flags: RollbackFlags) => {
       const timeoutMs = parseDuration('--timeout', flags.timeout);
       const intervalMs = pollInterval(flags.pollInterval);
-      const { loadSpec } = await import('../spec/index.js');
-      const loaded = await loadSpec(flags.file);
-      const name = flags.name ?? loaded?.spec.name;
-      if (name === undefined)
-        throw new BerthError(
-          'BERTH_ERR_CLI_INVALID_OPTION',
-          '--name: which deployment? Give --name, or a berth.yaml with a name',
-        );
+      const { name, kube } = await deployedTarget(flags);
       const to =
         flags.toRevision === undefined
           ? undefined
           : parseInteger('--to-revision', flags.toRevision, 1, Number.MAX_SAFE_INTEGER);
-      const kube = await connect(flags, flags.namespace ?? loaded?.spec.kubernetes?.namespace);
       const { applyRevision, loadInventory, rollbackTarget, watchRollout } =
         await import('../kubernetes/index.js');
       const target = rollbackTarget(await loadInventory(kube, name), to);
@@ -353,13 +335,10 @@ export function rollbackCommand(): Command {
     });
 }
 
-export interface KubeStatusFlags extends ClusterFlags {
-  file?: string;
-  name?: string;
-}
-
-/** `berth status --kube`: the Deployment, its pods and the inventory's revisions. */
-export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
+/** A deployment already on the cluster: its name (--name, or the spec's) and a client for its namespace. */
+async function deployedTarget(
+  flags: ClusterFlags & { file?: string; name?: string },
+): Promise<{ name: string; kube: Kube }> {
   const { loadSpec } = await import('../spec/index.js');
   const loaded = await loadSpec(flags.file);
   const name = flags.name ?? loaded?.spec.name;
@@ -368,7 +347,17 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
       'BERTH_ERR_CLI_INVALID_OPTION',
       '--name: which deployment? Give --name, or a berth.yaml with a name',
     );
-  const kube = await connect(flags, flags.namespace ?? loaded?.spec.kubernetes?.namespace);
+  return { name, kube: await connect(flags, flags.namespace ?? loaded?.spec.kubernetes?.namespace) };
+}
+
+export interface KubeStatusFlags extends ClusterFlags {
+  file?: string;
+  name?: string;
+}
+
+/** `berth status --kube`: the Deployment, its pods and the inventory's revisions. */
+export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
+  const { name, kube } = await deployedTarget(flags);
   const { loadInventory } = await import('../kubernetes/index.js');
   const { table } = await import('./table.js');
   const [deployment, pods, inventory] = await Promise.all([

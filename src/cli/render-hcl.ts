@@ -5,7 +5,7 @@
  */
 import { Command } from 'commander';
 import { helpSection } from './help-text.js';
-import { renderFromSpec, type RenderFlags } from './render-k8s.js';
+import { renderFromSpec, withRenderOptions, type RenderFlags } from './render-k8s.js';
 import { VERSION } from './version.js';
 
 interface HclFlags extends RenderFlags {
@@ -15,22 +15,12 @@ interface HclFlags extends RenderFlags {
 }
 
 function hclCommand(name: 'nomad' | 'terraform'): Command {
-  return new Command(name)
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .argument(
-      '[models...]',
-      ".onnx files and/or repository folders in the image (default: the spec's repository)",
-    )
-    .option('-f, --file <berth.yaml>', 'the spec (default: berth.yaml here, if there is one)')
+  return withRenderOptions(new Command(name))
     .option(
       '-o, --output <dir>',
       'folder to write into (created if missing)',
       name === 'nomad' ? '.' : 'terraform',
     )
-    .option('--image <ref>', 'the image to run, by digest: registry.example/fraud@sha256:...')
-    .option('--image-from <build.json>', 'take the image from what `berth build --push ... --json` printed')
-    .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)")
     .option('--force', 'replace files that exist')
     .option('--json', 'print what was written as JSON, for scripts');
 }

@@ -159,8 +159,26 @@ export async function renderFromSpec(models: readonly string[], flags: RenderFla
   return { loaded, name, image, namespace: kubernetes.namespace, gpu: rendered.gpus > 0, rendered, input };
 }
 
+/**
+ * The arguments and options every command that renders the spec takes: the models, the spec, the
+ * image (or the build that pushed it) and the name.
+ */
+export function withRenderOptions(command: Command): Command {
+  return command
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)')
+    .argument(
+      '[models...]',
+      ".onnx files and/or repository folders in the image (default: the spec's repository)",
+    )
+    .option('-f, --file <berth.yaml>', 'the spec (default: berth.yaml here, if there is one)')
+    .option('--image <ref>', 'the image to run, by digest: registry.example/fraud@sha256:...')
+    .option('--image-from <build.json>', 'take the image from what `berth build --push ... --json` printed')
+    .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)");
+}
+
 export function k8sCommand(): Command {
-  return new Command('k8s')
+  return withRenderOptions(new Command('k8s'))
     .summary('write Kubernetes manifests (a kustomize base) from berth.yaml')
     .description(
       [
@@ -173,17 +191,7 @@ export function k8sCommand(): Command {
         'never written: the pods mount a Secret (or Vault files) by name, and the output says which keys it holds.',
       ].join(' '),
     )
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
-    .argument(
-      '[models...]',
-      ".onnx files and/or repository folders in the image (default: the spec's repository)",
-    )
-    .option('-f, --file <berth.yaml>', 'the spec (default: berth.yaml here, if there is one)')
     .option('-o, --output <dir>', 'folder to write into (created if missing)', 'k8s')
-    .option('--image <ref>', 'the image the pods run, by digest: registry.example/fraud@sha256:...')
-    .option('--image-from <build.json>', 'take the image from what `berth build --push ... --json` printed')
-    .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)")
     .option('--namespace <ns>', 'put every object in this namespace (default: kubernetes.namespace)')
     .option('--force', 'replace files that exist')
     .option('--json', 'print what was written as JSON, for scripts')

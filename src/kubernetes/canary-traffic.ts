@@ -19,58 +19,39 @@ export interface CanaryTraffic {
   readonly candidateHost: string;
 }
 
+/** The parts of a Gateway API rule the split touches; HTTPRoute's and GRPCRoute's rules have them. */
+interface GatewayRule {
+  readonly matches?: readonly object[];
+  readonly backendRefs?: readonly { readonly name: string; readonly weight?: number }[];
+}
+
+/** Header rules to the candidate first, then the weighted rules. */
+function splitRules<R extends GatewayRule>(rules: readonly R[], t: CanaryTraffic): R[] {
+  return [
+    ...rules.map((rule) => ({
+      ...rule,
+      matches: (rule.matches ?? [{}]).map((m) => ({
+        ...m,
+        headers: [{ type: 'Exact' as const, name: TRACK_HEADER, value: 'canary' }],
+      })),
+      backendRefs: (rule.backendRefs ?? []).map((b) => ({ ...b, name: t.candidate })),
+    })),
+    ...rules.map((rule) => ({
+      ...rule,
+      backendRefs: (rule.backendRefs ?? []).flatMap((b) => [
+        { ...b, name: t.stable, weight: 100 - t.weight },
+        { ...b, name: t.candidate, weight: t.weight },
+      ]),
+    })),
+  ];
+}
+
 function httpRoute(route: IHTTPRoute, t: CanaryTraffic): IHTTPRoute {
-  const rules = route.spec.rules ?? [];
-  return {
-    ...route,
-    spec: {
-      ...route.spec,
-      rules: [
-        ...rules.map((rule) => ({
-          ...rule,
-          matches: (rule.matches ?? [{}]).map((m) => ({
-            ...m,
-            headers: [{ type: 'Exact' as const, name: TRACK_HEADER, value: 'canary' }],
-          })),
-          backendRefs: (rule.backendRefs ?? []).map((b) => ({ ...b, name: t.candidate })),
-        })),
-        ...rules.map((rule) => ({
-          ...rule,
-          backendRefs: (rule.backendRefs ?? []).flatMap((b) => [
-            { ...b, name: t.stable, weight: 100 - t.weight },
-            { ...b, name: t.candidate, weight: t.weight },
-          ]),
-        })),
-      ],
-    },
-  };
+  return { ...route, spec: { ...route.spec, rules: splitRules(route.spec.rules ?? [], t) } };
 }
 
 function grpcRoute(route: IGRPCRoute, t: CanaryTraffic): IGRPCRoute {
-  const rules = route.spec.rules ?? [];
-  return {
-    ...route,
-    spec: {
-      ...route.spec,
-      rules: [
-        ...rules.map((rule) => ({
-          ...rule,
-          matches: (rule.matches ?? [{}]).map((m) => ({
-            ...m,
-            headers: [{ type: 'Exact' as const, name: TRACK_HEADER, value: 'canary' }],
-          })),
-          backendRefs: (rule.backendRefs ?? []).map((b) => ({ ...b, name: t.candidate })),
-        })),
-        ...rules.map((rule) => ({
-          ...rule,
-          backendRefs: (rule.backendRefs ?? []).flatMap((b) => [
-            { ...b, name: t.stable, weight: 100 - t.weight },
-            { ...b, name: t.candidate, weight: t.weight },
-          ]),
-        })),
-      ],
-    },
-  };
+  return { ...route, spec: { ...route.spec, rules: splitRules(route.spec.rules ?? [], t) } };
 }
 
 function virtualService(vs: IVirtualService, t: CanaryTraffic): IVirtualService {

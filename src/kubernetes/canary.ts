@@ -87,6 +87,22 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
       weight,
       candidateHost: host(candidateName),
     });
+  const kind = options.objects.some((o) => o.kind === 'StatefulSet') ? 'StatefulSet' : 'Deployment';
+  const watch = (name: string) =>
+    watchRollout(
+      kube,
+      {
+        name,
+        namespace: kube.namespace,
+        image: options.image,
+        timeoutMs: options.timeoutMs,
+        gpu: options.gpu === true,
+        kind,
+        onProgress: progress,
+        ...(options.intervalMs === undefined ? {} : { intervalMs: options.intervalMs }),
+      },
+      timing,
+    );
   const removeCandidate = async () => {
     for (const object of [...candidate].reverse()) await kube.remove(refOf(object, kube.namespace));
     progress(`removed the candidate ${candidateName}`);
@@ -95,18 +111,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   for (const object of candidate) await kube.apply(object);
   progress(`candidate ${candidateName} applied (${options.image})`);
   try {
-    await watchRollout(
-      kube,
-      {
-        name: candidateName,
-        namespace: kube.namespace,
-        image: options.image,
-        timeoutMs: options.timeoutMs,
-        gpu: options.gpu === true,
-        onProgress: progress,
-      },
-      timing,
-    );
+    await watch(candidateName);
   } catch (error) {
     await removeCandidate();
     throw error;
@@ -180,18 +185,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     prune: options.prune === true,
     onProgress: progress,
   });
-  await watchRollout(
-    kube,
-    {
-      name: options.name,
-      namespace: kube.namespace,
-      image: options.image,
-      timeoutMs: options.timeoutMs,
-      gpu: options.gpu === true,
-      onProgress: progress,
-    },
-    timing,
-  );
+  await watch(options.name);
   await removeCandidate();
   return { state, revision: applied.revision };
 }

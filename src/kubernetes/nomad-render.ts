@@ -14,7 +14,7 @@ import { kubernetesSection, nomadSection, replicasSection } from '../spec/index.
 import { attr, block, writeHcl, type HclItem } from './hcl.js';
 import { podSecrets } from './pod-secrets.js';
 import { GRPC_PORT, HTTP_PORT, type RenderInput } from './render-context.js';
-import { IMAGE_UID, PRE_STOP_SECONDS } from './workload.js';
+import { IMAGE_UID, PRE_STOP_SECONDS, serveArgs } from './workload.js';
 
 /** Where the Docker and Podman drivers put a task's `local/` and `secrets/` folders. */
 const LOCAL_DIR = '/local';
@@ -84,22 +84,7 @@ export function renderNomad(input: RenderInput): string {
   const gpus = kube.resources.gpu ?? (cuda ? 1 : 0);
   const count = Math.max(1, replicas.min);
   const canary = spec.rollout?.strategy === 'canary';
-  const args = [
-    'serve',
-    ...(input.models.length > 0 ? ['/models'] : []),
-    '-f',
-    `${LOCAL_DIR}/berth.yaml`,
-    '--host',
-    '0.0.0.0',
-    '--port',
-    String(HTTP_PORT),
-    '--grpc-port',
-    String(GRPC_PORT),
-    '--log-format',
-    'json',
-    '--drain-timeout',
-    `${drainSeconds}s`,
-  ];
+  const args = serveArgs(`${LOCAL_DIR}/berth.yaml`, input.models.length > 0, kube.drainTimeout);
   const driverConfig: HclItem[] = [
     ...attr('image', input.image),
     ...attr('args', args),

@@ -91,13 +91,13 @@ function probes(
   };
 }
 
-function serveArgs(ctx: RenderContext): string[] {
-  const hasModels = ctx.kube.models.source !== 'image' || ctx.input.models.length > 0;
+/** `berth serve` as a pod or task runs it: the models (if any), its berth.yaml, every interface. */
+export function serveArgs(configFile: string, hasModels: boolean, drainTimeoutMs: number): string[] {
   return [
     'serve',
     ...(hasModels ? [MODELS_DIR] : []),
     '-f',
-    `${CONFIG_DIR}/berth.yaml`,
+    configFile,
     '--host',
     '0.0.0.0',
     '--port',
@@ -107,7 +107,7 @@ function serveArgs(ctx: RenderContext): string[] {
     '--log-format',
     'json',
     '--drain-timeout',
-    `${Math.ceil(ctx.kube.drainTimeout / 1000)}s`,
+    `${Math.ceil(drainTimeoutMs / 1000)}s`,
   ];
 }
 
@@ -302,7 +302,11 @@ export function deployment(ctx: RenderContext): IDeployment {
     name: 'berth',
     image: ctx.input.image,
     imagePullPolicy: 'IfNotPresent',
-    args: serveArgs(ctx),
+    args: serveArgs(
+      `${CONFIG_DIR}/berth.yaml`,
+      ctx.kube.models.source !== 'image' || ctx.input.models.length > 0,
+      ctx.kube.drainTimeout,
+    ),
     ports: [
       { name: 'http', containerPort: HTTP_PORT, protocol: 'TCP' },
       { name: 'grpc', containerPort: GRPC_PORT, protocol: 'TCP' },
