@@ -358,9 +358,9 @@ export interface KubeStatusFlags extends ClusterFlags {
 /** `berth status --kube`: the Deployment, its pods and the inventory's revisions. */
 export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
   const { name, kube } = await deployedTarget(flags);
-  const { loadInventory } = await import('../kubernetes/index.js');
+  const { canaryRecord, loadInventory } = await import('../kubernetes/index.js');
   const { table } = await import('./table.js');
-  const [deployment, pods, inventory] = await Promise.all([
+  const [deployment, pods, inventory, canary] = await Promise.all([
     kube.deployment(kube.namespace, name),
     kube.pods(kube.namespace, {
       'app.kubernetes.io/name': 'berth',
@@ -368,6 +368,7 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
       'app.kubernetes.io/component': 'server',
     }),
     loadInventory(kube, name),
+    canaryRecord(kube, name),
   ]);
   const current = inventory.revisions[inventory.revisions.length - 1];
   const status = {
@@ -403,6 +404,7 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
       image: r.image,
       appliedAt: r.appliedAt,
     })),
+    ...(canary === undefined ? {} : { canary }),
   };
   if (flags.json === true) {
     process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
@@ -427,6 +429,15 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
         ? 'none recorded'
         : `${current.revision}: ${current.image} (${current.appliedAt})`,
     ],
+    ...(canary === undefined
+      ? []
+      : [
+          [
+            'canary',
+            `${canary.image}: ${canary.phase}, step ${canary.step + 1} of ${canary.steps.length}, ${canary.weight} % of traffic (${canary.at})`,
+          ],
+          ['', canary.reason],
+        ]),
   ]);
   const podRows = status.pods.map((p) => [
     p.name,

@@ -12,7 +12,7 @@ import { BerthError } from '../ground/index.js';
 import type { RolloutSpec } from '../spec/index.js';
 import { canaryRoutes } from './canary-traffic.js';
 import { applyRevision, watchRollout, type Timing } from './deploy.js';
-import { refOf } from './inventory.js';
+import { inventoryName, refOf } from './inventory.js';
 import type { Kube } from './kube-client.js';
 import { berthLabels, type KubeObject } from './objects.js';
 import { inferCounts, trackWindow, type InferCounts } from './pod-metrics.js';
@@ -51,6 +51,40 @@ export interface CanaryOptions {
 export interface CanaryResult {
   readonly state: RolloutState;
   readonly revision: number;
+}
+
+/** The annotation on the inventory ConfigMap where a running canary says where it stands. */
+export const CANARY_ANNOTATION = 'berth.dev/canary';
+/** Its own field manager, so that the inventory's other fields stay `berth`'s. */
+const CANARY_MANAGER = 'berth-canary';
+
+/** What `berth status --kube` shows of a canary: the last state the command recorded. */
+export interface CanaryRecord {
+  readonly image: string;
+  readonly phase: RolloutState['phase'];
+  readonly step: number;
+  readonly steps: readonly number[];
+  readonly weight: number;
+  readonly reason: string;
+  /** ISO 8601. */
+  readonly at: string;
+}
+
+/** The last canary the inventory records, if any. */
+export async function canaryRecord(kube: Kube, name: string): Promise<CanaryRecord | undefined> {
+  const configMap = await kube.read<{ metadata?: { annotations?: Record<string, string> } }>({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    name: inventoryName(name),
+    namespace: kube.namespace,
+  });
+  const text = configMap?.metadata?.annotations?.[CANARY_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as CanaryRecord;
+  } catch {
+    return undefined;
+  }
 }
 
 /** What each pod of a track counted now, by pod name. */
@@ -131,6 +165,30 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   );
   let state = plan.state;
   let weight = -1;
+  const record = async (s: RolloutState) => {
+    const value: CanaryRecord = {
+      image: options.image,
+      phase: s.phase,
+      step: s.step,
+      steps: rollout.steps,
+      weight: s.weight,
+      reason: s.reason,
+      at: new Date().toISOString(),
+    };
+    await kube.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: inventoryName(options.name),
+          namespace: kube.namespace,
+          annotations: { [CANARY_ANNOTATION]: JSON.stringify(value) },
+        },
+      },
+      { manager: CANARY_MANAGER, force: true },
+    );
+  };
+  await record(state);
   let before = {
     stable: await scrape(kube, options.name, options.tls),
     candidate: await scrape(kube, candidateName, options.tls),
@@ -158,6 +216,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     before = after;
     const check = analyse(stableWindow, candidateWindow, { compared: 0, agreed: 0 }, policy);
     state = plan.judge(check, timing.now());
+    await record(state);
     const p99 = candidateWindow.p99Ms === undefined ? '-' : `${candidateWindow.p99Ms.toFixed(1)} ms`;
     progress(
       `canary: ${candidateWindow.requests} requests, ${candidateWindow.errors} errors, p99 ${p99} (stable ${stableWindow.requests}, ${stableWindow.errors}): ${state.reason}`,
@@ -165,6 +224,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   }
 
   if (state.phase === 'rolled-back') {
+    await record(state);
     const routes = options.stableObjects.filter((o) =>
       ['HTTPRoute', 'GRPCRoute', 'VirtualService'].includes(o.kind),
     );

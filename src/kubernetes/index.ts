@@ -15,6 +15,12 @@ export {
 } from './deploy.js';
 export { assessRollout, type RolloutVerdict } from './rollout-status.js';
 export type { Inventory, ObjectRef, Revision } from './inventory.js';
-export { runCanary, type CanaryOptions, type CanaryResult } from './canary.js';
+export {
+  canaryRecord,
+  runCanary,
+  type CanaryOptions,
+  type CanaryRecord,
+  type CanaryResult,
+} from './canary.js';
 export { renderNomad } from './nomad-render.js';
 export { renderTerraform } from './terraform-render.js';

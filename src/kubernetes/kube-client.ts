@@ -26,6 +26,8 @@ export interface ApplyOptions {
   readonly dryRun?: boolean;
   /** Take over fields another manager owns (server-side apply's force). */
   readonly force?: boolean;
+  /** Another field manager than `berth`, for fields kept apart from the objects' own. */
+  readonly manager?: string;
 }
 
 export interface Kube {
@@ -188,7 +190,7 @@ export async function connectKube(target: KubeTarget = {}): Promise<Kube> {
           o as never,
           undefined,
           options.dryRun === true ? 'All' : undefined,
-          FIELD_MANAGER,
+          options.manager ?? FIELD_MANAGER,
           options.force === true,
           k8s.PatchStrategy.ServerSideApply,
         );

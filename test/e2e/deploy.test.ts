@@ -310,6 +310,14 @@ describe('berth deploy, a canary', () => {
     expect(result.stderr).toMatch(/removed the candidate scorer-canary/);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/revision 2: the canary passed every step and was promoted/);
+    const status = JSON.parse((await berth(['status', '--kube', '--name', 'scorer', '--json'])).stdout) as {
+      canary: unknown;
+    };
+    expect(status.canary).toMatchObject({
+      phase: 'promoted',
+      weight: 100,
+      reason: 'promoted: every step passed',
+    });
     expect(stableImage()).toBe(image('scorer', 'c'));
     expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
     expect(standin.get('v1', 'Service', 'default', 'scorer-canary')).toBeUndefined();
@@ -336,8 +344,21 @@ describe('berth deploy, a canary', () => {
     expect(routeBackends().at(-1)).toBe('scorer:-');
     const status = JSON.parse((await berth(['status', '--kube', '--name', 'scorer', '--json'])).stdout) as {
       revisions: unknown[];
+      canary: unknown;
     };
     expect(status.revisions).toHaveLength(2);
+    expect(status.canary).toMatchObject({
+      image: image('scorer-errors'),
+      phase: 'rolled-back',
+      step: 0,
+      steps: [50, 100],
+      weight: 0,
+      reason: expect.stringMatching(/^rolled back after 2 failed check\(s\): error rate 20\.0 %/),
+    });
+    const text = await berth(['status', '--kube', '--name', 'scorer']);
+    expect(text.stdout).toMatch(
+      /canary\s+registry\.example\/scorer-errors@sha256:a+: rolled-back, step 1 of 2, 0 % of traffic/,
+    );
   });
 
   it('needs weighted routes and refuses a plain Service', async () => {
