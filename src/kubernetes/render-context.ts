@@ -4,6 +4,7 @@
  */
 import type { BerthSpec, KubernetesSpec, ReplicasSpec, ResilienceSpec } from '../spec/index.js';
 import type { BerthLabels } from './objects.js';
+import type { PodSecrets } from './pod-secrets.js';
 
 export const HTTP_PORT = 8000;
 export const GRPC_PORT = 8001;
@@ -37,6 +38,8 @@ export interface RenderContext {
   readonly gpus: number;
   /** The Secret the pods read, when they read one. */
   readonly secretName: string;
+  /** The serve section as the pods read it, and the secret files it names. */
+  readonly secrets: PodSecrets;
   /** ObjectMeta for an object of this deployment named `name`. */
   meta(name?: string): { name: string; namespace?: string; labels: Record<string, string> };
 }

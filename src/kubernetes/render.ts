@@ -59,6 +59,7 @@ function context(input: RenderInput): RenderContext {
     workloadKind: kube.models.source === 'oci' && kube.models.cache ? 'StatefulSet' : 'Deployment',
     gpus: kube.resources.gpu ?? (cuda ? 1 : 0),
     secretName: kube.secrets.name ?? `${input.name}-secrets`,
+    secrets: podSecrets(input.spec.serve, kube.secrets.provider),
     meta: (name = input.name) => ({
       name,
       ...(namespace === undefined ? {} : { namespace }),
@@ -123,7 +124,7 @@ export function render(input: RenderInput): Rendered {
   const ctx = context(input);
   check(ctx);
   const { kube } = ctx;
-  const secrets = podSecrets(input.spec.serve, kube.secrets.provider);
+  const { secrets } = ctx;
   const auth = input.spec.serve?.auth;
   const metricsKey =
     kube.serviceMonitor && (auth?.apiKeys !== undefined || auth?.jwt !== undefined)

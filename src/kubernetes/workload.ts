@@ -21,7 +21,7 @@ import type {
   IPodDisruptionBudget,
   IServiceAccount,
 } from './objects.js';
-import { podSecrets, SECRET_DIR, VAULT_DIR } from './pod-secrets.js';
+import { SECRET_DIR, VAULT_DIR } from './pod-secrets.js';
 import { GRPC_PORT, HTTP_PORT, type RenderContext } from './render-context.js';
 
 export const IMAGE_UID = 65532;
@@ -42,7 +42,7 @@ export function serviceAccount(ctx: RenderContext): IServiceAccount {
 
 /** The pod's berth.yaml: its name and serve section, with secrets as mounted files. */
 export function podSpecFile(ctx: RenderContext): string {
-  const { serve } = podSecrets(ctx.input.spec.serve, ctx.kube.secrets.provider);
+  const { serve } = ctx.secrets;
   return stringify({ name: ctx.name, ...(serve === undefined ? {} : { serve }) }, { lineWidth: 0 });
 }
 
@@ -123,7 +123,7 @@ function volumes(ctx: RenderContext): {
     { name: 'tmp', mountPath: '/tmp' },
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
   ];
-  const secrets = podSecrets(ctx.input.spec.serve, ctx.kube.secrets.provider);
+  const { secrets } = ctx;
   if (secrets.keys.length > 0 && ctx.kube.secrets.provider !== 'vault') {
     volumes.push({
       name: 'secrets',
@@ -163,7 +163,7 @@ function volumes(ctx: RenderContext): {
 /** Vault Agent Injector's annotations: one file per key, from the secret at remoteKey. */
 function vaultAnnotations(ctx: RenderContext): Record<string, string> {
   const { secrets } = ctx.kube;
-  const keys = podSecrets(ctx.input.spec.serve, secrets.provider).keys;
+  const { keys } = ctx.secrets;
   if (secrets.provider !== 'vault' || keys.length === 0) return {};
   const path = secrets.remoteKey as string;
   const annotations: Record<string, string> = {
