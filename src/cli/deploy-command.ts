@@ -183,7 +183,7 @@ export function deployCommand(): Command {
             timeoutMs,
             gpu,
             intervalMs,
-            kind: rendered.objects.some((o) => o.kind === 'StatefulSet') ? 'StatefulSet' : 'Deployment',
+            kind: kubernetes.workloadOf(rendered.objects).kind,
             onProgress: progress,
           },
           TIMING,
@@ -291,7 +291,7 @@ export function rollbackCommand(): Command {
         flags.toRevision === undefined
           ? undefined
           : parseInteger('--to-revision', flags.toRevision, 1, Number.MAX_SAFE_INTEGER);
-      const { applyRevision, loadInventory, rollbackTarget, watchRollout } =
+      const { applyRevision, loadInventory, rollbackTarget, watchRollout, workloadOf } =
         await import('../kubernetes/index.js');
       const target = rollbackTarget(await loadInventory(kube, name), to);
       progress(`rolling ${name} back to revision ${target.revision} (${target.image})`);
@@ -304,7 +304,7 @@ export function rollbackCommand(): Command {
         onProgress: progress,
       });
       if (flags.wait === true) {
-        const gpu = JSON.stringify(target.objects).includes('nvidia.com/gpu');
+        const { kind, gpu } = workloadOf(target.objects);
         await watchRollout(
           kube,
           {
@@ -313,6 +313,7 @@ export function rollbackCommand(): Command {
             image: target.image,
             timeoutMs,
             gpu,
+            kind,
             intervalMs,
             onProgress: progress,
           },
@@ -358,18 +359,16 @@ export interface KubeStatusFlags extends ClusterFlags {
 /** `berth status --kube`: the Deployment, its pods and the inventory's revisions. */
 export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
   const { name, kube } = await deployedTarget(flags);
-  const { canaryRecord, loadInventory } = await import('../kubernetes/index.js');
+  const { berthLabels, canaryRecord, loadInventory, workloadOf } = await import('../kubernetes/index.js');
   const { table } = await import('./table.js');
-  const [deployment, pods, inventory, canary] = await Promise.all([
-    kube.deployment(kube.namespace, name),
-    kube.pods(kube.namespace, {
-      'app.kubernetes.io/name': 'berth',
-      'app.kubernetes.io/instance': name,
-      'app.kubernetes.io/component': 'server',
-    }),
+  const [pods, inventory, canary] = await Promise.all([
+    kube.pods(kube.namespace, berthLabels(name).selector),
     loadInventory(kube, name),
     canaryRecord(kube, name),
   ]);
+  // The recorded revision says whether the workload is a Deployment or a StatefulSet.
+  const { kind } = workloadOf(inventory.revisions.at(-1)?.objects ?? []);
+  const deployment = await kube.deployment(kube.namespace, name, kind);
   const current = inventory.revisions[inventory.revisions.length - 1];
   const status = {
     name,
@@ -416,7 +415,7 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
     [
       'replicas',
       d === null
-        ? 'no Deployment (not deployed, or deleted)'
+        ? `no ${kind} (not deployed, or deleted)`
         : `${d.available} available, ${d.updated} updated, of ${d.replicas}`,
     ],
     ...(d?.conditions ?? []).map((c) => [

@@ -11,7 +11,7 @@ import { analyse, RolloutPlan, type AnalysisPolicy, type RolloutState } from '..
 import { BerthError } from '../ground/index.js';
 import type { RolloutSpec } from '../spec/index.js';
 import { canaryRoutes } from './canary-traffic.js';
-import { applyRevision, watchRollout, type Timing } from './deploy.js';
+import { applyRevision, watchRollout, workloadOf, type Timing } from './deploy.js';
 import { inventoryName, refOf } from './inventory.js';
 import type { Kube } from './kube-client.js';
 import { berthLabels, type KubeObject } from './objects.js';
@@ -121,7 +121,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
       weight,
       candidateHost: host(candidateName),
     });
-  const kind = options.objects.some((o) => o.kind === 'StatefulSet') ? 'StatefulSet' : 'Deployment';
+  const { kind } = workloadOf(options.objects);
   const watch = (name: string) =>
     watchRollout(
       kube,

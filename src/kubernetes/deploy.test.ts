@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { rollbackTarget, watchRollout, type Timing } from './deploy.js';
+import { rollbackTarget, watchRollout, workloadOf, type Timing } from './deploy.js';
+import { parseSpec } from '../spec/index.js';
+import { render } from './render.js';
 import type { Kube } from './kube-client.js';
 import type { DeploymentView } from './rollout-status.js';
 
@@ -91,5 +93,30 @@ describe('rollbackTarget', () => {
     expect(rollbackTarget(inventory, 3).revision).toBe(3);
     expect(() => rollbackTarget(inventory, 5)).toThrow(/no revision 5 to return to \(kept: 3, 4, 5\)/);
     expect(() => rollbackTarget({ revisions: [revision(1)] })).toThrow(/no revision before revision 1/);
+  });
+});
+
+describe('workloadOf', () => {
+  const objects = (kubernetes: string) =>
+    render({
+      name: 'fraud',
+      image: `r/fraud@sha256:${'a'.repeat(64)}`,
+      spec: parseSpec(`kubernetes: ${kubernetes}\n`, 'berth.yaml'),
+      models: [],
+      berthVersion: '0.1.0',
+    }).objects;
+
+  it('names the workload kind and whether its pods ask for a GPU, whatever the resource is called', () => {
+    expect(workloadOf(objects('{}'))).toEqual({ kind: 'Deployment', gpu: false });
+    expect(workloadOf(objects('{ resources: { gpu: 1, gpuResource: amd.com/gpu } }'))).toEqual({
+      kind: 'Deployment',
+      gpu: true,
+    });
+    const image = `r/m@sha256:${'b'.repeat(64)}`;
+    expect(workloadOf(objects(`{ models: { source: oci, image: "${image}", cache: true } }`))).toEqual({
+      kind: 'StatefulSet',
+      gpu: false,
+    });
+    expect(workloadOf([])).toEqual({ kind: 'Deployment', gpu: false });
   });
 });

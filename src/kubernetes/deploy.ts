@@ -43,6 +43,28 @@ export interface AppliedRevision {
   readonly pruned: readonly ObjectRef[];
 }
 
+/** Resources a container may ask for that are not an accelerator. */
+const PLAIN_RESOURCES = /^(cpu|memory|ephemeral-storage|hugepages-.+)$/;
+
+/**
+ * The workload among a revision's objects: its kind (a StatefulSet when each pod keeps its own
+ * models claim) and whether its pods ask for a GPU (an extended resource such as nvidia.com/gpu).
+ */
+export function workloadOf(objects: readonly KubeObject[]): {
+  kind: 'Deployment' | 'StatefulSet';
+  gpu: boolean;
+} {
+  const workload = objects.find((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet');
+  const containers =
+    workload?.kind === 'Deployment' || workload?.kind === 'StatefulSet'
+      ? (workload.spec?.template.spec?.containers ?? [])
+      : [];
+  return {
+    kind: workload?.kind === 'StatefulSet' ? 'StatefulSet' : 'Deployment',
+    gpu: containers.some((c) => Object.keys(c.resources?.limits ?? {}).some((r) => !PLAIN_RESOURCES.test(r))),
+  };
+}
+
 /** What the inventory says now, read from the cluster. */
 export async function loadInventory(kube: Kube, name: string): Promise<Inventory> {
   const configMap = await kube.read<{ data?: Record<string, string> }>({

@@ -3,13 +3,14 @@ export { render, type Rendered } from './render.js';
 export type { RenderInput } from './render-context.js';
 export { GRPC_PORT, HTTP_PORT } from './render-context.js';
 export { kustomizeFiles } from './kustomize.js';
-export type { KubeObject } from './objects.js';
+export { berthLabels, type KubeObject } from './objects.js';
 export { connectKube, FIELD_MANAGER, type Kube, type KubeTarget } from './kube-client.js';
 export {
   applyRevision,
   loadInventory,
   rollbackTarget,
   watchRollout,
+  workloadOf,
   type AppliedRevision,
   type Timing,
 } from './deploy.js';
