@@ -122,7 +122,8 @@ export function deployCommand(): Command {
       const { applyRevision, watchRollout } = kubernetes;
       progress(`deploying ${name} (${image}) to ${kube.server}, namespace ${kube.namespace}`);
       const strategy = prepared.input.spec.rollout;
-      const current = (await kubernetes.loadInventory(kube, name)).revisions.at(-1);
+      const inventory = await kubernetes.loadInventory(kube, name);
+      const current = inventory.revisions.at(-1);
       if (
         flags.dryRun === undefined &&
         strategy !== undefined &&
@@ -165,6 +166,7 @@ export function deployCommand(): Command {
       }
       const result = await applyRevision(kube, {
         name,
+        inventory,
         objects: rendered.objects,
         image,
         dryRun: flags.dryRun === 'server',
@@ -293,10 +295,12 @@ export function rollbackCommand(): Command {
           : parseInteger('--to-revision', flags.toRevision, 1, Number.MAX_SAFE_INTEGER);
       const { applyRevision, loadInventory, rollbackTarget, watchRollout, workloadOf } =
         await import('../kubernetes/index.js');
-      const target = rollbackTarget(await loadInventory(kube, name), to);
+      const inventory = await loadInventory(kube, name);
+      const target = rollbackTarget(inventory, to);
       progress(`rolling ${name} back to revision ${target.revision} (${target.image})`);
       const result = await applyRevision(kube, {
         name,
+        inventory,
         objects: target.objects,
         image: target.image,
         prune: true,
@@ -368,7 +372,7 @@ export async function kubeStatus(flags: KubeStatusFlags): Promise<void> {
   ]);
   // The recorded revision says whether the workload is a Deployment or a StatefulSet.
   const { kind } = workloadOf(inventory.revisions.at(-1)?.objects ?? []);
-  const deployment = await kube.deployment(kube.namespace, name, kind);
+  const deployment = await kube.workload(kube.namespace, name, kind);
   const current = inventory.revisions[inventory.revisions.length - 1];
   const status = {
     name,

@@ -15,7 +15,7 @@ function fakeKube(deployments: (DeploymentView | undefined)[]): Kube {
     apply: () => Promise.resolve(),
     read: () => Promise.resolve(undefined),
     remove: () => Promise.resolve(false),
-    deployment: () => Promise.resolve(deployments[Math.min(i++, deployments.length - 1)]),
+    workload: () => Promise.resolve(deployments[Math.min(i++, deployments.length - 1)]),
     pods: () => Promise.resolve([]),
     warnings: () => Promise.resolve([]),
     podMetrics: () => Promise.resolve(undefined),

@@ -34,6 +34,8 @@ export interface ApplyRevisionOptions {
   readonly prune?: boolean;
   readonly forceConflicts?: boolean;
   readonly onProgress?: (line: string) => void;
+  /** The inventory as the caller just read it (else it is read here). */
+  readonly inventory?: Inventory;
 }
 
 export interface AppliedRevision {
@@ -91,7 +93,7 @@ export async function applyRevision(kube: Kube, options: ApplyRevisionOptions): 
       'BERTH_ERR_KUBE_MISSING_API',
       `the cluster at ${kube.server} does not serve ${missing.join(', ')}: install what provides ${missing.length === 1 ? 'it' : 'them'} (docs/kubernetes.md, "What each option needs") or change the spec; nothing was applied`,
     );
-  const inventory = await loadInventory(kube, options.name);
+  const inventory = options.inventory ?? (await loadInventory(kube, options.name));
   const applied: ObjectRef[] = [];
   for (const object of options.objects) {
     const ref = refOf(object, kube.namespace);
@@ -177,7 +179,7 @@ export async function watchRollout(
   let seen: Seen = new Map();
   let last = '';
   for (;;) {
-    const deployment = await kube.deployment(options.namespace, options.name, options.kind ?? 'Deployment');
+    const deployment = await kube.workload(options.namespace, options.name, options.kind ?? 'Deployment');
     const pods = (await kube.pods(options.namespace, selector)).filter(
       (pod) =>
         (pod as { spec?: { containers?: { image?: string }[] } }).spec?.containers?.some(

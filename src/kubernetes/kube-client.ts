@@ -41,7 +41,7 @@ export interface Kube {
   /** Deletes; false when it was already gone. */
   remove(ref: ObjectRef): Promise<boolean>;
   /** A Deployment, or a StatefulSet (whose status has the same counts). */
-  deployment(
+  workload(
     namespace: string,
     name: string,
     kind?: 'Deployment' | 'StatefulSet',
@@ -215,7 +215,7 @@ export async function connectKube(target: KubeTarget = {}): Promise<Kube> {
         throw kubeError(error, `delete ${refText(ref)}`, server);
       }
     },
-    async deployment(ns, name, kind = 'Deployment') {
+    async workload(ns, name, kind = 'Deployment') {
       try {
         return kind === 'Deployment'
           ? await apps.readNamespacedDeployment({ name, namespace: ns })
