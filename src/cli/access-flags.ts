@@ -1,5 +1,5 @@
 /**
- * The access-control flags `berth serve` and `berth up` share (docs/security.md): API keys and
+ * The access-control flags `berth serve`, `berth up` and `berth gateway` share (docs/security.md): API keys and
  * who may skip them, rate limits and the concurrency cap, the audit log, and TLS, with their parsing.
  */
 import type { Command } from 'commander';
@@ -16,6 +16,7 @@ import type {
   TlsFiles,
 } from '../access/index.js';
 import { resolve } from 'node:path';
+import type { GatewayAccess } from '../gateway/index.js';
 import type { Logger } from '../observability/index.js';
 import type { ServeSpec } from '../spec/index.js';
 import { parseDuration, parseInteger } from './option-parsers.js';
@@ -419,4 +420,33 @@ export function withServeSpec<F extends AccessFlags>(
     merged[name] = value;
   }
   return merged as F;
+}
+
+/** The gateway's access control from the access flags: keys, limits, audit; undefined for none. */
+export async function gatewayAccessOf(
+  flags: AccessFlags,
+  logger: Logger,
+): Promise<{ access: GatewayAccess; close: () => void } | undefined> {
+  const keys = await authOf(flags, logger);
+  const limits = await limitsOf(flags, logger);
+  if (flags.auditLog !== undefined && keys === undefined) {
+    // What the gateway audits is refused credentials and admin calls: nothing without them.
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys or --jwt-jwks');
+  }
+  if (keys === undefined && limits === undefined) return undefined;
+  const audit = await auditOf(flags);
+  const { createGatewayAccess } = await import('../gateway/index.js');
+  const access = createGatewayAccess({
+    ...(keys === undefined ? {} : { keys: keys.authenticator, protectHealth: flags.authHealth }),
+    ...(limits === undefined ? {} : { limits }),
+    ...(audit === undefined ? {} : { audit }),
+  });
+  return {
+    access,
+    close: () => {
+      keys?.close();
+      void audit?.close();
+      void limits?.shared?.close();
+    },
+  };
 }

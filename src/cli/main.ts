@@ -5,6 +5,7 @@ import { isBerthError } from '../ground/index.js';
 import { benchCommand } from './bench-command.js';
 import { buildCommand } from './build-command.js';
 import { deployCommand, rollbackCommand } from './deploy-command.js';
+import { gatewayCommand } from './gateway-command.js';
 import { healthCommand } from './health-command.js';
 import { initCommand } from './init-command.js';
 import { keysCommand } from './keys-command.js';
@@ -63,6 +64,7 @@ const withUsageErrors = (command: Command, path: string): Command => {
 for (const command of [
   serveCommand(),
   upCommand(),
+  gatewayCommand(),
   statusCommand(),
   scaleCommand(),
   rolloutCommand(),

@@ -15,17 +15,7 @@ import { helpSection } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
-import {
-  addAccessOptions,
-  auditOf,
-  authOf,
-  limitsOf,
-  tlsOf,
-  withServeSpec,
-  type AccessFlags,
-} from './access-flags.js';
-import type { GatewayAccess } from '../gateway/index.js';
-import type { Logger } from '../observability/index.js';
+import { addAccessOptions, gatewayAccessOf, tlsOf, withServeSpec, type AccessFlags } from './access-flags.js';
 
 interface UpFlags extends AccessFlags {
   file?: string;
@@ -360,33 +350,4 @@ function parseLogLine(line: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** The gateway's access control from the access flags: keys, limits, audit; undefined for none. */
-async function gatewayAccessOf(
-  flags: UpFlags,
-  logger: Logger,
-): Promise<{ access: GatewayAccess; close: () => void } | undefined> {
-  const keys = await authOf(flags, logger);
-  const limits = await limitsOf(flags, logger);
-  if (flags.auditLog !== undefined && keys === undefined) {
-    // What the gateway audits is refused credentials and admin calls: nothing without them.
-    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', '--audit-log needs --api-keys or --jwt-jwks');
-  }
-  if (keys === undefined && limits === undefined) return undefined;
-  const audit = await auditOf(flags);
-  const { createGatewayAccess } = await import('../gateway/index.js');
-  const access = createGatewayAccess({
-    ...(keys === undefined ? {} : { keys: keys.authenticator, protectHealth: flags.authHealth }),
-    ...(limits === undefined ? {} : { limits }),
-    ...(audit === undefined ? {} : { audit }),
-  });
-  return {
-    access,
-    close: () => {
-      keys?.close();
-      void audit?.close();
-      void limits?.shared?.close();
-    },
-  };
 }

@@ -46,6 +46,15 @@ export {
 } from './http-forward.js';
 export { UpstreamPool, type Upstream, type UpstreamPoolOptions, type UpstreamView } from './upstream-pool.js';
 export {
+  DnsDiscovery,
+  endpointOf,
+  membership,
+  parseDnsTarget,
+  type DnsDiscoveryOptions,
+  type DnsTarget,
+  type Resolve,
+} from './dns-discovery.js';
+export {
   createGatewayMetrics,
   DEFAULT_MAX_MODELS,
   GATEWAY_TRACKS,

@@ -60,3 +60,5 @@ export {
   type WatchState,
 } from './repository-watch.js';
 export { fingerprint, snapshot } from './repository-snapshot.js';
+export { ClusterGateway, type ClusterGatewayOptions, type ClusterGatewayStatus } from './cluster-gateway.js';
+export { NO_ROLLOUT, parseTraffic, readTraffic, trafficSchema, type Traffic } from './traffic-file.js';

@@ -17,8 +17,6 @@
  */
 import {
   createGatewayMetrics,
-  DEFAULT_BREAKER_POLICY,
-  DEFAULT_OUTLIER_POLICY,
   startGatewayGrpc,
   startGatewayHttp,
   UpstreamPool,
@@ -26,7 +24,6 @@ import {
   Tracks,
   type GatewayAccess,
   type GatewayMetrics,
-  type HealthCheckPolicy,
   type RunningGateway,
   type RunningGatewayGrpc,
 } from '../gateway/index.js';
@@ -34,6 +31,7 @@ import type { ReplicasSpec, ResilienceSpec, RolloutSpec } from '../spec/index.js
 import { BerthError } from '../ground/index.js';
 import type { TlsFiles } from '../access/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
+import { frontSettings, healthPolicy, poolPolicies } from './gateway-settings.js';
 import { planReplicas } from './replica-plan.js';
 import { socketFolder } from './socket-folder.js';
 import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
@@ -185,19 +183,7 @@ export class LocalDeployment {
       },
     });
     this.pool = new UpstreamPool({
-      outlier: {
-        ...DEFAULT_OUTLIER_POLICY,
-        consecutiveFailures: resilience.outlier.consecutive5xx,
-        baseEjectionMs: resilience.outlier.ejectFor,
-        maxEjectionMs: resilience.outlier.maxEjectFor,
-        maxEjectionPercent: resilience.outlier.maxEjectionPercent,
-      },
-      breaker: {
-        ...DEFAULT_BREAKER_POLICY,
-        failures: resilience.breaker.failures,
-        coolDownMs: resilience.breaker.coolDown,
-        maxCoolDownMs: resilience.breaker.maxCoolDown,
-      },
+      ...poolPolicies(resilience),
       onWaiting: () => this.onWaiting(),
       onEjected: (id) => {
         this.metrics.ejected(id);
@@ -249,11 +235,7 @@ export class LocalDeployment {
     const common = {
       pool: deployment.pool,
       host: options.host,
-      timeoutMs: resilience.timeoutMs,
-      retries: resilience.retries,
-      retryBudget: { share: resilience.retryBudget, minConcurrent: 3 },
-      buffer: { maxRequests: resilience.buffer.maxRequests, maxWaitMs: resilience.buffer.maxWait },
-      ...(resilience.perTryTimeout === undefined ? {} : { perTryTimeoutMs: resilience.perTryTimeout }),
+      ...frontSettings(resilience),
       metrics: deployment.metrics,
       tracks: deployment.tracks,
       ...(options.access === undefined ? {} : { access: options.access }),
@@ -263,11 +245,7 @@ export class LocalDeployment {
       ...common,
       port: options.port,
       maxBodyBytes: options.maxBodyBytes,
-      healthCheck: {
-        intervalMs: resilience.healthCheck.interval,
-        timeoutMs: resilience.healthCheck.timeout,
-        unhealthyAfter: resilience.healthCheck.unhealthyAfter,
-      },
+      healthCheck: healthPolicy(resilience),
       onHealth: (id, verdict) => options.onEvent?.({ type: 'health', id, healthy: verdict === 'healthy' }),
     });
     if (options.grpcPort !== undefined) {
@@ -523,7 +501,7 @@ export class LocalDeployment {
       replicaId,
       supervisor: this.supervisor,
       tracks: this.tracks,
-      healthCheck: this.healthPolicy(),
+      healthCheck: healthPolicy(this.options.resilience),
       onEvent: (message, fields) => this.options.onEvent?.({ type: 'rollout', message, fields }),
       onEnd: (phase, candidate) => this.endRun(phase, revision, candidate),
     });
@@ -641,15 +619,6 @@ export class LocalDeployment {
     this.everReady.add(candidate.id);
     this.pool.add(candidate.id, candidate.url, candidate.grpc);
     this.reconcile();
-  }
-
-  private healthPolicy(): HealthCheckPolicy {
-    const { healthCheck } = this.options.resilience;
-    return {
-      intervalMs: healthCheck.interval,
-      timeoutMs: healthCheck.timeout,
-      unhealthyAfter: healthCheck.unhealthyAfter,
-    };
   }
 
   private onReplicaEvent(event: ReplicaEvent): void {

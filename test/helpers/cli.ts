@@ -45,18 +45,30 @@ export interface ServeProcess {
  * Starts `berth serve ARGS --port 0 --grpc-port 0 --log-format json` and waits until it listens;
  * `bin` is another installation's bin/berth.js.
  */
-export async function startServe(
+export function startServe(
   args: readonly string[],
   timeoutMs = 20_000,
   bin = BERTH_BIN,
 ): Promise<ServeProcess> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+  return startListening(
+    ['serve', '--port', '0', '--grpc-port', '0', '--log-format', 'json', ...args],
+    (l) => String(l.msg).startsWith('berth listening'),
+    timeoutMs,
+    bin,
   );
+}
+
+/**
+ * Starts `berth ARGS` (with JSON logs) and waits for the log line `isListening` knows, which
+ * carries the `url` (and `grpc`) it listens on.
+ */
+export async function startListening(
+  args: readonly string[],
+  isListening: (line: Record<string, unknown>) => boolean,
+  timeoutMs = 20_000,
+  bin = BERTH_BIN,
+): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const logs: Record<string, unknown>[] = [];
   const waiters: {
     predicate: (line: Record<string, unknown>) => boolean;
@@ -111,9 +123,7 @@ export async function startServe(
   };
   let listening: Record<string, unknown>;
   try {
-    listening = await waitForLog(
-      (l) => typeof l.url === 'string' && String(l.msg).startsWith('berth listening'),
-    );
+    listening = await waitForLog((l) => typeof l.url === 'string' && isListening(l));
   } catch (error) {
     // The caller gets no ServeProcess to stop: a server that never said it listens is killed here,
     // or it would outlive the test run.
