@@ -218,18 +218,23 @@ function checkCanary(prepared: RenderedSpec): void {
   const { spec } = prepared.input;
   const invalid = (path: string, message: string) =>
     new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
+  // berth's gateway weighs the tracks itself, copies shadow traffic, and holds the access control.
+  if (spec.kubernetes?.gateway.enabled === true) return;
   if (spec.rollout?.strategy === 'shadow')
-    throw invalid('rollout.strategy', 'shadow is not available on Kubernetes yet (canary and rolling are)');
+    throw invalid(
+      'rollout.strategy',
+      "shadow on Kubernetes needs berth's gateway to copy the traffic: set kubernetes.gateway.enabled",
+    );
   const traffic = spec.kubernetes?.traffic ?? 'service';
   if (traffic === 'service')
     throw invalid(
       'kubernetes.traffic',
-      'a canary on Kubernetes needs weighted routes: gateway-api or istio (a plain Service cannot weigh two Deployments)',
+      "a canary on Kubernetes needs something to weigh two Deployments: kubernetes.gateway.enabled (berth's gateway), or traffic gateway-api or istio",
     );
   if (spec.serve?.auth !== undefined)
     throw invalid(
       'serve.auth',
-      "a canary's analysis reads the pods' /metrics through the API server, which carries no berth key: not available with access control yet",
+      "a canary's analysis reads the pods' /metrics through the API server, which carries no berth key: put the access control on berth's gateway (kubernetes.gateway.enabled), whose pods behind it need none",
     );
 }
 
@@ -240,6 +245,7 @@ function candidateInput(input: RenderInput): RenderInput {
   return {
     ...input,
     name: `${input.name}-canary`,
+    candidateOf: input.name,
     spec: {
       ...spec,
       ...(spec.replicas === undefined ? {} : { replicas: { ...spec.replicas, min, max: min } }),

@@ -12,6 +12,7 @@ import { BerthError } from '../ground/index.js';
 import type { RolloutSpec } from '../spec/index.js';
 import { canaryRoutes } from './canary-traffic.js';
 import { applyRevision, watchRollout, workloadOf, type Timing } from './deploy.js';
+import { TRAFFIC_KEY, trafficConfigMapName } from './gateway-render.js';
 import { inventoryName, refOf } from './inventory.js';
 import type { Kube } from './kube-client.js';
 import { berthLabels, type KubeObject } from './objects.js';
@@ -121,6 +122,22 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
       weight,
       candidateHost: host(candidateName),
     });
+  // With berth's gateway, the gateway weighs the tracks: its traffic file is this ConfigMap.
+  const trafficMap = options.objects.find(
+    (o) => o.kind === 'ConfigMap' && o.metadata?.name === trafficConfigMapName(options.name),
+  );
+  const setTraffic = async (traffic: object) => {
+    if (trafficMap === undefined) return;
+    await kube.apply(
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: trafficConfigMapName(options.name), namespace: kube.namespace },
+        data: { [TRAFFIC_KEY]: `${JSON.stringify(traffic)}\n` },
+      },
+      { manager: CANARY_MANAGER, force: true },
+    );
+  };
   const { kind } = workloadOf(options.objects);
   const watch = (name: string) =>
     watchRollout(
@@ -159,12 +176,13 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     minRequests: rollout.analysis.minRequests,
   };
   const started = timing.now();
+  const strategy = rollout.strategy === 'shadow' ? 'shadow' : 'canary';
   const plan = new RolloutPlan(
-    { strategy: 'canary', steps: rollout.steps, intervalMs: rollout.interval, failAfter: rollout.failAfter },
+    { strategy, steps: rollout.steps, intervalMs: rollout.interval, failAfter: rollout.failAfter },
     started,
   );
   let state = plan.state;
-  let weight = -1;
+  let moved = '';
   const record = async (s: RolloutState) => {
     const value: CanaryRecord = {
       image: options.image,
@@ -194,10 +212,19 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     candidate: await scrape(kube, candidateName, options.tls),
   };
   while (state.phase === 'progressing') {
-    if (state.weight !== weight) {
-      weight = state.weight;
-      for (const route of split(weight)) await kube.apply(route, { force: true });
-      progress(`canary: ${weight} % of traffic to ${candidateName}`);
+    if (`${state.weight} ${state.mirror}` !== moved) {
+      moved = `${state.weight} ${state.mirror}`;
+      if (trafficMap === undefined) {
+        for (const route of split(state.weight)) await kube.apply(route, { force: true });
+        progress(`canary: ${state.weight} % of traffic to ${candidateName}`);
+      } else {
+        await setTraffic({ candidate: true, weight: state.weight, mirror: state.mirror, step: state.step });
+        progress(
+          strategy === 'shadow'
+            ? `shadow: ${state.mirror} % of traffic copied to ${candidateName} by the gateway`
+            : `canary: ${state.weight} % of traffic to ${candidateName}, weighed by the gateway`,
+        );
+      }
     }
     if (timing.now() - started >= options.timeoutMs) {
       state = plan.abort(
@@ -229,6 +256,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
       ['HTTPRoute', 'GRPCRoute', 'VirtualService'].includes(o.kind),
     );
     for (const route of routes) await kube.apply(route, { force: true });
+    await setTraffic({});
     progress('canary: all traffic back to the stable pods');
     await removeCandidate();
     throw new BerthError(
@@ -246,6 +274,9 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     onProgress: progress,
   });
   await watch(options.name);
+  // The revision applied the traffic file back to `{}`; the gateways follow once the kubelet
+  // updates their mounted copy, and until then a request for a candidate that is gone is
+  // answered by the stable pods.
   await removeCandidate();
   return { state, revision: applied.revision };
 }

@@ -72,12 +72,12 @@ export interface BerthLabels {
   readonly all: Readonly<Record<string, string>>;
 }
 
-/** Kubernetes' recommended labels, berth as the manager. */
-export function berthLabels(name: string): BerthLabels {
+/** Kubernetes' recommended labels, berth as the manager; `gateway` for the berth gateway's pods. */
+export function berthLabels(name: string, component: 'server' | 'gateway' = 'server'): BerthLabels {
   const selector = {
     'app.kubernetes.io/name': 'berth',
     'app.kubernetes.io/instance': name,
-    'app.kubernetes.io/component': 'server',
+    'app.kubernetes.io/component': component,
   };
   return {
     selector,

@@ -20,6 +20,11 @@ export interface RenderInput {
   readonly models: readonly { readonly name: string; readonly execution: 'cpu' | 'cuda' }[];
   /** berth's version, named in the objects' annotations. */
   readonly berthVersion: string;
+  /**
+   * The deployment this one is the canary candidate of. With the berth gateway, a candidate is
+   * only servers (behind a headless Service `<name>-pods`), called by that deployment's gateway.
+   */
+  readonly candidateOf?: string;
 }
 
 export interface RenderContext {
@@ -30,8 +35,15 @@ export interface RenderContext {
   readonly replicas: ReplicasSpec;
   readonly resilience: ResilienceSpec;
   readonly labels: BerthLabels;
-  /** REST and gRPC over TLS (serve.tls). */
+  /** REST and gRPC over TLS (serve.tls), at the pods; with the gateway, only the gateway's. */
   readonly tls: boolean;
+  /**
+   * Whether berth's gateway stands in front of the pods (kubernetes.gateway.enabled): the serve
+   * section is the gateway's, and the pods are reached through the headless Service `<name>-pods`.
+   */
+  readonly gateway: boolean;
+  /** The deployment whose gateway calls these pods: its own name, or the one it is a candidate of. */
+  readonly gatewayOf: string;
   readonly autoscaler: 'hpa' | 'keda' | 'none';
   /** A StatefulSet when each pod keeps its own models claim (models.source oci with cache). */
   readonly workloadKind: 'Deployment' | 'StatefulSet';

@@ -327,3 +327,145 @@ describe('render', () => {
     );
   });
 });
+
+describe("render, berth's gateway in front (kubernetes.gateway.enabled)", () => {
+  const GATEWAY = [
+    'serve: { auth: { apiKeys: keys.json }, limits: { perCaller: 10/s }, tls: { cert: t.crt, key: t.key } }',
+    'resilience: { retries: 1 }',
+    'kubernetes: { gateway: { enabled: true, replicas: 3, cpu: 250m } }',
+  ].join('\n');
+  const named = (result: Rendered, kind: string, name: string) => {
+    const found = result.objects.find((o) => o.kind === kind && o.metadata?.name === name);
+    if (found === undefined) throw new Error(`no ${kind} ${name}`);
+    return found as KubeObject & { spec?: Record<string, unknown>; data?: Record<string, string> };
+  };
+
+  it('puts the serve section and its secrets on the gateway, and the pods behind a headless Service', () => {
+    const result = rendered(GATEWAY);
+    expect(result.objects.map((o) => `${o.kind}/${o.metadata?.name ?? ''}`)).toEqual([
+      'ServiceAccount/fraud',
+      'ConfigMap/fraud-config',
+      'Deployment/fraud',
+      'Service/fraud-pods',
+      'PodDisruptionBudget/fraud',
+      'NetworkPolicy/fraud',
+      'ServiceAccount/fraud-gateway',
+      'ConfigMap/fraud-gateway-config',
+      'ConfigMap/fraud-traffic',
+      'Deployment/fraud-gateway',
+      'Service/fraud',
+      'PodDisruptionBudget/fraud-gateway',
+      'NetworkPolicy/fraud-gateway',
+    ]);
+    // The pods: no serve section, no secrets, plaintext probes.
+    expect(podConfig(result)).toEqual({ name: 'fraud' });
+    const pods = named(result, 'Deployment', 'fraud') as IDeployment;
+    expect(pods.spec?.template.spec?.volumes?.map((v) => v.name)).not.toContain('secrets');
+    expect(container(pods)?.readinessProbe?.httpGet?.scheme).toBe('HTTP');
+    expect(named(result, 'Service', 'fraud-pods').spec).toMatchObject({
+      clusterIP: 'None',
+      selector: { 'app.kubernetes.io/instance': 'fraud', 'app.kubernetes.io/component': 'server' },
+    });
+    // The gateway: the serve section with secrets as files, resilience, HTTPS probes, the Secret.
+    const gatewayConfig = parse(
+      named(result, 'ConfigMap', 'fraud-gateway-config').data?.['berth.yaml'] ?? '',
+    );
+    expect(gatewayConfig).toMatchObject({
+      serve: {
+        auth: { apiKeys: '/var/run/secrets/berth/api-keys.json' },
+        limits: { perCaller: '10/s' },
+        tls: { cert: '/var/run/secrets/berth/tls.crt', key: '/var/run/secrets/berth/tls.key' },
+      },
+      resilience: { retries: 1 },
+    });
+    const gateway = named(result, 'Deployment', 'fraud-gateway') as IDeployment;
+    expect(gateway.spec?.replicas).toBe(3);
+    const g = container(gateway);
+    expect(g?.args?.slice(0, 11)).toEqual([
+      'gateway',
+      '-f',
+      '/etc/berth/berth.yaml',
+      '--upstream',
+      'dns:fraud-pods:8000',
+      '--canary-upstream',
+      'dns:fraud-canary-pods:8000',
+      '--upstream-grpc-port',
+      '8001',
+      '--traffic',
+      '/etc/berth/traffic/traffic.json',
+    ]);
+    expect(g?.resources?.limits).toEqual({ cpu: '250m', memory: '256Mi' });
+    expect(g?.readinessProbe?.httpGet).toMatchObject({ path: '/v2/health/ready', scheme: 'HTTPS' });
+    expect(gateway.spec?.template.spec?.automountServiceAccountToken).toBe(false);
+    expect(gateway.spec?.template.spec?.volumes?.map((v) => v.name)).toEqual([
+      'tmp',
+      'config',
+      'traffic',
+      'secrets',
+    ]);
+    expect(named(result, 'ConfigMap', 'fraud-traffic').data).toEqual({ 'traffic.json': '{}\n' });
+    expect(named(result, 'Service', 'fraud').spec).toMatchObject({
+      selector: { 'app.kubernetes.io/instance': 'fraud', 'app.kubernetes.io/component': 'gateway' },
+    });
+    expect(result.secret).toEqual({
+      name: 'fraud-secrets',
+      keys: {
+        'api-keys.json': 'serve.auth.apiKeys',
+        'tls.crt': 'serve.tls.cert',
+        'tls.key': 'serve.tls.key',
+      },
+    });
+  });
+
+  it("lets only the gateway's pods call the pods, and the gateway call only the pods of both tracks", () => {
+    const result = rendered(GATEWAY);
+    const pods = named(result, 'NetworkPolicy', 'fraud') as Extract<KubeObject, { kind: 'NetworkPolicy' }>;
+    expect(pods.spec?.ingress?.[0]?.from).toEqual([
+      {
+        podSelector: {
+          matchLabels: {
+            'app.kubernetes.io/name': 'berth',
+            'app.kubernetes.io/instance': 'fraud',
+            'app.kubernetes.io/component': 'gateway',
+          },
+        },
+      },
+    ]);
+    const gateway = named(result, 'NetworkPolicy', 'fraud-gateway') as Extract<
+      KubeObject,
+      { kind: 'NetworkPolicy' }
+    >;
+    expect(gateway.spec?.podSelector?.matchLabels?.['app.kubernetes.io/component']).toBe('gateway');
+    // The spec's callers (default: the namespace's pods) reach the gateway.
+    expect(gateway.spec?.ingress?.[0]?.from).toEqual([{ podSelector: {} }]);
+    expect(gateway.spec?.egress?.[0]?.to?.[0]?.podSelector?.matchExpressions).toEqual([
+      { key: 'app.kubernetes.io/instance', operator: 'In', values: ['fraud', 'fraud-canary'] },
+    ]);
+  });
+
+  it("renders a candidate as servers only, called by the stable deployment's gateway", () => {
+    const result = rendered(GATEWAY, { name: 'fraud-canary', candidateOf: 'fraud' });
+    expect(result.objects.map((o) => `${o.kind}/${o.metadata?.name ?? ''}`)).toEqual([
+      'ServiceAccount/fraud-canary',
+      'ConfigMap/fraud-canary-config',
+      'Deployment/fraud-canary',
+      'Service/fraud-canary-pods',
+      'PodDisruptionBudget/fraud-canary',
+      'NetworkPolicy/fraud-canary',
+    ]);
+    const policy = named(result, 'NetworkPolicy', 'fraud-canary') as Extract<
+      KubeObject,
+      { kind: 'NetworkPolicy' }
+    >;
+    expect(
+      policy.spec?.ingress?.[0]?.from?.[0]?.podSelector?.matchLabels?.['app.kubernetes.io/instance'],
+    ).toBe('fraud');
+    expect(result.secret).toBeUndefined();
+  });
+
+  it('refuses a gateway without the NetworkPolicy that keeps callers from going around it', () => {
+    expect(() => rendered('kubernetes: { gateway: { enabled: true }, network: { policy: false } }')).toThrow(
+      /kubernetes\.gateway\.enabled: the gateway needs the NetworkPolicy/,
+    );
+  });
+});

@@ -11,6 +11,7 @@ import { networkPolicy } from './network.js';
 import { berthLabels, type KubeObject } from './objects.js';
 import { podSecrets } from './pod-secrets.js';
 import type { RenderContext, RenderInput } from './render-context.js';
+import { gatewayContext, gatewayName, gatewayObjects } from './gateway-render.js';
 import { externalSecret } from './secret-source.js';
 import {
   destinationRule,
@@ -46,6 +47,7 @@ function context(input: RenderInput): RenderContext {
   const labels = berthLabels(input.name);
   const namespace = kube.namespace;
   const cuda = input.models.some((m) => m.execution === 'cuda');
+  const gateway = kube.gateway.enabled;
   return {
     input,
     name: input.name,
@@ -54,12 +56,15 @@ function context(input: RenderInput): RenderContext {
     replicas,
     resilience,
     labels,
-    tls: input.spec.serve?.tls !== undefined,
+    // Behind the gateway the pods serve plaintext, to the gateway only (the NetworkPolicy).
+    tls: !gateway && input.spec.serve?.tls !== undefined,
+    gateway,
+    gatewayOf: input.candidateOf ?? input.name,
     autoscaler: chooseAutoscaler(kube.autoscaler, replicas.min, replicas.max),
     workloadKind: kube.models.source === 'oci' && kube.models.cache ? 'StatefulSet' : 'Deployment',
     gpus: kube.resources.gpu ?? (cuda ? 1 : 0),
     secretName: kube.secrets.name ?? `${input.name}-secrets`,
-    secrets: podSecrets(input.spec.serve, kube.secrets.provider),
+    secrets: podSecrets(gateway ? undefined : input.spec.serve, kube.secrets.provider),
     meta: (name = input.name) => ({
       name,
       ...(namespace === undefined ? {} : { namespace }),
@@ -124,8 +129,12 @@ export function render(input: RenderInput): Rendered {
   const ctx = context(input);
   check(ctx);
   const { kube } = ctx;
-  const { secrets } = ctx;
-  const auth = input.spec.serve?.auth;
+  // With berth's gateway, the serve section (and its secrets) is the gateway's; a candidate is only
+  // servers, called by the gateway of the deployment it is the candidate of.
+  const gateway = ctx.gateway ? gatewayContext(ctx) : undefined;
+  const withGateway = gateway !== undefined && input.candidateOf === undefined;
+  const { secrets } = withGateway ? gateway : ctx;
+  const auth = ctx.gateway ? undefined : input.spec.serve?.auth;
   const metricsKey =
     kube.serviceMonitor && (auth?.apiKeys !== undefined || auth?.jwt !== undefined)
       ? 'metrics-token'
@@ -163,6 +172,7 @@ export function render(input: RenderInput): Rendered {
   if (ctx.autoscaler === 'hpa') add(horizontalPodAutoscaler(ctx));
   if (ctx.autoscaler === 'keda') add(scaledObject(ctx));
   if (kube.network.policy) add(networkPolicy(ctx));
+  if (withGateway) for (const object of gatewayObjects(ctx)) add(object);
   if (kube.traffic === 'gateway-api') {
     add(httpRoute(ctx));
     add(grpcRoute(ctx));
@@ -171,6 +181,9 @@ export function render(input: RenderInput): Rendered {
     add(virtualService(ctx));
     add(destinationRule(ctx));
     if (kube.mtls) add(peerAuthentication(ctx));
+    // The gateway's pods take mutual TLS too (their own PeerAuthentication).
+    if (kube.mtls && withGateway)
+      add(peerAuthentication({ ...gateway, meta: (name = gatewayName(ctx.name)) => gateway.meta(name) }));
   }
   if (kube.serviceMonitor) add(serviceMonitor(ctx, metricsKey));
 

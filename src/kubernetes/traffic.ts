@@ -16,13 +16,21 @@ import type {
 } from './objects.js';
 import { GRPC_PORT, HTTP_PORT, type RenderContext } from './render-context.js';
 
+/** The name of the headless Service of the pods behind berth's gateway (one address per ready pod). */
+export const podsService = (name: string): string => `${name}-pods`;
+
+/**
+ * The pods' Service: `<name>`, or, behind berth's gateway, the headless `<name>-pods` the gateway
+ * looks up (the gateway's own Service is then `<name>`).
+ */
 export function service(ctx: RenderContext): IService {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: ctx.meta(),
+    metadata: ctx.meta(ctx.gateway ? podsService(ctx.name) : ctx.name),
     spec: {
       type: 'ClusterIP',
+      ...(ctx.gateway ? { clusterIP: 'None' } : {}),
       selector: { ...ctx.labels.selector },
       ports: [
         {

@@ -22,6 +22,7 @@ import type {
   IServiceAccount,
 } from './objects.js';
 import { SECRET_DIR, VAULT_DIR } from './pod-secrets.js';
+import { podsService } from './traffic.js';
 import { GRPC_PORT, HTTP_PORT, type RenderContext } from './render-context.js';
 
 export const IMAGE_UID = 65532;
@@ -111,6 +112,25 @@ export function serveArgs(configFile: string, hasModels: boolean, drainTimeoutMs
   ];
 }
 
+/** The Secret's files the pod reads, read-only at SECRET_DIR; none with Vault (its agent writes them). */
+export function secretVolume(
+  ctx: RenderContext,
+): { volume: IIoK8sApiCoreV1Volume; mount: IIoK8sApiCoreV1VolumeMount } | undefined {
+  const { keys } = ctx.secrets;
+  if (keys.length === 0 || ctx.kube.secrets.provider === 'vault') return undefined;
+  return {
+    volume: {
+      name: 'secrets',
+      secret: {
+        secretName: ctx.secretName,
+        defaultMode: 0o440,
+        items: keys.map((key) => ({ key, path: key })),
+      },
+    },
+    mount: { name: 'secrets', mountPath: SECRET_DIR, readOnly: true },
+  };
+}
+
 function volumes(ctx: RenderContext): {
   volumes: IIoK8sApiCoreV1Volume[];
   mounts: IIoK8sApiCoreV1VolumeMount[];
@@ -123,17 +143,10 @@ function volumes(ctx: RenderContext): {
     { name: 'tmp', mountPath: '/tmp' },
     { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
   ];
-  const { secrets } = ctx;
-  if (secrets.keys.length > 0 && ctx.kube.secrets.provider !== 'vault') {
-    volumes.push({
-      name: 'secrets',
-      secret: {
-        secretName: ctx.secretName,
-        defaultMode: 0o440,
-        items: secrets.keys.map((key) => ({ key, path: key })),
-      },
-    });
-    mounts.push({ name: 'secrets', mountPath: SECRET_DIR, readOnly: true });
+  const secret = secretVolume(ctx);
+  if (secret !== undefined) {
+    volumes.push(secret.volume);
+    mounts.push(secret.mount);
   }
   const { models } = ctx.kube;
   if (models.source === 'volume') {
@@ -161,7 +174,7 @@ function volumes(ctx: RenderContext): {
 }
 
 /** Vault Agent Injector's annotations: one file per key, from the secret at remoteKey. */
-function vaultAnnotations(ctx: RenderContext): Record<string, string> {
+export function vaultAnnotations(ctx: RenderContext): Record<string, string> {
   const { secrets } = ctx.kube;
   const { keys } = ctx.secrets;
   if (secrets.provider !== 'vault' || keys.length === 0) return {};
@@ -216,7 +229,15 @@ function resources(ctx: RenderContext): Record<string, string> {
   return { cpu, memory, ...(ctx.gpus > 0 ? { [gpuResource]: String(ctx.gpus) } : {}) };
 }
 
-const CONTAINER_SECURITY = {
+/** The pod's own security context (with seccomp RuntimeDefault beside it). */
+export const POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: IMAGE_UID,
+  runAsGroup: IMAGE_UID,
+  fsGroup: IMAGE_UID,
+} as const;
+
+export const CONTAINER_SECURITY = {
   runAsNonRoot: true,
   runAsUser: IMAGE_UID,
   runAsGroup: IMAGE_UID,
@@ -271,7 +292,7 @@ export function workload(ctx: RenderContext): IDeployment | IStatefulSet {
     metadata: d.metadata ?? ctx.meta(),
     spec: {
       ...(spec.replicas === undefined ? {} : { replicas: spec.replicas }),
-      serviceName: ctx.name,
+      serviceName: ctx.gateway ? podsService(ctx.name) : ctx.name,
       // Pods start and stop together: no pod waits for another's models.
       podManagementPolicy: 'Parallel',
       revisionHistoryLimit: 10,
@@ -345,13 +366,7 @@ export function deployment(ctx: RenderContext): IDeployment {
           serviceAccountName: ctx.name,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: IMAGE_UID,
-            runAsGroup: IMAGE_UID,
-            fsGroup: IMAGE_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: { ...POD_SECURITY, seccompProfile: { type: 'RuntimeDefault' } },
           // preStop, then berth's drain, then 5 s to exit.
           terminationGracePeriodSeconds: PRE_STOP_SECONDS + Math.ceil(ctx.kube.drainTimeout / 1000) + 5,
           ...(init.length === 0 ? {} : { initContainers: init }),

@@ -281,6 +281,25 @@ export const kubernetesSection = z
       .describe(
         'service: a ClusterIP Service only; gateway-api: also an HTTPRoute and a GRPCRoute; istio: also a VirtualService and DestinationRule (retries, outlier detection). Default service.',
       ),
+    gateway: z
+      .object({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Put berth's gateway in front of the pods, as its own Deployment <name>-gateway behind the Service <name>: the serve section (keys, JWTs, rate limits, TLS, audit) applies there, the pods behind it serve plaintext to the gateway only, and a canary's traffic is weighed by the gateway. Default false.",
+          ),
+        replicas: z.number().int().min(1).max(64).default(2).describe('Gateway pods. Default 2.'),
+        cpu: quantity
+          .default('500m')
+          .describe("Each gateway pod's CPU, requested and the limit. Default 500m."),
+        memory: quantity
+          .default('256Mi')
+          .describe("Each gateway pod's memory, requested and the limit. Default 256Mi."),
+      })
+      .strict()
+      .prefault({})
+      .describe("berth's gateway as its own Deployment (berth gateway)."),
     gatewayApi: z
       .object({
         gateway: objectName.describe('The Gateway the routes attach to.'),
@@ -314,6 +333,11 @@ export const kubernetesSection = z
   .refine((k) => k.traffic !== 'gateway-api' || k.gatewayApi !== undefined, {
     message: 'traffic gateway-api needs gatewayApi.gateway',
     path: ['gatewayApi'],
+  })
+  .refine((k) => !k.gateway.enabled || k.network.policy, {
+    message:
+      'the gateway needs the NetworkPolicy: without it, any pod could call the model pods directly, past the access control the gateway applies',
+    path: ['gateway', 'enabled'],
   })
   .refine((k) => !k.mtls || k.traffic === 'istio', {
     message: 'mtls needs traffic istio',

@@ -361,13 +361,72 @@ describe('berth deploy, a canary', () => {
     );
   });
 
-  it('needs weighted routes and refuses a plain Service', async () => {
+  it('needs something to weigh the tracks, and refuses a plain Service', async () => {
     const file = spec('plain', 'rollout: { strategy: canary }\n');
     expect((await berth(['deploy', '-f', file, '--image', image('plain')])).status).toBe(0);
     const result = await berth(['deploy', '-f', file, '--image', image('plain', 'd')]);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(
-      /kubernetes\.traffic: a canary on Kubernetes needs weighted routes: gateway-api or istio/,
+      /kubernetes\.traffic: a canary on Kubernetes needs something to weigh two Deployments: kubernetes\.gateway\.enabled/,
     );
+  });
+
+  it("weighs a canary in berth's gateway, with access control on, through its traffic ConfigMap", async () => {
+    const file = spec(
+      'guarded',
+      [
+        'serve: { auth: { apiKeys: keys.json } }',
+        'rollout: { strategy: canary, steps: [25, 100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+        'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await berth(['deploy', '-f', file, '--image', image('guarded'), '--wait'])).status).toBe(0);
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'guarded-gateway')).toBeDefined();
+    const result = await berth(['deploy', '-f', file, '--image', image('guarded', 'c'), '--timeout', '60s']);
+    expect(result.stderr).toMatch(/canary: 25 % of traffic to guarded-canary, weighed by the gateway/);
+    expect(result.stderr).toMatch(/promoted: every step passed/);
+    expect(result.status).toBe(0);
+    // The traffic file as each apply left it: none, the steps, none again with the promotion.
+    const traffic = standin.applied
+      .filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'guarded-traffic')
+      .map((o) => (o['data'] as Record<string, string>)['traffic.json']?.trim());
+    expect(traffic).toEqual([
+      '{}',
+      '{"candidate":true,"weight":25,"mirror":0,"step":0}',
+      '{"candidate":true,"weight":100,"mirror":0,"step":1}',
+      '{}',
+    ]);
+    // The candidate was only servers, behind its headless Service, and is gone.
+    expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-pods')).toBe(true);
+    expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-gateway')).toBe(false);
+    expect(standin.get('v1', 'Service', 'default', 'guarded-canary-pods')).toBeUndefined();
+  });
+
+  it("copies traffic to a shadow in berth's gateway, and rolls it back on errors", async () => {
+    const file = spec(
+      'mirrored',
+      [
+        'rollout: { strategy: shadow, steps: [100], interval: 1s, failAfter: 1, analysis: { minRequests: 10 } }',
+        'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await berth(['deploy', '-f', file, '--image', image('mirrored')])).status).toBe(0);
+    const result = await berth([
+      'deploy',
+      '-f',
+      file,
+      '--image',
+      image('mirrored-errors'),
+      '--timeout',
+      '60s',
+    ]);
+    expect(result.stderr).toMatch(/shadow: 100 % of traffic copied to mirrored-canary by the gateway/);
+    expect(result.status).toBe(2);
+    const traffic = standin.applied
+      .filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mirrored-traffic')
+      .map((o) => (o['data'] as Record<string, string>)['traffic.json']?.trim());
+    expect(traffic.slice(1)).toEqual(['{"candidate":true,"weight":0,"mirror":100,"step":0}', '{}']);
   });
 });

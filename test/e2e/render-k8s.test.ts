@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem, type Pem } from '../helpers/certs.js';
-import { runCli, startServeLoaded } from '../helpers/cli.js';
+import { runCli, startListening, startServeLoaded } from '../helpers/cli.js';
 import { validateKubeObject } from '../helpers/kube-validate.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
@@ -143,7 +143,7 @@ const SECRETS = [
   '  tls: { cert: tls.crt, key: tls.key, clientCa: ca.crt }',
 ].join('\n');
 
-const TABLE: { name: string; spec: string; args?: string[]; kinds: string[] }[] = [
+const TABLE: { name: string; spec: string; args?: string[]; kinds: string[]; pods?: number }[] = [
   {
     name: 'defaults',
     spec: 'name: fraud\n',
@@ -198,6 +198,12 @@ const TABLE: { name: string; spec: string; args?: string[]; kinds: string[] }[] 
     spec: `name: fraud\n${SECRETS}\nkubernetes: { secrets: { provider: vault, vaultRole: fraud, remoteKey: secret/data/fraud }, network: { egress: [{ cidr: 10.20.0.0/16, ports: [8200, 6379] }] } }\n`,
     kinds: ['Deployment'],
   },
+  {
+    name: "berth's gateway in front, with the secrets, in Istio with mTLS",
+    spec: `name: fraud\n${SECRETS}\nrollout: { strategy: canary }\nkubernetes: { gateway: { enabled: true }, traffic: istio, mtls: true, secrets: { provider: external-secrets, store: { name: aws }, remoteKey: prod/fraud } }\n`,
+    kinds: ['Deployment', 'Service', 'ConfigMap', 'ExternalSecret', 'NetworkPolicy', 'PeerAuthentication'],
+    pods: 2,
+  },
 ];
 
 describe('berth render k8s', () => {
@@ -207,7 +213,7 @@ describe('berth render k8s', () => {
     writeModel(models, 'double', doubleModel());
   });
 
-  for (const { name, spec, kinds } of TABLE) {
+  for (const { name, spec, kinds, pods: podCount = 1 } of TABLE) {
     it(`${name}: valid objects, built by kubectl kustomize, every container hardened`, () => {
       const { objects } = renderSpec(
         spec,
@@ -222,7 +228,7 @@ describe('berth render k8s', () => {
         ).toBe(object.kind === 'Namespace' ? undefined : 'berth');
       }
       const pods = podSpecs(objects);
-      expect(pods.length).toBe(1);
+      expect(pods.length).toBe(podCount);
       for (const pod of pods) expect(policyViolations(pod)).toEqual([]);
       expect(JSON.stringify(objects)).toContain(DIGEST);
     });
@@ -305,6 +311,106 @@ describe('berth render k8s', () => {
       expect(await call('/v2/models/double', false)).toBe(401);
       expect(await call('/v2/models/double', true)).toBe(200);
     } finally {
+      await server.stop();
+    }
+  });
+
+  it("the gateway pod's berth.yaml and arguments start a real berth gateway, keys and TLS in front of the pods' plaintext berth serve", async () => {
+    const { objects } = renderSpec(
+      'name: fraud\nserve: { auth: { apiKeys: keys.json }, tls: { cert: tls.crt, key: tls.key } }\nkubernetes: { gateway: { enabled: true } }\n',
+      [models],
+    );
+    const data = (name: string) =>
+      (
+        objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === name) as unknown as {
+          data: Record<string, string>;
+        }
+      ).data;
+    const [serverPod, gatewayPod] = podSpecs(objects) as [PodSpec, PodSpec];
+    const serverArgs = (serverPod.containers[0] as Container).args ?? [];
+    const gatewayArgs = (gatewayPod.containers[0] as Container).args ?? [];
+    expect(gatewayArgs[0]).toBe('gateway');
+    // The pods' berth.yaml has no serve section: the access control is the gateway's.
+    expect(data('fraud-config')['berth.yaml']).toBe('name: fraud\n');
+    const pod = tempDir();
+    const secrets = join(pod, 'secrets');
+    mkdirSync(secrets);
+    const ca: Pem = makeCa(pod);
+    const cert = makeCert(pod, ca, 'server', 'server');
+    copyFileSync(cert.cert, join(secrets, 'tls.crt'));
+    copyFileSync(cert.key, join(secrets, 'tls.key'));
+    const made = runCli([
+      'keys',
+      'create',
+      '--role',
+      'infer',
+      '--role',
+      'read',
+      '--file',
+      join(secrets, 'api-keys.json'),
+    ]);
+    expect(made.status).toBe(0);
+    const key = made.stdout.trim();
+    writeFileSync(join(pod, 'server.yaml'), data('fraud-config')['berth.yaml'] ?? '');
+    writeFileSync(
+      join(pod, 'gateway.yaml'),
+      (data('fraud-gateway-config')['berth.yaml'] ?? '').replaceAll('/var/run/secrets/berth', secrets),
+    );
+    writeFileSync(join(pod, 'traffic.json'), data('fraud-traffic')['traffic.json'] ?? '');
+    const dropPorts = (args: readonly string[]) =>
+      args.filter(
+        (arg, i) =>
+          !['--port', '--grpc-port'].includes(arg) && !['--port', '--grpc-port'].includes(args[i - 1] ?? ''),
+      );
+    const server = await startServeLoaded(
+      dropPorts(serverArgs.slice(1)).map((arg) => {
+        if (arg === '/etc/berth/berth.yaml') return join(pod, 'server.yaml');
+        if (arg === '/models') return models;
+        return arg === '0.0.0.0' ? '127.0.0.1' : arg;
+      }),
+    );
+    const restPort = new URL(server.url).port;
+    const grpcPort = (server.grpcAddress ?? '').split(':').at(-1) ?? '';
+    const gateway = await startListening(
+      [
+        'gateway',
+        '--port',
+        '0',
+        '--grpc-port',
+        '0',
+        ...dropPorts(gatewayArgs.slice(1)).map((arg) => {
+          if (arg === '/etc/berth/berth.yaml') return join(pod, 'gateway.yaml');
+          if (arg === '/etc/berth/traffic/traffic.json') return join(pod, 'traffic.json');
+          if (arg === 'dns:fraud-pods:8000') return `dns:127.0.0.1:${restPort}`;
+          // No candidate runs: an address where nothing listens.
+          if (arg === 'dns:fraud-canary-pods:8000') return `dns:127.0.0.2:${restPort}`;
+          if (arg === '8001') return grpcPort;
+          return arg === '0.0.0.0' ? '127.0.0.1' : arg;
+        }),
+      ],
+      (l) => String(l.msg).startsWith('berth gateway: listening'),
+    );
+    try {
+      const call = (path: string, auth: boolean) =>
+        new Promise<number>((resolve, reject) => {
+          const outgoing = httpsRequest(
+            `${gateway.url}${path}`,
+            { ca: pem(ca.cert), ...(auth ? { headers: { authorization: `Bearer ${key}` } } : {}) },
+            (response) => {
+              response.resume();
+              response.on('end', () => resolve(response.statusCode ?? 0));
+            },
+          );
+          outgoing.on('error', reject);
+          outgoing.end();
+        });
+      expect(gateway.url).toMatch(/^https:/);
+      expect(server.url).toMatch(/^http:/);
+      expect(await call('/v2/health/ready', false)).toBe(200);
+      expect(await call('/v2/models/double', false)).toBe(401);
+      expect(await call('/v2/models/double', true)).toBe(200);
+    } finally {
+      await gateway.stop();
       await server.stop();
     }
   });
