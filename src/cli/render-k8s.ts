@@ -97,6 +97,9 @@ export interface RenderFlags {
   imageFrom?: string;
   name?: string;
   namespace?: string;
+  /** Look the image's tag up in its registry and render its digest. */
+  pin?: boolean;
+  insecureRegistry?: string[];
 }
 
 export interface RenderedSpec {
@@ -123,20 +126,23 @@ export async function renderFromSpec(models: readonly string[], flags: RenderFla
   const paths = models.length > 0 ? models : loaded?.repository === undefined ? [] : [loaded.repository];
   if (flags.image !== undefined && flags.imageFrom !== undefined)
     throw invalid('--image-from', 'give --image or --image-from, not both');
-  const image =
+  const given =
     flags.image ??
     (flags.imageFrom === undefined ? undefined : await imageFromBuild(flags.imageFrom)) ??
     spec.kubernetes?.image;
-  if (image === undefined)
+  if (given === undefined)
     throw invalid(
       '--image',
       'which image do the pods run? Give --image REGISTRY/NAME@sha256:..., --image-from build.json (berth build --push ... --json), or kubernetes.image in berth.yaml',
     );
   try {
-    parseImageReference(image);
+    parseImageReference(given);
   } catch (error) {
     throw invalid('--image', (error as Error).message);
   }
+  const { pinImage } = await import('../packaging/index.js');
+  const image =
+    flags.pin === true ? await pinImage(given, { insecureRegistries: flags.insecureRegistry ?? [] }) : given;
   const name = flags.name ?? spec.name ?? parseImageReference(image).repository.split('/').pop() ?? 'berth';
   if (!isDnsLabel(name))
     throw invalid(
@@ -174,7 +180,14 @@ export function withRenderOptions(command: Command): Command {
     .option('-f, --file <berth.yaml>', 'the spec (default: berth.yaml here, if there is one)')
     .option('--image <ref>', 'the image to run, by digest: registry.example/fraud@sha256:...')
     .option('--image-from <build.json>', 'take the image from what `berth build --push ... --json` printed')
-    .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)");
+    .option('--name <name>', "the deployment's name, a DNS label (default: the spec's name)")
+    .option('--pin', "look the image's tag up in its registry and run the digest it names now")
+    .option(
+      '--insecure-registry <host>',
+      'with --pin: talk plain HTTP to this registry (repeatable)',
+      (v: string, a: string[]) => [...a, v],
+      [],
+    );
 }
 
 export function k8sCommand(): Command {
@@ -202,6 +215,7 @@ export function k8sCommand(): Command {
           'berth build ./models --push registry.example/fraud --json > build.json',
           'berth render k8s --image-from build.json && kubectl apply -k k8s',
           'berth render k8s -f berth.yaml --image registry.example/fraud@sha256:... --namespace ml -o deploy/base',
+          'berth render k8s --image registry.example/fraud:1.0 --pin  # the digest the tag names now',
           'kubectl kustomize k8s | kubeconform -strict -  # any validator reads the output',
         ],
       }),

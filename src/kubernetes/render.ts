@@ -196,7 +196,9 @@ export function render(input: RenderInput): Rendered {
       'at zero pods, requests are refused (503 from the mesh) until the first pod is ready; clients should retry',
     );
   if (!/@sha256:[0-9a-f]{64}$/.test(input.image))
-    warnings.push(`the image ${input.image} is not pinned by digest: a tag can be moved to other content`);
+    warnings.push(
+      `the image ${input.image} is not pinned by digest: a tag can be moved to other content (--pin looks its digest up)`,
+    );
   if (ctx.autoscaler === 'hpa' && kube.hpa.inflightMetric)
     warnings.push(
       'the HPA scales on berth_inflight_requests, which prometheus-adapter serves with the rule in prometheus-adapter-rules.yaml; until it does, the HPA reports the metric missing and scales on CPU',

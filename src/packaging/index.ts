@@ -61,3 +61,4 @@ export {
   type RenderedCompose,
 } from './compose-render.js';
 export { pullModels, PULLED_MARKER, type PulledModels, type PullModelsOptions } from './models-pull.js';
+export { pinImage, type PinOptions } from './pin-image.js';

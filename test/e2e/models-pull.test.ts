@@ -3,7 +3,8 @@
  * with token auth): the models of an image `berth build --push` wrote come back file for file,
  * a folder that holds the image already is left alone, and an
  * image without berth models, a missing one, and wrong credentials are clear errors. Which layers
- * are fetched (the model layers only) is models-pull.test.ts's.
+ * are fetched (the model layers only) is models-pull.test.ts's. `berth render k8s --pin` looks the
+ * pushed tag up in the same registry.
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -107,5 +108,53 @@ describe('berth models pull', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/nothing/);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('berth render k8s --pin', () => {
+  it('renders the digest the tag names in the registry, and says when the tag names nothing', () => {
+    const out = join(tempDir(), 'k8s');
+    const pinned = runCli(
+      [
+        'render',
+        'k8s',
+        '--image',
+        `${registry.host}/ml/fraud:1`,
+        '--pin',
+        '--insecure-registry',
+        registry.host,
+        '--name',
+        'fraud',
+        '-o',
+        out,
+        '--json',
+      ],
+      { env },
+    );
+    expect(pinned.stderr).toBe('');
+    expect(pinned.status).toBe(0);
+    const summary = JSON.parse(pinned.stdout) as { image: string; warnings: string[] };
+    expect(summary.image).toBe(`${registry.host}/ml/fraud:1@${pushed.digest}`);
+    expect(summary.warnings).toEqual([]);
+    expect(readFileSync(join(out, 'deployment.yaml'), 'utf8')).toContain(`image: ${summary.image}`);
+
+    const missing = runCli(
+      [
+        'render',
+        'k8s',
+        '--image',
+        `${registry.host}/ml/fraud:no-such-tag`,
+        '--pin',
+        '--insecure-registry',
+        registry.host,
+        '-o',
+        join(tempDir(), 'k8s'),
+      ],
+      { env },
+    );
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(
+      /manifest ml\/fraud:no-such-tag: HTTP 404.*BERTH_ERR_PACKAGING_IMAGE_NOT_FOUND/,
+    );
   });
 });
