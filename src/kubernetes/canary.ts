@@ -88,17 +88,23 @@ export async function canaryRecord(kube: Kube, name: string): Promise<CanaryReco
   }
 }
 
-/** What each pod of a track counted now, by pod name. */
-async function scrape(kube: Kube, instance: string, tls: boolean): Promise<Map<string, InferCounts>> {
+/** What each running pod of a track counted now, by pod name, and how many running pods did not answer. */
+async function scrape(
+  kube: Kube,
+  instance: string,
+  tls: boolean,
+): Promise<{ counts: Map<string, InferCounts>; unread: number }> {
   const selector = { ...berthLabels(instance).selector };
   const counts = new Map<string, InferCounts>();
+  let unread = 0;
   for (const pod of await kube.pods(kube.namespace, selector)) {
     const name = pod.metadata?.name;
     if (name === undefined || pod.status?.phase !== 'Running') continue;
     const text = await kube.podMetrics(kube.namespace, name, tls);
     if (text !== undefined) counts.set(name, inferCounts(text));
+    else unread++;
   }
-  return counts;
+  return { counts, unread };
 }
 
 /**
@@ -207,10 +213,22 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     );
   };
   await record(state);
-  let before = {
-    stable: await scrape(kube, options.name, options.tls),
-    candidate: await scrape(kube, candidateName, options.tls),
+  let warnedUnread = false;
+  const read = async () => {
+    const [stable, candidate] = [
+      await scrape(kube, options.name, options.tls),
+      await scrape(kube, candidateName, options.tls),
+    ];
+    // No pod answering at all is a path problem, not the candidate's: say where to look, once.
+    if (!warnedUnread && candidate.counts.size === 0 && candidate.unread > 0) {
+      warnedUnread = true;
+      progress(
+        `canary: the API server could not read /metrics from any pod of ${candidateName}; with the NetworkPolicy, list the control plane's addresses in kubernetes.network.apiServer (every check stays inconclusive until then)`,
+      );
+    }
+    return { stable: stable.counts, candidate: candidate.counts };
   };
+  let before = await read();
   while (state.phase === 'progressing') {
     if (`${state.weight} ${state.mirror}` !== moved) {
       moved = `${state.weight} ${state.mirror}`;
@@ -234,10 +252,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
       break;
     }
     await timing.sleep(Math.max(0, plan.dueAt() - timing.now()));
-    const after = {
-      stable: await scrape(kube, options.name, options.tls),
-      candidate: await scrape(kube, candidateName, options.tls),
-    };
+    const after = await read();
     const stableWindow = trackWindow(before.stable, after.stable);
     const candidateWindow = trackWindow(before.candidate, after.candidate);
     before = after;

@@ -79,6 +79,10 @@ function policy(
       ingress: [
         { from: callers, ports: [tcp(HTTP_PORT), tcp(GRPC_PORT)] },
         { from: [peer(ctx, network.monitoring)], ports: [tcp(HTTP_PORT)] },
+        // A canary reads /metrics through the API server's proxy, which connects from the control plane.
+        ...(network.apiServer.length === 0
+          ? []
+          : [{ from: network.apiServer.map((cidr) => ({ ipBlock: { cidr } })), ports: [tcp(HTTP_PORT)] }]),
       ],
       egress: [
         ...moreEgress,

@@ -299,6 +299,18 @@ describe('render', () => {
     expect(find(mesh, 'NetworkPolicy').spec?.egress?.map((e) => e.ports?.[0]?.port)).toContain(15012);
   });
 
+  it("lets the API server's addresses in to /metrics only when the spec names them", () => {
+    const ingress = (yaml: string) => find(rendered(yaml), 'NetworkPolicy').spec?.ingress ?? [];
+    expect(ingress('{}')).toHaveLength(2);
+    expect(ingress('kubernetes: { network: { apiServer: [10.0.0.0/24, 10.0.1.0/24] } }').at(-1)).toEqual({
+      from: [{ ipBlock: { cidr: '10.0.0.0/24' } }, { ipBlock: { cidr: '10.0.1.0/24' } }],
+      ports: [{ protocol: 'TCP', port: 8000 }],
+    });
+    expect(() => rendered('kubernetes: { network: { apiServer: [control-plane] } }')).toThrow(
+      /kubernetes\.network\.apiServer\.0: expected a CIDR/,
+    );
+  });
+
   it('refuses what no cluster can run, naming the field', () => {
     expect(() => rendered('serve: { auth: { apiKeys: keys.json, protectHealth: true } }\n')).toThrow(
       /serve\.auth\.protectHealth: the kubelet's probes carry no credentials/,

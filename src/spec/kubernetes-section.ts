@@ -222,6 +222,13 @@ export const kubernetesSection = z
           .describe(
             'Addresses the pods may reach besides DNS (a Redis for shared limits, an identity provider, Vault).',
           ),
+        apiServer: z
+          .array(z.string().regex(/^[0-9a-fA-F.:]+\/\d{1,3}$/, 'expected a CIDR such as 10.0.0.0/24'))
+          .max(16)
+          .default([])
+          .describe(
+            "Addresses the API server connects from (the control plane's), let in to the pods' /metrics: a canary reads them through the API server's proxy.",
+          ),
       })
       .strict()
       .prefault({})

@@ -361,6 +361,25 @@ describe('berth deploy, a canary', () => {
     );
   });
 
+  it("says where to look when the API server cannot read the candidate's /metrics, and rolls back at the deadline", async () => {
+    const file = spec('scorer', CANARY);
+    const result = await berth([
+      'deploy',
+      '-f',
+      file,
+      '--image',
+      image('scorer-nometrics'),
+      '--timeout',
+      '4s',
+    ]);
+    expect(result.stderr).toMatch(
+      /canary: the API server could not read \/metrics from any pod of scorer-canary; with the NetworkPolicy, list the control plane's addresses in kubernetes\.network\.apiServer/,
+    );
+    expect(result.stderr).toMatch(/no verdict within 4 s/);
+    expect(result.status).toBe(2);
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
+  });
+
   it('needs something to weigh the tracks, and refuses a plain Service', async () => {
     const file = spec('plain', 'rollout: { strategy: canary }\n');
     expect((await berth(['deploy', '-f', file, '--image', image('plain')])).status).toBe(0);

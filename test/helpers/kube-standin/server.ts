@@ -570,6 +570,17 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         status(res, 404, 'NotFound', `pods "${pod}" not found`);
         return;
       }
+      const image = (found.object['spec'] as { containers: { image: string }[] }).containers[0]?.image ?? '';
+      if (image.includes('nometrics')) {
+        // What the API server answers when a NetworkPolicy drops its connection to the pod.
+        status(
+          res,
+          503,
+          'ServiceUnavailable',
+          `error trying to reach service: dial tcp 10.244.1.7:8000: i/o timeout`,
+        );
+        return;
+      }
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
       res.end(podMetrics(found.object));
       return;
