@@ -218,6 +218,11 @@ function checkCanary(prepared: RenderedSpec): void {
   const { spec } = prepared.input;
   const invalid = (path: string, message: string) =>
     new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
+  if (spec.rollout?.analysis.agreement !== undefined)
+    throw invalid(
+      'rollout.analysis.agreement',
+      "prediction agreement is judged where one process sees both answers (berth up's gateway); on a cluster the analysis reads the pods' counters and judges error rate and p99 only: remove agreement from the spec deployed to a cluster",
+    );
   // berth's gateway weighs the tracks itself, copies shadow traffic, and holds the access control.
   if (spec.kubernetes?.gateway.enabled === true) return;
   if (spec.rollout?.strategy === 'shadow')

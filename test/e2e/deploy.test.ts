@@ -190,6 +190,32 @@ describe('berth deploy', () => {
     );
   });
 
+  it('rolls out a StatefulSet (models pulled into a claim per pod), and says why one fails', async () => {
+    const models = `registry.example/fraud-models@${digest('e')}`;
+    const file = spec(
+      'cached',
+      `replicas: { min: 2, max: 2 }\nkubernetes: { models: { source: oci, image: "${models}", cache: true } }\n`,
+    );
+    const first = await berth(['deploy', '-f', file, '--image', image('cached'), '--wait']);
+    expect(first.status).toBe(0);
+    expect(first.stderr).toMatch(/applied StatefulSet default\/cached/);
+    expect(first.stdout).toMatch(/rollout complete \(2 of 2 updated, 2 available\)/);
+    expect(standin.get('apps/v1', 'StatefulSet', 'default', 'cached')).toBeDefined();
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'cached')).toBeUndefined();
+    expect(standin.get('v1', 'Pod', 'default', 'cached-1')).toBeDefined();
+    expect(standin.get('v1', 'PersistentVolumeClaim', 'default', 'models-cached-1')).toBeDefined();
+    // A new image replaces the pods; their claims (the models already pulled) stay.
+    const second = await berth(['deploy', '-f', file, '--image', image('cached', 'c'), '--wait']);
+    expect(second.status).toBe(0);
+    const pod = standin.get('v1', 'Pod', 'default', 'cached-0') as unknown as {
+      spec: { containers: { image: string }[] };
+    };
+    expect(pod.spec.containers[0]?.image).toBe(image('cached', 'c'));
+    const failed = await berth(['deploy', '-f', file, '--image', image('cached-crashes'), '--wait']);
+    expect(failed.status).toBe(2);
+    expect(failed.stderr).toMatch(/crash loop: container berth exited 2 \(Error\), 4 restarts/);
+  });
+
   it('says why a rollout fails: no GPU node, and a failing readiness probe', async () => {
     const gpu = spec('resnet', 'kubernetes: { resources: { gpu: 1 } }\n');
     const unschedulable = await berth(['deploy', '-f', gpu, '--image', image('resnet'), '--wait']);
@@ -378,6 +404,24 @@ describe('berth deploy, a canary', () => {
     expect(result.stderr).toMatch(/no verdict within 4 s/);
     expect(result.status).toBe(2);
     expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
+  });
+
+  it('refuses prediction agreement, which no process on a cluster can judge yet, rather than ignore it', async () => {
+    const file = spec(
+      'agreeing',
+      [
+        'rollout: { strategy: canary, analysis: { agreement: 0.99 } }',
+        'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await berth(['deploy', '-f', file, '--image', image('agreeing')])).status).toBe(0);
+    const result = await berth(['deploy', '-f', file, '--image', image('agreeing', 'd')]);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(
+      /rollout\.analysis\.agreement: prediction agreement is judged where one process sees both answers/,
+    );
+    expect(standin.get('apps/v1', 'Deployment', 'default', 'agreeing-canary')).toBeUndefined();
   });
 
   it('needs something to weigh the tracks, and refuses a plain Service', async () => {

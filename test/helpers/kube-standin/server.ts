@@ -239,9 +239,16 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     });
   };
 
-  /** The Deployment controller and the kubelet, at the level of detail berth reads. */
+  /**
+   * The Deployment and StatefulSet controllers and the kubelet, at the level of detail berth reads.
+   * A StatefulSet's pods are `<name>-<ordinal>`, each with its claims from the templates
+   * (`<template>-<name>-<ordinal>`); on a template change they are all replaced at once (the real
+   * controller replaces them one at a time, highest ordinal first).
+   */
   const reconcile = (deployment: Obj) => {
     const ns = deployment.metadata.namespace as string;
+    const kind = deployment.kind as 'Deployment' | 'StatefulSet';
+    const statefulSet = kind === 'StatefulSet';
     const spec = deployment['spec'] as {
       replicas?: number;
       template: {
@@ -258,20 +265,52 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         (p.metadata['labels'] as Record<string, string> | undefined)?.['berth-standin/owner'] ===
         deployment.metadata.name,
     );
-    const fresh = owned.filter(
+    let fresh = owned.filter(
       (p) => (p.metadata['labels'] as Record<string, string>)['pod-template-hash'] === hash,
     );
+    if (statefulSet) {
+      for (const stale of owned.filter((p) => !fresh.includes(p)))
+        store.delete(keyOf('v1', 'Pod', ns, stale.metadata.name));
+      fresh = fresh.filter(
+        (p) => Number(p.metadata.name.slice(deployment.metadata.name.length + 1)) < desired,
+      );
+    }
+    const ordinals = new Set(fresh.map((p) => p.metadata.name));
     for (let i = fresh.length; i < desired; i++) {
       const container = spec.template.spec.containers[0] as {
         name: string;
         image: string;
         resources?: { limits?: Record<string, string> };
       };
+      let ordinal = 0;
+      while (ordinals.has(`${deployment.metadata.name}-${ordinal}`)) ordinal++;
+      const podName = statefulSet
+        ? `${deployment.metadata.name}-${ordinal}`
+        : `${deployment.metadata.name}-${hash}-${randomBytes(3).toString('hex').slice(0, 5)}`;
+      ordinals.add(podName);
+      if (statefulSet)
+        for (const claim of (deployment['spec'] as { volumeClaimTemplates?: Obj[] }).volumeClaimTemplates ??
+          []) {
+          const name = `${claim.metadata.name}-${podName}`;
+          if (store.get(keyOf('v1', 'PersistentVolumeClaim', ns, name)) === undefined)
+            put({
+              apiVersion: 'v1',
+              kind: 'PersistentVolumeClaim',
+              metadata: {
+                name,
+                namespace: ns,
+                labels: { ...(claim.metadata['labels'] as Record<string, string> | undefined) },
+                creationTimestamp: now(),
+              },
+              spec: structuredClone(claim['spec']),
+              status: { phase: 'Bound' },
+            });
+        }
       const pod: Obj = {
         apiVersion: 'v1',
         kind: 'Pod',
         metadata: {
-          name: `${deployment.metadata.name}-${hash}-${randomBytes(3).toString('hex').slice(0, 5)}`,
+          name: podName,
           namespace: ns,
           labels: {
             ...spec.template.metadata?.labels,
@@ -290,7 +329,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         if (entry === undefined) return;
         entry.object['status'] = s;
         put(entry.object, entry.ownership);
-        const d = store.get(keyOf('apps/v1', 'Deployment', ns, deployment.metadata.name));
+        const d = store.get(keyOf('apps/v1', kind, ns, deployment.metadata.name));
         if (d !== undefined) updateStatus(d.object);
       };
       const waiting = (reason: string, message: string, extra: Record<string, unknown> = {}) => ({
@@ -385,10 +424,12 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         });
       }
     }
-    later(options.progressDeadlineMs ?? 4000, () => {
-      const d = store.get(keyOf('apps/v1', 'Deployment', ns, deployment.metadata.name));
-      if (d !== undefined) updateStatus(d.object, hash);
-    });
+    // A StatefulSet has no progress deadline (nor conditions): kubectl and berth judge its pods.
+    if (!statefulSet)
+      later(options.progressDeadlineMs ?? 4000, () => {
+        const d = store.get(keyOf('apps/v1', kind, ns, deployment.metadata.name));
+        if (d !== undefined) updateStatus(d.object, hash);
+      });
     updateStatus(deployment);
   };
 
@@ -427,6 +468,23 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
       (deadlineFor === hash ||
         previous?.some((c) => c.type === 'Progressing' && c.reason === 'ProgressDeadlineExceeded'));
     const available = pods.filter(ready).length;
+    if (deployment.kind === 'StatefulSet') {
+      const revision = `${deployment.metadata.name}-${hash}`;
+      deployment['status'] = {
+        observedGeneration: deployment.metadata['generation'],
+        replicas: pods.length,
+        readyReplicas: available,
+        availableReplicas: available,
+        currentReplicas: fresh.length,
+        updatedReplicas: fresh.length,
+        currentRevision: revision,
+        updateRevision: revision,
+        collisionCount: 0,
+      };
+      const entry = store.get(keyOf('apps/v1', 'StatefulSet', ns, deployment.metadata.name));
+      if (entry !== undefined) put(deployment, entry.ownership);
+      return;
+    }
     deployment['status'] = {
       observedGeneration: deployment.metadata['generation'],
       replicas: pods.length,
@@ -612,7 +670,7 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         return;
       }
       store.delete(key);
-      if (resource.kind === 'Deployment')
+      if (resource.kind === 'Deployment' || resource.kind === 'StatefulSet')
         for (const pod of list('Pod', ns as string))
           if (
             (pod.metadata['labels'] as Record<string, string> | undefined)?.['berth-standin/owner'] === name
@@ -697,7 +755,11 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
     };
     if (entry?.object['status'] !== undefined) object['status'] = entry.object['status'];
     put(object, ownership);
-    if (resource.kind === 'Deployment' && (entry === undefined || specChanged)) reconcile(object);
+    if (
+      (resource.kind === 'Deployment' || resource.kind === 'StatefulSet') &&
+      (entry === undefined || specChanged)
+    )
+      reconcile(object);
     send(res, object, entry === undefined ? 201 : 200);
   };
 
