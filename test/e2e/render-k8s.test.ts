@@ -234,6 +234,45 @@ describe('berth render k8s', () => {
     });
   }
 
+  it('is a base an overlay can build on: namespace, labels and a replica patch, selectors unchanged', () => {
+    const { dir, objects } = renderSpec('name: fraud\n', [models]);
+    const overlay = join(dir, 'overlays', 'prod');
+    mkdirSync(overlay, { recursive: true });
+    // The overlay docs/kubernetes.md shows, word for word.
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources: [../../k8s]',
+        'namespace: ml-prod',
+        'labels:',
+        '  - pairs: { environment: prod } # not includeSelectors: the selectors must not change',
+        'patches:',
+        '  - target: { kind: Deployment, name: fraud }',
+        '    patch: |',
+        '      - op: replace',
+        '        path: /spec/replicas',
+        '        value: 4',
+        '',
+      ].join('\n'),
+    );
+    const built = spawnSync('kubectl', ['kustomize', overlay], { encoding: 'utf8' });
+    expect(built.stderr).toBe('');
+    const layered = parseAllDocuments(built.stdout).map((doc) => doc.toJS() as KubeDoc);
+    expect(layered.map((o) => o.kind).sort()).toEqual(objects.map((o) => o.kind).sort());
+    for (const object of layered) {
+      validateKubeObject(object);
+      expect(object.metadata).toMatchObject({ namespace: 'ml-prod', labels: { environment: 'prod' } });
+    }
+    const deployment = layered.find((o) => o.kind === 'Deployment') as KubeDoc & {
+      spec: { replicas: number; selector: unknown };
+    };
+    const before = objects.find((o) => o.kind === 'Deployment') as KubeDoc & { spec: { selector: unknown } };
+    expect(deployment.spec.replicas).toBe(4);
+    expect(deployment.spec.selector).toEqual(before.spec.selector);
+  });
+
   it('the policy check finds a container that breaks the rules', () => {
     const { objects } = renderSpec('name: fraud\n');
     const pod = structuredClone(podSpecs(objects)[0] as PodSpec);
