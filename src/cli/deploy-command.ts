@@ -25,6 +25,7 @@ interface DeployFlags extends RenderFlags, ClusterFlags {
   wait?: boolean;
   timeout: string;
   forceConflicts?: boolean;
+  metricsKey?: string;
 }
 
 interface RollbackFlags extends ClusterFlags {
@@ -82,6 +83,10 @@ export function deployCommand(): Command {
       .option('--prune', 'delete the objects the previous revision had and this one does not')
       .option('--wait', 'watch the rollout until the new pods are ready (exit status 2 if it fails)')
       .option('--timeout <duration>', 'with --wait, or a canary: the longest wait', '5m')
+      .option(
+        '--metrics-key <ref>',
+        "a canary with serve.auth: a key with the metrics role, as env:NAME or file:PATH, sent to the pods' /metrics through the API server",
+      )
       .option('--poll-interval <duration>', 'how often the rollout is looked at', '2s')
       .option('--force-conflicts', 'take over fields another field manager set (server-side apply force)'),
   )
@@ -131,7 +136,9 @@ export function deployCommand(): Command {
         current !== undefined &&
         current.image !== image
       ) {
-        checkCanary(prepared);
+        checkCanary(prepared, flags.metricsKey !== undefined);
+        const metricsKey =
+          flags.metricsKey === undefined ? undefined : await readMetricsKey(flags.metricsKey);
         const result = await kubernetes.runCanary(
           kube,
           {
@@ -143,7 +150,11 @@ export function deployCommand(): Command {
             rollout: strategy,
             timeoutMs,
             intervalMs,
-            tls: prepared.input.spec.serve?.tls !== undefined,
+            // Behind berth's gateway the pods serve plaintext (the gateway has the TLS).
+            tls:
+              prepared.input.spec.serve?.tls !== undefined &&
+              prepared.input.spec.kubernetes?.gateway.enabled !== true,
+            ...(metricsKey === undefined ? {} : { metricsKey }),
             gpu,
             prune: flags.prune === true,
             onProgress: progress,
@@ -214,7 +225,7 @@ export function deployCommand(): Command {
 }
 
 /** What a canary on a cluster needs that the spec may not have. */
-function checkCanary(prepared: RenderedSpec): void {
+function checkCanary(prepared: RenderedSpec, metricsKey: boolean): void {
   const { spec } = prepared.input;
   const invalid = (path: string, message: string) =>
     new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
@@ -236,11 +247,24 @@ function checkCanary(prepared: RenderedSpec): void {
       'kubernetes.traffic',
       "a canary on Kubernetes needs something to weigh two Deployments: kubernetes.gateway.enabled (berth's gateway), or traffic gateway-api or istio",
     );
-  if (spec.serve?.auth !== undefined)
+  if (spec.serve?.auth !== undefined && !metricsKey)
     throw invalid(
       'serve.auth',
-      "a canary's analysis reads the pods' /metrics through the API server, which carries no berth key: put the access control on berth's gateway (kubernetes.gateway.enabled), whose pods behind it need none",
+      "a canary's analysis reads the pods' /metrics through the API server: give --metrics-key with a key that has the metrics role, or put the access control on berth's gateway (kubernetes.gateway.enabled), whose pods behind it need none",
     );
+}
+
+/** The --metrics-key reference's value: `env:NAME` or `file:PATH` (never the key on the command line). */
+async function readMetricsKey(text: string): Promise<string> {
+  const { parseSecretRef, resolveSecret } = await import('../access/index.js');
+  type SecretRef = ReturnType<typeof parseSecretRef>;
+  let ref: SecretRef;
+  try {
+    ref = parseSecretRef(text);
+  } catch (error) {
+    throw new BerthError('BERTH_ERR_CLI_INVALID_OPTION', `--metrics-key: ${(error as Error).message}`);
+  }
+  return (await resolveSecret(ref)).trim();
 }
 
 /** The candidate: the same spec under `<name>-canary`, at a fixed count, with no autoscaler or routes. */

@@ -44,6 +44,8 @@ export interface CanaryOptions {
   readonly intervalMs?: number;
   /** REST over TLS (the metrics are read over HTTPS). */
   readonly tls: boolean;
+  /** A key with berth's metrics role, sent as x-api-key when the pods have access control. */
+  readonly metricsKey?: string;
   readonly gpu?: boolean;
   readonly prune?: boolean;
   readonly onProgress?: (line: string) => void;
@@ -93,6 +95,7 @@ async function scrape(
   kube: Kube,
   instance: string,
   tls: boolean,
+  apiKey: string | undefined,
 ): Promise<{ counts: Map<string, InferCounts>; unread: number }> {
   const selector = { ...berthLabels(instance).selector };
   const counts = new Map<string, InferCounts>();
@@ -100,7 +103,7 @@ async function scrape(
   for (const pod of await kube.pods(kube.namespace, selector)) {
     const name = pod.metadata?.name;
     if (name === undefined || pod.status?.phase !== 'Running') continue;
-    const text = await kube.podMetrics(kube.namespace, name, tls);
+    const text = await kube.podMetrics(kube.namespace, name, tls, apiKey);
     if (text !== undefined) counts.set(name, inferCounts(text));
     else unread++;
   }
@@ -216,14 +219,14 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   let warnedUnread = false;
   const read = async () => {
     const [stable, candidate] = [
-      await scrape(kube, options.name, options.tls),
-      await scrape(kube, candidateName, options.tls),
+      await scrape(kube, options.name, options.tls, options.metricsKey),
+      await scrape(kube, candidateName, options.tls, options.metricsKey),
     ];
     // No pod answering at all is a path problem, not the candidate's: say where to look, once.
     if (!warnedUnread && candidate.counts.size === 0 && candidate.unread > 0) {
       warnedUnread = true;
       progress(
-        `canary: the API server could not read /metrics from any pod of ${candidateName}; with the NetworkPolicy, list the control plane's addresses in kubernetes.network.apiServer (every check stays inconclusive until then)`,
+        `canary: the API server could not read /metrics from any pod of ${candidateName}; with the NetworkPolicy, list the control plane's addresses in kubernetes.network.apiServer, and with access control give --metrics-key (every check stays inconclusive until then)`,
       );
     }
     return { stable: stable.counts, candidate: candidate.counts };

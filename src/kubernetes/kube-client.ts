@@ -50,7 +50,7 @@ export interface Kube {
   /** Warning events in the namespace. */
   warnings(namespace: string): Promise<EventView[]>;
   /** A pod's Prometheus metrics (GET :8000/metrics through the API server's proxy); undefined when it does not answer. */
-  podMetrics(namespace: string, pod: string, tls: boolean): Promise<string | undefined>;
+  podMetrics(namespace: string, pod: string, tls: boolean, apiKey?: string): Promise<string | undefined>;
   /** The last lines of a container's log (of its previous run when it restarted). */
   log(namespace: string, pod: string, container: string, lines: number): Promise<string>;
 }
@@ -242,13 +242,27 @@ export async function connectKube(target: KubeTarget = {}): Promise<Kube> {
         throw kubeError(error, `list events in ${ns}`, server);
       }
     },
-    async podMetrics(ns, pod, tls) {
+    async podMetrics(ns, pod, tls, apiKey) {
       try {
-        return await core.connectGetNamespacedPodProxyWithPath({
-          name: `${tls ? 'https:' : ''}${pod}:8000`,
-          namespace: ns,
-          path: 'metrics',
-        });
+        return await core.connectGetNamespacedPodProxyWithPath(
+          { name: `${tls ? 'https:' : ''}${pod}:8000`, namespace: ns, path: 'metrics' },
+          // A key with berth's metrics role, for pods with access control: the API server passes
+          // x-api-key on to the pod (it keeps the Authorization header, its own credential).
+          apiKey === undefined
+            ? undefined
+            : {
+                middleware: [
+                  {
+                    pre: (context) => {
+                      context.setHeaderParam('x-api-key', apiKey);
+                      return new k8s.Observable(Promise.resolve(context));
+                    },
+                    post: (response) => new k8s.Observable(Promise.resolve(response)),
+                  },
+                ],
+                middlewareMergeStrategy: 'append',
+              },
+        );
       } catch {
         // A pod that does not answer this once is left out of this window.
         return undefined;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCa, makeCert, pem } from '../helpers/certs.js';
 import { BERTH_BIN, runCli, type CliResult } from '../helpers/cli.js';
-import { startStandin, type Standin } from '../helpers/kube-standin/server.js';
+import { METRICS_KEY, startStandin, type Standin } from '../helpers/kube-standin/server.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
 const tempDir = tempDirsForFile('berth-deploy-');
@@ -404,6 +404,50 @@ describe('berth deploy, a canary', () => {
     expect(result.stderr).toMatch(/no verdict within 4 s/);
     expect(result.status).toBe(2);
     expect(standin.get('apps/v1', 'Deployment', 'default', 'scorer-canary')).toBeUndefined();
+  });
+
+  it('reads the /metrics of pods with access control with --metrics-key, a reference to a key', async () => {
+    const file = spec(
+      'keyed',
+      [
+        'serve: { auth: { apiKeys: keys.json } }',
+        'rollout: { strategy: canary, steps: [100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+        'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await berth(['deploy', '-f', file, '--image', image('keyed')])).status).toBe(0);
+    const refused = await berth(['deploy', '-f', file, '--image', image('keyed', 'c')]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/serve\.auth: .*give --metrics-key with a key that has the metrics role/);
+    const result = await berth(
+      [
+        'deploy',
+        '-f',
+        file,
+        '--image',
+        image('keyed', 'c'),
+        '--metrics-key',
+        'env:KEYED_METRICS_KEY',
+        '--timeout',
+        '60s',
+      ],
+      { KEYED_METRICS_KEY: `${METRICS_KEY}\n` },
+    );
+    expect(result.stderr).toMatch(/canary: \d+ requests, 0 errors/);
+    expect(result.status).toBe(0);
+    expect(result.stderr + result.stdout).not.toContain(METRICS_KEY);
+    const unset = await berth([
+      'deploy',
+      '-f',
+      file,
+      '--image',
+      image('keyed', 'd'),
+      '--metrics-key',
+      'env:NOT_SET_HERE',
+    ]);
+    expect(unset.status).toBe(2);
+    expect(unset.stderr).toMatch(/env:NOT_SET_HERE: the environment variable is not set/);
   });
 
   it('refuses prediction agreement, which no process on a cluster can judge yet, rather than ignore it', async () => {

@@ -38,6 +38,9 @@ const CORE: Resource[] = [
   ['Event', 'events', true],
 ].map(([kind, plural, namespaced]) => ({ groupVersion: 'v1', kind, plural, namespaced }) as Resource);
 
+/** The key pods of a `keyed` image want for /metrics (the metrics role), sent as x-api-key. */
+export const METRICS_KEY = 'berth_0123456789ab_metricskeyforthestandin';
+
 const BUILT_IN: Resource[] = [
   ...CORE,
   { groupVersion: 'apps/v1', kind: 'Deployment', plural: 'deployments', namespaced: true },
@@ -629,6 +632,15 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
         return;
       }
       const image = (found.object['spec'] as { containers: { image: string }[] }).containers[0]?.image ?? '';
+      if (image.includes('keyed') && req.headers['x-api-key'] !== METRICS_KEY) {
+        // A pod with berth's access control, as berth answers a request without the metrics role.
+        res.writeHead(401, {
+          'content-type': 'application/json',
+          'www-authenticate': 'Bearer realm="berth"',
+        });
+        res.end('{"error":"a credential is required: send Authorization: Bearer <key> or x-api-key"}');
+        return;
+      }
       if (image.includes('nometrics')) {
         // What the API server answers when a NetworkPolicy drops its connection to the pod.
         status(
