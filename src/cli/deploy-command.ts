@@ -155,6 +155,7 @@ export function deployCommand(): Command {
               prepared.input.spec.serve?.tls !== undefined &&
               prepared.input.spec.kubernetes?.gateway.enabled !== true,
             ...(metricsKey === undefined ? {} : { metricsKey }),
+            gatewayTls: prepared.input.spec.serve?.tls !== undefined,
             gpu,
             prune: flags.prune === true,
             onProgress: progress,
@@ -229,13 +230,19 @@ function checkCanary(prepared: RenderedSpec, metricsKey: boolean): void {
   const { spec } = prepared.input;
   const invalid = (path: string, message: string) =>
     new BerthError('BERTH_ERR_SPEC_INVALID', `${path}: ${message}`);
-  if (spec.rollout?.analysis.agreement !== undefined)
+  const gateway = spec.kubernetes?.gateway.enabled === true;
+  if (spec.rollout?.analysis.agreement !== undefined && !gateway)
     throw invalid(
       'rollout.analysis.agreement',
-      "prediction agreement is judged where one process sees both answers (berth up's gateway); on a cluster the analysis reads the pods' counters and judges error rate and p99 only: remove agreement from the spec deployed to a cluster",
+      "prediction agreement is judged where one process sees both answers: put berth's gateway in front (kubernetes.gateway.enabled), which compares them, or remove agreement",
+    );
+  if (spec.rollout?.analysis.agreement !== undefined && spec.serve?.auth !== undefined && !metricsKey)
+    throw invalid(
+      'rollout.analysis.agreement',
+      "the agreement is read from the gateway's /metrics, which serve.auth guards: give --metrics-key with a key that has the metrics role",
     );
   // berth's gateway weighs the tracks itself, copies shadow traffic, and holds the access control.
-  if (spec.kubernetes?.gateway.enabled === true) return;
+  if (gateway) return;
   if (spec.rollout?.strategy === 'shadow')
     throw invalid(
       'rollout.strategy',

@@ -47,13 +47,14 @@ export function gatewayCommand(): Command {
         'IP address works too (dns:10.0.0.7:8000).',
         '',
         "--canary-upstream names a candidate's servers, and --traffic a JSON file saying what share",
-        'of requests they answer or get a copy of, read every second:',
-        '  {"candidate": true, "weight": 10, "mirror": 0, "step": 0}',
+        'of requests they answer or get a copy of, and whether answers are compared (as',
+        'rollout.analysis.compare says; counted in berth_gateway_comparisons_total), read every second:',
+        '  {"candidate": true, "weight": 10, "mirror": 0, "step": 0, "compare": false}',
         '`berth deploy` writes that file through a ConfigMap at each step of a canary; the',
         '`x-berth-track: canary` header pins a request to the candidate while it is in the gateway.',
         '',
-        "The spec (berth.yaml, or -f FILE) supplies the serve section's access control and TLS, and",
-        '`resilience`; see docs/kubernetes.md, "The berth gateway on a cluster".',
+        "The spec (berth.yaml, or -f FILE) supplies the serve section's access control and TLS,",
+        '`resilience`, and `rollout.analysis.compare`; see docs/kubernetes.md, "berth\'s gateway on the cluster".',
         '',
         'SIGTERM or SIGINT: the gateway stops taking requests, answers those in flight (up to',
         '--drain-timeout), and exits 0.',
@@ -89,13 +90,17 @@ export function gatewayCommand(): Command {
     )
     .action(async (cliFlags: GatewayFlags, command: Command) => {
       tuneServerProcess();
-      const [{ createLogger }, { loadSpec, resilienceSection }, orchestrator, { parseDnsTarget }] =
-        await Promise.all([
-          import('../observability/index.js'),
-          import('../spec/index.js'),
-          import('../orchestrator/index.js'),
-          import('../gateway/index.js'),
-        ]);
+      const [
+        { createLogger },
+        { loadSpec, resilienceSection, rolloutSection },
+        orchestrator,
+        { parseDnsTarget },
+      ] = await Promise.all([
+        import('../observability/index.js'),
+        import('../spec/index.js'),
+        import('../orchestrator/index.js'),
+        import('../gateway/index.js'),
+      ]);
       const loaded = await loadSpec(cliFlags.file);
       const flags =
         loaded === undefined
@@ -126,6 +131,7 @@ export function gatewayCommand(): Command {
       const discoveryIntervalMs = parseDuration('--discovery-interval', flags.discoveryInterval);
       const stopTimeoutMs = parseDuration('--drain-timeout', flags.drainTimeout);
       const resilience = resilienceSection.parse(loaded?.spec.resilience ?? {});
+      const { compare } = rolloutSection.parse(loaded?.spec.rollout ?? {}).analysis;
 
       const access = await gatewayAccessOf(flags, logger);
       const tls = await tlsOf(flags, logger).catch((error: unknown) => {
@@ -137,6 +143,7 @@ export function gatewayCommand(): Command {
         ...(candidate === undefined ? {} : { candidate }),
         ...(flags.traffic === undefined ? {} : { trafficFile: flags.traffic }),
         resilience,
+        compare,
         host: flags.host,
         port,
         ...(grpcPort === undefined ? {} : { grpcPort }),

@@ -54,6 +54,9 @@ function busyGateway() {
   metrics.attemptEnded('r2', 45);
   metrics.retried('refused');
   metrics.retried('draining');
+  metrics.compared(true);
+  metrics.compared(true);
+  metrics.compared(false);
   metrics.retried('draining');
   metrics.retryBudgetExhausted();
   metrics.bufferEntered();
@@ -101,6 +104,10 @@ describe('gateway metrics', () => {
     expect(text).toContain('berth_gateway_buffer_wait_seconds_bucket{le="0.25"} 1');
     expect(series(text, 'berth_gateway_ejections_total')).toEqual([
       'berth_gateway_ejections_total{upstream="r3"} 1',
+    ]);
+    expect(series(text, 'berth_gateway_comparisons_total')).toEqual([
+      'berth_gateway_comparisons_total{outcome="agree"} 2',
+      'berth_gateway_comparisons_total{outcome="differ"} 1',
     ]);
   });
 
@@ -241,7 +248,7 @@ describe('gateway metrics', () => {
     const text = await createGatewayMetrics().metrics();
     const types = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
     const helps = [...text.matchAll(/^# HELP (\S+) \S/gm)].map((m) => m[1]);
-    expect(types).toHaveLength(18);
+    expect(types).toHaveLength(19);
     expect(helps).toEqual(types);
     const docs = readFileSync(new URL('../../docs/metrics.md', import.meta.url), 'utf8');
     const gateway = docs.slice(docs.indexOf('## Gateway metrics'));

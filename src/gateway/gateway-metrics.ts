@@ -82,6 +82,8 @@ export interface GatewayMetrics {
   bufferOverflowed(): void;
   /** The outlier detector ejected `upstream`. */
   ejected(upstream: string): void;
+  /** A rollout compared the two tracks' answers to one request (shadow, or a canary with agreement). */
+  compared(agree: boolean): void;
   /** Drops the counters and histograms of an upstream that left the pool for good. */
   upstreamRemoved(upstream: string): void;
   /** The text exposition, gauges read from `collect` now. */
@@ -150,6 +152,12 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     name: 'berth_gateway_buffer_wait_seconds',
     help: 'Time a request waited for a replica, whether one took it or it gave up.',
     buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const comparisons = new Counter({
+    name: 'berth_gateway_comparisons_total',
+    help: 'Requests whose stable and candidate answers a rollout compared, by outcome (agree, differ).',
+    labelNames: ['outcome'] as const,
     registers,
   });
   const ejections = new Counter({
@@ -277,6 +285,9 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     },
     ejected(upstream) {
       ejections.inc({ upstream });
+    },
+    compared(agree) {
+      comparisons.inc({ outcome: agree ? 'agree' : 'differ' });
     },
     upstreamRemoved(upstream) {
       attemptSeconds.remove({ upstream });

@@ -112,6 +112,8 @@ export class Tracks {
   private agreed = 0;
   /** The last disagreement, for status and logs. */
   lastDisagreement: string | undefined;
+  /** Told of every comparison (the gateway's metrics count them). */
+  onCompared: ((agree: boolean) => void) | undefined;
 
   constructor(readonly stable: UpstreamPool) {}
 
@@ -120,6 +122,7 @@ export class Tracks {
   }
 
   recordAgreement(agree: boolean, reason?: string): void {
+    this.onCompared?.(agree);
     this.compared++;
     if (agree) this.agreed++;
     else if (reason !== undefined) this.lastDisagreement = reason;

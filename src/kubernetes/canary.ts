@@ -16,7 +16,13 @@ import { TRAFFIC_KEY, trafficConfigMapName } from './gateway-render.js';
 import { inventoryName, refOf } from './inventory.js';
 import type { Kube } from './kube-client.js';
 import { berthLabels, type KubeObject } from './objects.js';
-import { inferCounts, trackWindow, type InferCounts } from './pod-metrics.js';
+import {
+  agreementWindow,
+  comparisonCounts,
+  inferCounts,
+  trackWindow,
+  type ComparisonCounts,
+} from './pod-metrics.js';
 
 /** The kinds of the candidate's own render that it runs with (the rest stay the stable's). */
 const CANDIDATE_KINDS = new Set([
@@ -46,6 +52,8 @@ export interface CanaryOptions {
   readonly tls: boolean;
   /** A key with berth's metrics role, sent as x-api-key when the pods have access control. */
   readonly metricsKey?: string;
+  /** The gateway pods' REST is over TLS (serve.tls with kubernetes.gateway). */
+  readonly gatewayTls?: boolean;
   readonly gpu?: boolean;
   readonly prune?: boolean;
   readonly onProgress?: (line: string) => void;
@@ -90,21 +98,21 @@ export async function canaryRecord(kube: Kube, name: string): Promise<CanaryReco
   }
 }
 
-/** What each running pod of a track counted now, by pod name, and how many running pods did not answer. */
-async function scrape(
+/** What each running pod of `selector` counted now, by pod name, and how many running pods did not answer. */
+async function scrape<T>(
   kube: Kube,
-  instance: string,
+  selector: Readonly<Record<string, string>>,
   tls: boolean,
   apiKey: string | undefined,
-): Promise<{ counts: Map<string, InferCounts>; unread: number }> {
-  const selector = { ...berthLabels(instance).selector };
-  const counts = new Map<string, InferCounts>();
+  parse: (text: string) => T,
+): Promise<{ counts: Map<string, T>; unread: number }> {
+  const counts = new Map<string, T>();
   let unread = 0;
-  for (const pod of await kube.pods(kube.namespace, selector)) {
+  for (const pod of await kube.pods(kube.namespace, { ...selector })) {
     const name = pod.metadata?.name;
     if (name === undefined || pod.status?.phase !== 'Running') continue;
     const text = await kube.podMetrics(kube.namespace, name, tls, apiKey);
-    if (text !== undefined) counts.set(name, inferCounts(text));
+    if (text !== undefined) counts.set(name, parse(text));
     else unread++;
   }
   return { counts, unread };
@@ -178,10 +186,12 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   }
 
   const { rollout } = options;
+  // Agreement is judged on what berth's gateway compared: only with the gateway in front.
+  const agreement = trafficMap === undefined ? undefined : rollout.analysis.agreement;
   const policy: AnalysisPolicy = {
     errorRate: rollout.analysis.errorRate,
     p99Ms: rollout.analysis.p99Ms,
-    agreement: undefined,
+    agreement,
     minRequests: rollout.analysis.minRequests,
   };
   const started = timing.now();
@@ -218,10 +228,21 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   await record(state);
   let warnedUnread = false;
   const read = async () => {
-    const [stable, candidate] = [
-      await scrape(kube, options.name, options.tls, options.metricsKey),
-      await scrape(kube, candidateName, options.tls, options.metricsKey),
-    ];
+    const pods = (instance: string) =>
+      scrape(kube, berthLabels(instance).selector, options.tls, options.metricsKey, inferCounts);
+    const [stable, candidate] = [await pods(options.name), await pods(candidateName)];
+    const gateways =
+      agreement === undefined
+        ? new Map<string, ComparisonCounts>()
+        : (
+            await scrape(
+              kube,
+              berthLabels(options.name, 'gateway').selector,
+              options.gatewayTls === true,
+              options.metricsKey,
+              comparisonCounts,
+            )
+          ).counts;
     // No pod answering at all is a path problem, not the candidate's: say where to look, once.
     if (!warnedUnread && candidate.counts.size === 0 && candidate.unread > 0) {
       warnedUnread = true;
@@ -229,7 +250,7 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
         `canary: the API server could not read /metrics from any pod of ${candidateName}; with the NetworkPolicy, list the control plane's addresses in kubernetes.network.apiServer, and with access control give --metrics-key (every check stays inconclusive until then)`,
       );
     }
-    return { stable: stable.counts, candidate: candidate.counts };
+    return { stable: stable.counts, candidate: candidate.counts, gateways };
   };
   let before = await read();
   while (state.phase === 'progressing') {
@@ -239,7 +260,13 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
         for (const route of split(state.weight)) await kube.apply(route, { force: true });
         progress(`canary: ${state.weight} % of traffic to ${candidateName}`);
       } else {
-        await setTraffic({ candidate: true, weight: state.weight, mirror: state.mirror, step: state.step });
+        await setTraffic({
+          candidate: true,
+          weight: state.weight,
+          mirror: state.mirror,
+          step: state.step,
+          ...(agreement === undefined ? {} : { compare: true }),
+        });
         progress(
           strategy === 'shadow'
             ? `shadow: ${state.mirror} % of traffic copied to ${candidateName} by the gateway`
@@ -258,13 +285,14 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
     const after = await read();
     const stableWindow = trackWindow(before.stable, after.stable);
     const candidateWindow = trackWindow(before.candidate, after.candidate);
+    const agreed = agreementWindow(before.gateways, after.gateways);
     before = after;
-    const check = analyse(stableWindow, candidateWindow, { compared: 0, agreed: 0 }, policy);
+    const check = analyse(stableWindow, candidateWindow, agreed, policy);
     state = plan.judge(check, timing.now());
     await record(state);
     const p99 = candidateWindow.p99Ms === undefined ? '-' : `${candidateWindow.p99Ms.toFixed(1)} ms`;
     progress(
-      `canary: ${candidateWindow.requests} requests, ${candidateWindow.errors} errors, p99 ${p99} (stable ${stableWindow.requests}, ${stableWindow.errors}): ${state.reason}`,
+      `canary: ${candidateWindow.requests} requests, ${candidateWindow.errors} errors, p99 ${p99}${agreement === undefined ? '' : `, ${agreed.agreed} of ${agreed.compared} answers agree`} (stable ${stableWindow.requests}, ${stableWindow.errors}): ${state.reason}`,
     );
   }
 

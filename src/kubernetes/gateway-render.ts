@@ -60,7 +60,7 @@ export function gatewayContext(ctx: RenderContext): RenderContext {
   };
 }
 
-/** The gateway's berth.yaml: the serve section, secrets as mounted files, and resilience. */
+/** The gateway's berth.yaml: the serve section, secrets as mounted files, resilience, and how answers are compared. */
 function gatewaySpecFile(g: RenderContext): string {
   const { serve } = g.secrets;
   const spec = g.input.spec;
@@ -69,6 +69,10 @@ function gatewaySpecFile(g: RenderContext): string {
       name: g.name,
       ...(serve === undefined ? {} : { serve }),
       ...(spec.resilience === undefined ? {} : { resilience: spec.resilience }),
+      // How answers are compared when a rollout asks for agreement.
+      ...(spec.rollout === undefined
+        ? {}
+        : { rollout: { analysis: { compare: spec.rollout.analysis.compare } } }),
     },
     { lineWidth: 0 },
   );

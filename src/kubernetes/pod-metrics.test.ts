@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { inferCounts, trackWindow, type InferCounts } from './pod-metrics.js';
+import {
+  agreementWindow,
+  comparisonCounts,
+  inferCounts,
+  trackWindow,
+  type InferCounts,
+} from './pod-metrics.js';
 
 const text = (ok: number, internal: number, fast: number, slow: number) =>
   [
@@ -42,5 +48,37 @@ describe('pod metrics', () => {
     // a: +100 requests, +10 errors, all slow; b restarted: 57; new: 47 (7 refused requests each).
     expect(trackWindow(before, after)).toEqual({ requests: 204, errors: 10, p99Ms: 100 });
     expect(trackWindow(after, after)).toEqual({ requests: 0, errors: 0, p99Ms: undefined });
+  });
+});
+
+describe('comparisonCounts and agreementWindow', () => {
+  const text = (agree: number, differ: number) =>
+    [
+      '# TYPE berth_gateway_comparisons_total counter',
+      `berth_gateway_comparisons_total{outcome="agree"} ${agree}`,
+      `berth_gateway_comparisons_total{outcome="differ"} ${differ}`,
+      'berth_gateway_requests_total{model="m",track="canary",code="200"} 999',
+      '',
+    ].join('\n');
+
+  it('reads the outcomes of one gateway pod', () => {
+    expect(comparisonCounts(text(90, 10))).toEqual({ compared: 100, agreed: 90 });
+    expect(comparisonCounts('berth_requests_total{operation="infer"} 5\n')).toEqual({
+      compared: 0,
+      agreed: 0,
+    });
+  });
+
+  it('differences the gateway pods between scrapes, a restarted pod counting from zero', () => {
+    const before = new Map([
+      ['g1', comparisonCounts(text(50, 0))],
+      ['g2', comparisonCounts(text(40, 10))],
+    ]);
+    const after = new Map([
+      ['g1', comparisonCounts(text(70, 5))],
+      ['g2', comparisonCounts(text(3, 1))],
+      ['g3', comparisonCounts(text(10, 0))],
+    ]);
+    expect(agreementWindow(before, after)).toEqual({ compared: 25 + 4 + 10, agreed: 20 + 3 + 10 });
   });
 });

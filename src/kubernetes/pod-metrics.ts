@@ -3,9 +3,10 @@
  * (`TrackWindow`: requests, server errors, p99): berth serve's `berth_requests_total` and
  * `berth_request_duration_seconds` for the `infer` operation, per pod, differenced as
  * Prometheus' `increase()` does (a counter that went down is a restarted pod: its new value is
- * the increase). Pure.
+ * the increase). Also what berth's gateway pods compared (`berth_gateway_comparisons_total`), for
+ * the agreement check. Pure.
  */
-import type { TrackWindow } from '../gateway/index.js';
+import type { AgreementWindow, TrackWindow } from '../gateway/index.js';
 
 /** Outcomes that count as the server's failure (the categories that map to 5xx). */
 const SERVER_FAULTS = new Set(['INTERNAL', 'UNAVAILABLE', 'DEADLINE_EXCEEDED']);
@@ -71,6 +72,44 @@ export function trackWindow(
       buckets.set(le, (buckets.get(le) ?? 0) + increase(base?.buckets.get(le), count));
   }
   return { requests, errors, p99Ms: p99(buckets) };
+}
+
+/** What one gateway pod compared, from its `berth_gateway_comparisons_total`. */
+export interface ComparisonCounts {
+  readonly compared: number;
+  readonly agreed: number;
+}
+
+/** The comparisons in one gateway pod's Prometheus text exposition. */
+export function comparisonCounts(text: string): ComparisonCounts {
+  let compared = 0;
+  let agreed = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('berth_gateway_comparisons_total')) continue;
+    const match = SAMPLE.exec(line);
+    if (match === null) continue;
+    const value = Number(match[3]);
+    if (!Number.isFinite(value)) continue;
+    compared += value;
+    if ((match[2] ?? '').includes('outcome="agree"')) agreed += value;
+  }
+  return { compared, agreed };
+}
+
+/** The agreement window of the gateway pods between two scrapes (by pod name), as trackWindow counts. */
+export function agreementWindow(
+  before: ReadonlyMap<string, ComparisonCounts>,
+  after: ReadonlyMap<string, ComparisonCounts>,
+): AgreementWindow {
+  let compared = 0;
+  let agreed = 0;
+  for (const [pod, now] of after) {
+    const then = before.get(pod);
+    const base = then !== undefined && now.compared < then.compared ? undefined : then;
+    compared += increase(base?.compared, now.compared);
+    agreed += increase(base?.agreed, now.agreed);
+  }
+  return { compared, agreed };
 }
 
 /** The 99th percentile from cumulative buckets: the first bound holding 99 % (the last finite one for +Inf). */

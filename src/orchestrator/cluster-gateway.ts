@@ -12,12 +12,14 @@
  */
 import {
   createGatewayMetrics,
+  DEFAULT_AGREEMENT,
   DnsDiscovery,
   startGatewayGrpc,
   startGatewayHttp,
   startHealthChecks,
   Tracks,
   UpstreamPool,
+  type AgreementPolicy,
   type DnsTarget,
   type GatewayAccess,
   type GatewayMetrics,
@@ -38,6 +40,8 @@ export interface ClusterGatewayOptions {
   readonly candidate?: DnsTarget;
   /** The traffic file; absent: every request to the stable track. */
   readonly trafficFile?: string;
+  /** How answers are compared when the traffic file asks for it (rollout.analysis.compare). */
+  readonly compare?: AgreementPolicy;
   readonly resilience: ResilienceSpec;
   readonly host: string;
   readonly port: number;
@@ -94,6 +98,7 @@ export class ClusterGateway {
     this.stablePool = new UpstreamPool({ ...policies, onEjected });
     this.candidatePool = new UpstreamPool({ ...policies, onEjected });
     this.tracks = new Tracks(this.stablePool);
+    this.tracks.onCompared = (agree) => this.metrics.compared(agree);
     this.metrics = createGatewayMetrics({
       collect: () => {
         const traffic = this.current;
@@ -251,12 +256,13 @@ export class ClusterGateway {
       tracks.candidate = this.candidatePool;
       tracks.weight = traffic.weight;
       tracks.mirror = traffic.mirror;
+      tracks.compare = traffic.compare ? (this.options.compare ?? DEFAULT_AGREEMENT) : undefined;
     } else tracks.clear();
     this.current = traffic;
     this.event(
       'info',
       traffic.candidate
-        ? `traffic: ${traffic.weight} % to the candidate${traffic.mirror > 0 ? `, ${traffic.mirror} % copied to it` : ''} (step ${traffic.step})`
+        ? `traffic: ${traffic.weight} % to the candidate${traffic.mirror > 0 ? `, ${traffic.mirror} % copied to it` : ''}${traffic.compare ? ', answers compared' : ''} (step ${traffic.step})`
         : 'traffic: every request to the stable track',
       { ...traffic },
     );

@@ -191,6 +191,7 @@ export class LocalDeployment {
       },
     });
     this.tracks = new Tracks(this.pool);
+    this.tracks.onCompared = (agree) => this.metrics.compared(agree);
     // The replicas serve REST and gRPC on unix sockets in a folder only this user can enter: the
     // gateway reaches them without a TCP loopback hop, and no other local user can reach them at
     // all, so the gateway is the one way in (where access control is).

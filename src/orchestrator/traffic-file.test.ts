@@ -11,6 +11,7 @@ describe('parseTraffic', () => {
       weight: 10,
       mirror: 0,
       step: 0,
+      compare: false,
     });
     expect(parseTraffic('')).toEqual(NO_ROLLOUT);
     expect(parseTraffic('{}')).toEqual(NO_ROLLOUT);
@@ -20,7 +21,7 @@ describe('parseTraffic', () => {
     ['{"candidate": true, "weight": 101}', /^weight: /],
     ['{"candidate": true, "weight": 1.5}', /^weight: /],
     ['{"candidate": true, "wieght": 10}', /unrecognized key.*wieght/i],
-    ['{"weight": 10}', /weight and mirror need "candidate": true/],
+    ['{"weight": 10}', /weight, mirror and compare need "candidate": true/],
     ['[1]', /^the file: /],
     ['{"candidate": tru', /^not JSON: /],
     [`{"candidate": true, "pad": "${'x'.repeat(5000)}"}`, /larger than 4096 bytes/],

@@ -5,7 +5,7 @@
  * to follow a rollout; anywhere else it is any file an operator or a script writes.
  *
  * ```json
- * { "candidate": true, "weight": 10, "mirror": 0, "step": 0 }
+ * { "candidate": true, "weight": 10, "mirror": 0, "step": 0, "compare": false }
  * ```
  *
  * An absent file, or `{}`, means no rollout: every request to the stable track. A file that does
@@ -29,12 +29,16 @@ export const trafficSchema = z
       .max(1000)
       .default(0)
       .describe("The rollout step, for the gateway's metrics."),
+    compare: z
+      .boolean()
+      .default(false)
+      .describe("Compare the two tracks' answers (rollout.analysis.compare) and count the outcomes."),
   })
   .strict();
 
 export type Traffic = z.output<typeof trafficSchema>;
 
-export const NO_ROLLOUT: Traffic = { candidate: false, weight: 0, mirror: 0, step: 0 };
+export const NO_ROLLOUT: Traffic = { candidate: false, weight: 0, mirror: 0, step: 0, compare: false };
 
 /** Largest traffic file read: it holds four small fields. */
 const MAX_BYTES = 4096;
@@ -62,14 +66,20 @@ export function parseTraffic(text: string): Traffic {
     throw new Error(`${path === '' ? 'the file' : path}: ${issue?.message ?? 'invalid'}`);
   }
   const traffic = parsed.data;
-  if (!traffic.candidate && (traffic.weight > 0 || traffic.mirror > 0))
-    throw new Error('weight and mirror need "candidate": true');
+  if (!traffic.candidate && (traffic.weight > 0 || traffic.mirror > 0 || traffic.compare))
+    throw new Error('weight, mirror and compare need "candidate": true');
   return traffic;
 }
 
 /** Whether two traffic settings are the same. */
 export function sameTraffic(a: Traffic, b: Traffic): boolean {
-  return a.candidate === b.candidate && a.weight === b.weight && a.mirror === b.mirror && a.step === b.step;
+  return (
+    a.candidate === b.candidate &&
+    a.weight === b.weight &&
+    a.mirror === b.mirror &&
+    a.step === b.step &&
+    a.compare === b.compare
+  );
 }
 
 /**

@@ -450,7 +450,7 @@ describe('berth deploy, a canary', () => {
     expect(unset.stderr).toMatch(/env:NOT_SET_HERE: the environment variable is not set/);
   });
 
-  it('refuses prediction agreement, which no process on a cluster can judge yet, rather than ignore it', async () => {
+  it("refuses prediction agreement without berth's gateway, which alone sees both answers, rather than ignore it", async () => {
     const file = spec(
       'agreeing',
       [
@@ -508,6 +508,36 @@ describe('berth deploy, a canary', () => {
     expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-pods')).toBe(true);
     expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-gateway')).toBe(false);
     expect(standin.get('v1', 'Service', 'default', 'guarded-canary-pods')).toBeUndefined();
+  });
+
+  it("judges prediction agreement on what berth's gateway compared, and rolls back a candidate that disagrees", async () => {
+    const file = spec(
+      'agreed',
+      [
+        'rollout: { strategy: shadow, steps: [100], interval: 1s, failAfter: 1, analysis: { minRequests: 10, agreement: 0.9 } }',
+        'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
+        '',
+      ].join('\n'),
+    );
+    expect((await berth(['deploy', '-f', file, '--image', image('agreed'), '--wait'])).status).toBe(0);
+    const agreeing = await berth(['deploy', '-f', file, '--image', image('agreed', 'c'), '--timeout', '60s']);
+    expect(agreeing.stderr).toMatch(/, 20 of 20 answers agree \(stable \d+, 0\): promoted/);
+    expect(agreeing.status).toBe(0);
+    const traffic = standin.applied
+      .filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'agreed-traffic')
+      .map((o) => (o['data'] as Record<string, string>)['traffic.json']?.trim());
+    expect(traffic).toContain('{"candidate":true,"weight":0,"mirror":100,"step":0,"compare":true}');
+    const disagreeing = await berth([
+      'deploy',
+      '-f',
+      file,
+      '--image',
+      image('agreed-disagrees'),
+      '--timeout',
+      '60s',
+    ]);
+    expect(disagreeing.stderr).toMatch(/15 of 20 answers agree .*agreement 75\.0 % below 90\.0 %/);
+    expect(disagreeing.status).toBe(2);
   });
 
   it("copies traffic to a shadow in berth's gateway, and rolls it back on errors", async () => {

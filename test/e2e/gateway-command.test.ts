@@ -2,7 +2,7 @@
  * `berth gateway` through the real CLI, as a gateway pod runs it: real `berth serve` processes
  * found by DNS (the stable one on 127.0.0.1, the candidate on 127.0.0.2, the same ports, as two
  * pods behind their headless Services), the traffic file moving requests between them, a header
- * pinning a request, a broken file changing nothing, keys from the spec enforced at the gateway
+ * pinning a request, a shadow whose answers are compared and counted, a broken file changing nothing, keys from the spec enforced at the gateway
  * while the servers behind it have none, and a clean exit on SIGTERM.
  */
 import { writeFileSync } from 'node:fs';
@@ -102,10 +102,24 @@ describe('berth gateway', () => {
     expect(await version(g.url)).toBe('1');
     expect(await version(g.url, { 'x-berth-track': 'canary' })).toBe('2');
 
+    // A shadow with the answers compared (rollout.analysis.compare: argmax): the caller gets the
+    // stable answer, the candidate a copy, and the gateway counts what agreed.
+    writeFileSync(traffic, '{"candidate": true, "mirror": 100, "compare": true}');
+    await g.waitForLog((l) => String(l.msg).includes('100 % copied to it, answers compared'));
+    expect(await version(g.url)).toBe('1');
+    await until(
+      async () =>
+        /^berth_gateway_comparisons_total\{outcome="agree"\} 1$/m.test(
+          await (await fetch(`${g.url}/metrics`)).text(),
+        ),
+      'the comparison to be counted',
+    );
+
     // A file that does not parse moves nothing, and says why once.
     writeFileSync(traffic, '{"candidate": true, "weight": 250}');
     await g.waitForLog((l) => /traffic file .*weight: .*the traffic stays as it was/.test(String(l.msg)));
     expect(await version(g.url, { 'x-berth-track': 'canary' })).toBe('2');
+    expect(await version(g.url)).toBe('1');
 
     writeFileSync(traffic, '{}');
     await g.waitForLog((l) => l.msg === 'traffic: every request to the stable track');

@@ -529,9 +529,28 @@ export async function startStandin(options: StandinOptions): Promise<Standin> {
   /** Each scrape, a pod has answered 40 more inferences: 8 of them errors for an image named `errors`, all slow for `slow`. */
   const scraped = new Map<string, number>();
   const podMetrics = (pod: Obj): string => {
-    const image = (pod['spec'] as { containers: { image: string }[] }).containers[0]?.image ?? '';
+    const container = (pod['spec'] as { containers: { image: string; args?: string[] }[] }).containers[0];
+    const image = container?.image ?? '';
     const n = (scraped.get(pod.metadata.name) ?? 0) + 1;
     scraped.set(pod.metadata.name, n);
+    if (container?.args?.[0] === 'gateway') {
+      // berth's gateway: 20 more comparisons per read, 5 of them differing when the candidate's
+      // image is named `disagrees`.
+      const instance = (pod.metadata['labels'] as Record<string, string>)['app.kubernetes.io/instance'];
+      const candidate = store.get(
+        keyOf('apps/v1', 'Deployment', pod.metadata.namespace, `${instance ?? ''}-canary`),
+      )?.object;
+      const candidateImage =
+        (candidate?.['spec'] as { template: { spec: { containers: { image: string }[] } } } | undefined)
+          ?.template.spec.containers[0]?.image ?? '';
+      const differ = candidateImage.includes('disagrees') ? 5 * n : 0;
+      return [
+        '# TYPE berth_gateway_comparisons_total counter',
+        `berth_gateway_comparisons_total{outcome="agree"} ${20 * n - differ}`,
+        `berth_gateway_comparisons_total{outcome="differ"} ${differ}`,
+        '',
+      ].join('\n');
+    }
     const requests = 40 * n;
     const errors = image.includes('errors') ? 8 * n : 0;
     const le = image.includes('slow') ? '2.5' : '0.005';
