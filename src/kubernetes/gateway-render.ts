@@ -28,6 +28,7 @@ import { podsService, service } from './traffic.js';
 import {
   CONFIG_DIR,
   CONTAINER_SECURITY,
+  listenArgs,
   POD_SECURITY,
   PRE_STOP_SECONDS,
   secretVolume,
@@ -92,16 +93,7 @@ export function gatewayArgs(name: string, drainTimeoutMs: number): string[] {
     String(GRPC_PORT),
     '--traffic',
     `${TRAFFIC_DIR}/${TRAFFIC_KEY}`,
-    '--host',
-    '0.0.0.0',
-    '--port',
-    String(HTTP_PORT),
-    '--grpc-port',
-    String(GRPC_PORT),
-    '--log-format',
-    'json',
-    '--drain-timeout',
-    `${Math.ceil(drainTimeoutMs / 1000)}s`,
+    ...listenArgs(drainTimeoutMs),
   ];
 }
 

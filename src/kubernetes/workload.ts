@@ -92,13 +92,9 @@ function probes(
   };
 }
 
-/** `berth serve` as a pod or task runs it: the models (if any), its berth.yaml, every interface. */
-export function serveArgs(configFile: string, hasModels: boolean, drainTimeoutMs: number): string[] {
+/** How every berth process of a pod listens, logs and drains: all interfaces, berth's ports, JSON. */
+export function listenArgs(drainTimeoutMs: number): string[] {
   return [
-    'serve',
-    ...(hasModels ? [MODELS_DIR] : []),
-    '-f',
-    configFile,
     '--host',
     '0.0.0.0',
     '--port',
@@ -110,6 +106,11 @@ export function serveArgs(configFile: string, hasModels: boolean, drainTimeoutMs
     '--drain-timeout',
     `${Math.ceil(drainTimeoutMs / 1000)}s`,
   ];
+}
+
+/** `berth serve` as a pod or task runs it: the models (if any), its berth.yaml, every interface. */
+export function serveArgs(configFile: string, hasModels: boolean, drainTimeoutMs: number): string[] {
+  return ['serve', ...(hasModels ? [MODELS_DIR] : []), '-f', configFile, ...listenArgs(drainTimeoutMs)];
 }
 
 /** The Secret's files the pod reads, read-only at SECRET_DIR; none with Vault (its agent writes them). */

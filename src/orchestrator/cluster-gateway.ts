@@ -14,8 +14,6 @@ import {
   createGatewayMetrics,
   DEFAULT_AGREEMENT,
   DnsDiscovery,
-  startGatewayGrpc,
-  startGatewayHttp,
   startHealthChecks,
   Tracks,
   UpstreamPool,
@@ -31,7 +29,7 @@ import {
 } from '../gateway/index.js';
 import type { TlsFiles } from '../access/index.js';
 import type { ResilienceSpec } from '../spec/index.js';
-import { frontSettings, healthPolicy, poolPolicies } from './gateway-settings.js';
+import { healthPolicy, poolPolicies, startFronts } from './gateway-settings.js';
 import { NO_ROLLOUT, readTraffic, sameTraffic, type Traffic } from './traffic-file.js';
 
 export interface ClusterGatewayOptions {
@@ -218,30 +216,22 @@ export class ClusterGateway {
     }
     await Promise.all(firstLookups);
     await this.readTraffic();
-    const common = {
+    const fronts = await startFronts({
       pool: this.stablePool,
-      host: options.host,
-      ...frontSettings(options.resilience),
-      metrics: this.metrics,
       tracks: this.tracks,
-      ...(options.access === undefined ? {} : { access: options.access }),
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-    };
-    this.gateway = await startGatewayHttp({
-      ...common,
+      metrics: this.metrics,
+      resilience: options.resilience,
+      host: options.host,
       port: options.port,
+      grpcPort: options.grpcPort,
       maxBodyBytes: options.maxBodyBytes,
-      healthCheck: healthPolicy(options.resilience),
+      access: options.access,
+      tls: options.tls,
       onHealth: (id, verdict) =>
         this.event(verdict === 'healthy' ? 'info' : 'warn', `upstream ${id} is ${verdict}`, { upstream: id }),
     });
-    if (options.grpcPort !== undefined)
-      this.grpc = await startGatewayGrpc({
-        ...common,
-        port: options.grpcPort,
-        maxMessageBytes: options.maxBodyBytes,
-        healthCheck: false,
-      });
+    this.gateway = fronts.http;
+    this.grpc = fronts.grpc;
     for (const discovery of this.discoveries) discovery.start();
     if (options.trafficFile !== undefined) {
       this.trafficTimer = setInterval(() => void this.readTraffic(), options.trafficIntervalMs ?? 1000);

@@ -17,8 +17,6 @@
  */
 import {
   createGatewayMetrics,
-  startGatewayGrpc,
-  startGatewayHttp,
   UpstreamPool,
   type BreakerState,
   Tracks,
@@ -31,7 +29,7 @@ import type { ReplicasSpec, ResilienceSpec, RolloutSpec } from '../spec/index.js
 import { BerthError } from '../ground/index.js';
 import type { TlsFiles } from '../access/index.js';
 import { Autoscaler, HPA_DEFAULTS } from './autoscaler.js';
-import { frontSettings, healthPolicy, poolPolicies } from './gateway-settings.js';
+import { healthPolicy, poolPolicies, startFronts } from './gateway-settings.js';
 import { planReplicas } from './replica-plan.js';
 import { socketFolder } from './socket-folder.js';
 import { RolloutRun, type CandidateReplica, type Revision } from './rollout-run.js';
@@ -232,37 +230,21 @@ export class LocalDeployment {
   static async start(options: LocalDeploymentOptions): Promise<LocalDeployment> {
     const deployment = new LocalDeployment(options);
     const { resilience } = options;
-    // What both fronts share: the replicas, their resilience, and the metrics.
-    const common = {
+    const fronts = await startFronts({
       pool: deployment.pool,
-      host: options.host,
-      ...frontSettings(resilience),
-      metrics: deployment.metrics,
       tracks: deployment.tracks,
-      ...(options.access === undefined ? {} : { access: options.access }),
-      ...(options.tls === undefined ? {} : { tls: options.tls }),
-    };
-    deployment.gateway = await startGatewayHttp({
-      ...common,
+      metrics: deployment.metrics,
+      resilience,
+      host: options.host,
       port: options.port,
+      grpcPort: options.grpcPort,
       maxBodyBytes: options.maxBodyBytes,
-      healthCheck: healthPolicy(resilience),
+      access: options.access,
+      tls: options.tls,
       onHealth: (id, verdict) => options.onEvent?.({ type: 'health', id, healthy: verdict === 'healthy' }),
     });
-    if (options.grpcPort !== undefined) {
-      try {
-        deployment.grpc = await startGatewayGrpc({
-          ...common,
-          port: options.grpcPort,
-          maxMessageBytes: options.maxBodyBytes,
-          // The REST front checks the same pool's health.
-          healthCheck: false,
-        });
-      } catch (error) {
-        await deployment.gateway.close();
-        throw error;
-      }
-    }
+    deployment.gateway = fronts.http;
+    deployment.grpc = fronts.grpc;
     deployment.reconcile();
     const period = options.syncPeriodMs ?? 1000;
     deployment.timer = setInterval(() => deployment.sample(), period / 10);

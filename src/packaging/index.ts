@@ -38,7 +38,12 @@ export {
 } from './oci-layout.js';
 export type { BaseSpec } from './image-source.js';
 export { formatReference, parseImageReference, type ImageReference } from './image-reference.js';
-export { RegistryClient, type RegistryOptions } from './registry-client.js';
+export {
+  RegistryClient,
+  registryClientFor,
+  type RegistryAccess,
+  type RegistryOptions,
+} from './registry-client.js';
 export { findCredentials, type Credentials } from './registry-auth.js';
 export { cyclonedxBom, SBOM_MEDIA_TYPE, type CycloneDxBom } from './sbom.js';
 export {
@@ -61,4 +66,4 @@ export {
   type RenderedCompose,
 } from './compose-render.js';
 export { pullModels, PULLED_MARKER, type PulledModels, type PullModelsOptions } from './models-pull.js';
-export { pinImage, type PinOptions } from './pin-image.js';
+export { pinImage } from './pin-image.js';

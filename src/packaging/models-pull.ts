@@ -19,19 +19,16 @@ import { LayerCache } from './layer-cache.js';
 import { MEDIA_TYPE } from './media-types.js';
 import { fileSha256 } from './model-files.js';
 import type { Platform } from './oci-layout.js';
-import { findCredentials } from './registry-auth.js';
-import { RegistryClient } from './registry-client.js';
+import { registryClientFor, type RegistryAccess } from './registry-client.js';
 
 /** The file written last, naming what the folder holds. */
 export const PULLED_MARKER = '.berth-models.json';
 
-export interface PullModelsOptions {
+export interface PullModelsOptions extends RegistryAccess {
   /** The image, ideally by digest: registry.example/fraud@sha256:... */
   readonly image: string;
   readonly dir: string;
   readonly platform: Platform;
-  readonly insecureRegistries?: readonly string[];
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 export interface PulledModels {
@@ -120,14 +117,7 @@ export async function pullModels(options: PullModelsOptions): Promise<PulledMode
   const reference = parseImageReference(options.image);
   const scratch = await mkdtemp(join(tmpdir(), 'berth-models-pull-'));
   try {
-    const credentials = await findCredentials(reference.registry, {
-      env: options.env ?? process.env,
-      defaultRegistry: reference.registry,
-    });
-    const client = new RegistryClient(reference.registry, {
-      insecure: options.insecureRegistries?.includes(reference.registry) === true,
-      ...(credentials === undefined ? {} : { credentials }),
-    });
+    const client = await registryClientFor(reference.registry, options);
     const cache = new LayerCache(join(scratch, 'cache'));
     await cache.init();
     const image = await openBase({ kind: 'registry', reference }, options.platform, {

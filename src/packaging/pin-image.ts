@@ -4,16 +4,9 @@
  * index, for a multi-platform image). A cluster then pulls those exact bytes, whatever the tag
  * points to later. What `berth render k8s --pin` and `berth deploy --pin` do with `--image`.
  */
-import { findCredentials } from './registry-auth.js';
-import { RegistryClient } from './registry-client.js';
+import { registryClientFor } from './registry-client.js';
 import { formatReference, parseImageReference } from './image-reference.js';
-
-export interface PinOptions {
-  /** Registries spoken to over plain HTTP. */
-  readonly insecureRegistries?: readonly string[];
-  /** Where credentials are read from (BERTH_REGISTRY_USERNAME/PASSWORD); default process.env. */
-  readonly env?: NodeJS.ProcessEnv;
-}
+import type { RegistryAccess } from './registry-client.js';
 
 /**
  * The image, with the digest its tag names now. An image already pinned comes back as it is,
@@ -24,17 +17,10 @@ export interface PinOptions {
  * @example
  * await pinImage('registry.example/fraud:1.0'); // 'registry.example/fraud:1.0@sha256:…'
  */
-export async function pinImage(image: string, options: PinOptions = {}): Promise<string> {
+export async function pinImage(image: string, options: RegistryAccess = {}): Promise<string> {
   const reference = parseImageReference(image);
   if (reference.digest !== undefined) return image;
-  const credentials = await findCredentials(reference.registry, {
-    env: options.env ?? process.env,
-    defaultRegistry: reference.registry,
-  });
-  const client = new RegistryClient(reference.registry, {
-    insecure: options.insecureRegistries?.includes(reference.registry) === true,
-    ...(credentials === undefined ? {} : { credentials }),
-  });
+  const client = await registryClientFor(reference.registry, options);
   const { digest } = await client.manifest(reference.repository, reference.tag ?? 'latest');
   return formatReference({ ...reference, tag: reference.tag ?? 'latest', digest });
 }

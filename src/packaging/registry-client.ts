@@ -13,6 +13,7 @@ import { registryApiHost } from './image-reference.js';
 import { MEDIA_TYPE, type Descriptor } from './media-types.js';
 import {
   basicHeader,
+  findCredentials,
   parseChallenge,
   TokenService,
   type Challenge,
@@ -363,4 +364,27 @@ export class RegistryClient {
     const scopes = push ? RegistryClient.pushScopes(repository) : [RegistryClient.pullScope(repository)];
     return this.fetchManifest(repository, reference, scopes, true);
   }
+}
+
+/** Where a command reaches registries from: which speak plain HTTP, and the environment credentials come from. */
+export interface RegistryAccess {
+  /** Registries spoken to over plain HTTP. */
+  readonly insecureRegistries?: readonly string[];
+  /** Where credentials are read from (BERTH_REGISTRY_USERNAME/PASSWORD); default process.env. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** A client for `registry` with the credentials berth finds for it (docker login's file, the environment). */
+export async function registryClientFor(
+  registry: string,
+  access: RegistryAccess = {},
+): Promise<RegistryClient> {
+  const credentials = await findCredentials(registry, {
+    env: access.env ?? process.env,
+    defaultRegistry: registry,
+  });
+  return new RegistryClient(registry, {
+    insecure: access.insecureRegistries?.includes(registry) === true,
+    ...(credentials === undefined ? {} : { credentials }),
+  });
 }

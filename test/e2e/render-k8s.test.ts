@@ -74,6 +74,30 @@ function renderSpec(
   return { dir, out, objects, stderr: result.stderr };
 }
 
+/** A pod's arguments without --port and --grpc-port and their values (the tests pick free ports). */
+function dropPorts(args: readonly string[]): string[] {
+  return args.filter(
+    (arg, i) =>
+      !['--port', '--grpc-port'].includes(arg) && !['--port', '--grpc-port'].includes(args[i - 1] ?? ''),
+  );
+}
+
+/** The status of a GET over HTTPS trusting `ca`, with `key` as a bearer token when given. */
+function httpsStatus(url: string, ca: Pem, key: string | undefined): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const outgoing = httpsRequest(
+      url,
+      { ca: pem(ca.cert), ...(key === undefined ? {} : { headers: { authorization: `Bearer ${key}` } }) },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
+}
+
 function podSpecs(objects: readonly KubeDoc[]): PodSpec[] {
   return objects
     .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
@@ -326,25 +350,10 @@ describe('berth render k8s', () => {
       return arg === '0.0.0.0' ? '127.0.0.1' : arg;
     });
     // startServe picks free ports: the rendered ones are dropped.
-    const withoutPorts = args.filter(
-      (arg, i) =>
-        !['--port', '--grpc-port'].includes(arg) && !['--port', '--grpc-port'].includes(args[i - 1] ?? ''),
-    );
-    const server = await startServeLoaded(withoutPorts);
+    const server = await startServeLoaded(dropPorts(args));
     try {
       const call = (path: string, auth: boolean) =>
-        new Promise<number>((resolve, reject) => {
-          const outgoing = httpsRequest(
-            `${server.url}${path}`,
-            { ca: pem(ca.cert), ...(auth ? { headers: { authorization: `Bearer ${key}` } } : {}) },
-            (response) => {
-              response.resume();
-              response.on('end', () => resolve(response.statusCode ?? 0));
-            },
-          );
-          outgoing.on('error', reject);
-          outgoing.end();
-        });
+        httpsStatus(`${server.url}${path}`, ca, auth ? key : undefined);
       expect(server.url).toMatch(/^https:/);
       expect(await call('/v2/health/ready', false)).toBe(200);
       expect(await call('/v2/models/double', false)).toBe(401);
@@ -396,11 +405,6 @@ describe('berth render k8s', () => {
       (data('fraud-gateway-config')['berth.yaml'] ?? '').replaceAll('/var/run/secrets/berth', secrets),
     );
     writeFileSync(join(pod, 'traffic.json'), data('fraud-traffic')['traffic.json'] ?? '');
-    const dropPorts = (args: readonly string[]) =>
-      args.filter(
-        (arg, i) =>
-          !['--port', '--grpc-port'].includes(arg) && !['--port', '--grpc-port'].includes(args[i - 1] ?? ''),
-      );
     const server = await startServeLoaded(
       dropPorts(serverArgs.slice(1)).map((arg) => {
         if (arg === '/etc/berth/berth.yaml') return join(pod, 'server.yaml');
@@ -431,18 +435,7 @@ describe('berth render k8s', () => {
     );
     try {
       const call = (path: string, auth: boolean) =>
-        new Promise<number>((resolve, reject) => {
-          const outgoing = httpsRequest(
-            `${gateway.url}${path}`,
-            { ca: pem(ca.cert), ...(auth ? { headers: { authorization: `Bearer ${key}` } } : {}) },
-            (response) => {
-              response.resume();
-              response.on('end', () => resolve(response.statusCode ?? 0));
-            },
-          );
-          outgoing.on('error', reject);
-          outgoing.end();
-        });
+        httpsStatus(`${gateway.url}${path}`, ca, auth ? key : undefined);
       expect(gateway.url).toMatch(/^https:/);
       expect(server.url).toMatch(/^http:/);
       expect(await call('/v2/health/ready', false)).toBe(200);
