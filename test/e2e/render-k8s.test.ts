@@ -74,6 +74,32 @@ function renderSpec(
   return { dir, out, objects, stderr: result.stderr };
 }
 
+/**
+ * The pod's file system, here: a folder with the Secret's files (a TLS certificate and key from a
+ * fresh CA, an API key file with one infer and read key) beside where its berth.yaml will go.
+ */
+function podSecretFiles(): { pod: string; secrets: string; ca: Pem; key: string } {
+  const pod = tempDir();
+  const secrets = join(pod, 'secrets');
+  mkdirSync(secrets);
+  const ca: Pem = makeCa(pod);
+  const cert = makeCert(pod, ca, 'server', 'server');
+  copyFileSync(cert.cert, join(secrets, 'tls.crt'));
+  copyFileSync(cert.key, join(secrets, 'tls.key'));
+  const made = runCli([
+    'keys',
+    'create',
+    '--role',
+    'infer',
+    '--role',
+    'read',
+    '--file',
+    join(secrets, 'api-keys.json'),
+  ]);
+  expect(made.status).toBe(0);
+  return { pod, secrets, ca, key: made.stdout.trim() };
+}
+
 /** A pod's arguments without --port and --grpc-port and their values (the tests pick free ports). */
 function dropPorts(args: readonly string[]): string[] {
   return args.filter(
@@ -321,26 +347,7 @@ describe('berth render k8s', () => {
     );
     const config = objects.find((o) => o.kind === 'ConfigMap') as unknown as { data: Record<string, string> };
     const container = (podSpecs(objects)[0] as PodSpec).containers[0] as Container;
-    // The pod's file system, here: the Secret's files in a folder, the config beside them.
-    const pod = tempDir();
-    const secrets = join(pod, 'secrets');
-    mkdirSync(secrets);
-    const ca: Pem = makeCa(pod);
-    const cert = makeCert(pod, ca, 'server', 'server');
-    copyFileSync(cert.cert, join(secrets, 'tls.crt'));
-    copyFileSync(cert.key, join(secrets, 'tls.key'));
-    const made = runCli([
-      'keys',
-      'create',
-      '--role',
-      'infer',
-      '--role',
-      'read',
-      '--file',
-      join(secrets, 'api-keys.json'),
-    ]);
-    expect(made.status).toBe(0);
-    const key = made.stdout.trim();
+    const { pod, secrets, ca, key } = podSecretFiles();
     const text = (config.data['berth.yaml'] ?? '').replaceAll('/var/run/secrets/berth', secrets);
     expect(text).not.toBe(config.data['berth.yaml']);
     writeFileSync(join(pod, 'berth.yaml'), text);
@@ -380,25 +387,7 @@ describe('berth render k8s', () => {
     expect(gatewayArgs[0]).toBe('gateway');
     // The pods' berth.yaml has no serve section: the access control is the gateway's.
     expect(data('fraud-config')['berth.yaml']).toBe('name: fraud\n');
-    const pod = tempDir();
-    const secrets = join(pod, 'secrets');
-    mkdirSync(secrets);
-    const ca: Pem = makeCa(pod);
-    const cert = makeCert(pod, ca, 'server', 'server');
-    copyFileSync(cert.cert, join(secrets, 'tls.crt'));
-    copyFileSync(cert.key, join(secrets, 'tls.key'));
-    const made = runCli([
-      'keys',
-      'create',
-      '--role',
-      'infer',
-      '--role',
-      'read',
-      '--file',
-      join(secrets, 'api-keys.json'),
-    ]);
-    expect(made.status).toBe(0);
-    const key = made.stdout.trim();
+    const { pod, secrets, ca, key } = podSecretFiles();
     writeFileSync(join(pod, 'server.yaml'), data('fraud-config')['berth.yaml'] ?? '');
     writeFileSync(
       join(pod, 'gateway.yaml'),
