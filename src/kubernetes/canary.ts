@@ -143,16 +143,13 @@ export async function runCanary(kube: Kube, options: CanaryOptions, timing: Timi
   const trafficMap = options.objects.find(
     (o) => o.kind === 'ConfigMap' && o.metadata?.name === trafficConfigMapName(options.name),
   );
+  // The whole rendered object under berth's own field manager, as the routes are: a later deploy
+  // that writes `{}` again (even after a canary that was stopped midway) meets no conflict.
   const setTraffic = async (traffic: object) => {
     if (trafficMap === undefined) return;
     await kube.apply(
-      {
-        apiVersion: 'v1',
-        kind: 'ConfigMap',
-        metadata: { name: trafficConfigMapName(options.name), namespace: kube.namespace },
-        data: { [TRAFFIC_KEY]: `${JSON.stringify(traffic)}\n` },
-      },
-      { manager: CANARY_MANAGER, force: true },
+      { ...trafficMap, data: { [TRAFFIC_KEY]: `${JSON.stringify(traffic)}\n` } },
+      { force: true },
     );
   };
   const { kind } = workloadOf(options.objects);

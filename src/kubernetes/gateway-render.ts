@@ -214,7 +214,7 @@ export function gatewayObjects(ctx: RenderContext): KubeObject[] {
     metadata: g.meta(`${name}-config`),
     data: { 'berth.yaml': config },
   };
-  // No rollout: `berth deploy` writes a canary's steps here, under its own field manager.
+  // No rollout: `berth deploy` writes a canary's steps here (the whole object, as berth).
   const traffic: IConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',

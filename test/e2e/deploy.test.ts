@@ -504,6 +504,12 @@ describe('berth deploy, a canary', () => {
       '{"candidate":true,"weight":100,"mirror":0,"step":1}',
       '{}',
     ]);
+    // The traffic ConfigMap is berth's alone, labels kept: a plain deploy later meets no conflict.
+    const map = standin.get('v1', 'ConfigMap', 'default', 'guarded-traffic') as unknown as {
+      metadata: { labels: Record<string, string>; managedFields: { manager: string }[] };
+    };
+    expect(map.metadata.labels['app.kubernetes.io/component']).toBe('gateway');
+    expect(map.metadata.managedFields.map((f) => f.manager)).toEqual(['berth']);
     // The candidate was only servers, behind its headless Service, and is gone.
     expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-pods')).toBe(true);
     expect(standin.applied.some((o) => o.metadata.name === 'guarded-canary-gateway')).toBe(false);
