@@ -302,7 +302,7 @@ describe('berth deploy', () => {
 
 describe('berth deploy, a canary', () => {
   const CANARY = [
-    'rollout: { strategy: canary, steps: [50, 100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+    'rollout: { strategy: canary, steps: [50, 100], interval: 300ms, failAfter: 2, analysis: { minRequests: 10 } }',
     'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public } }',
     '',
   ].join('\n');
@@ -411,7 +411,7 @@ describe('berth deploy, a canary', () => {
       'keyed',
       [
         'serve: { auth: { apiKeys: keys.json } }',
-        'rollout: { strategy: canary, steps: [100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+        'rollout: { strategy: canary, steps: [100], interval: 300ms, failAfter: 2, analysis: { minRequests: 10 } }',
         'kubernetes: { traffic: gateway-api, gatewayApi: { gateway: public } }',
         '',
       ].join('\n'),
@@ -483,7 +483,7 @@ describe('berth deploy, a canary', () => {
       'guarded',
       [
         'serve: { auth: { apiKeys: keys.json } }',
-        'rollout: { strategy: canary, steps: [25, 100], interval: 1s, failAfter: 2, analysis: { minRequests: 10 } }',
+        'rollout: { strategy: canary, steps: [25, 100], interval: 300ms, failAfter: 2, analysis: { minRequests: 10 } }',
         'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
         '',
       ].join('\n'),
@@ -520,7 +520,7 @@ describe('berth deploy, a canary', () => {
     const file = spec(
       'agreed',
       [
-        'rollout: { strategy: shadow, steps: [100], interval: 1s, failAfter: 1, analysis: { minRequests: 10, agreement: 0.9 } }',
+        'rollout: { strategy: shadow, steps: [100], interval: 300ms, failAfter: 1, analysis: { minRequests: 10, agreement: 0.9 } }',
         'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
         '',
       ].join('\n'),
@@ -550,7 +550,7 @@ describe('berth deploy, a canary', () => {
     const file = spec(
       'mirrored',
       [
-        'rollout: { strategy: shadow, steps: [100], interval: 1s, failAfter: 1, analysis: { minRequests: 10 } }',
+        'rollout: { strategy: shadow, steps: [100], interval: 300ms, failAfter: 1, analysis: { minRequests: 10 } }',
         'kubernetes: { gateway: { enabled: true, replicas: 1 } }',
         '',
       ].join('\n'),
