@@ -12,6 +12,12 @@
  * `"other"`, so that a client sending random model names cannot grow the series without bound.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  CounterFamily,
+  HistogramFamily,
+  type CounterSeries,
+  type HistogramSeries,
+} from '../observability/index.js';
 import type { BreakerState } from './circuit-breaker.js';
 import type { RolloutState } from './rollout-analysis.js';
 import type { UpstreamView } from './upstream-pool.js';
@@ -107,26 +113,35 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
   const registers = [registry];
   const snapshot = memoisedPerScrape(options.collect);
 
-  const requests = new Counter({
+  // The three series every request touches are berth's own families (plain numbers, labels checked
+  // once per series), each series kept here by its label values: prom-client would hash a labels
+  // object on every observation.
+  const requests = new CounterFamily({
     name: 'berth_gateway_requests_total',
     help: 'Requests the gateway answered, by model, track (stable, canary, shadow) and HTTP status.',
     labelNames: ['model', 'track', 'code'] as const,
     registers,
   });
-  const requestSeconds = new Histogram({
+  const requestSeconds = new HistogramFamily({
     name: 'berth_gateway_request_duration_seconds',
     help: 'Time from a request reaching the gateway to its answer, waits and retries included.',
     labelNames: ['model', 'track'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const attemptSeconds = new Histogram({
+  const attemptSeconds = new HistogramFamily({
     name: 'berth_gateway_upstream_duration_seconds',
     help: 'Time of one attempt at a replica, from sending the request to its answer or failure.',
     labelNames: ['upstream'] as const,
     buckets: LATENCY_BUCKETS,
     registers,
   });
+  /** By model label, then track: the duration series and the counter of each status. */
+  const requestSeries = new Map<
+    string,
+    Map<GatewayTrack, { seconds: HistogramSeries; codes: Map<number, CounterSeries> }>
+  >();
+  const attemptSeries = new Map<string, HistogramSeries>();
   const retries = new Counter({
     name: 'berth_gateway_retries_total',
     help: 'Requests sent on to another replica, by reason (refused, reset, draining, timeout).',
@@ -261,11 +276,33 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
     contentType: registry.contentType,
     requestEnded(model, track, status, seconds) {
       const label = modelLabel(model, status);
-      requests.inc({ model: label, track, code: statusCode(status) });
-      requestSeconds.observe({ model: label, track }, seconds);
+      let byTrack = requestSeries.get(label);
+      if (byTrack === undefined) {
+        byTrack = new Map();
+        requestSeries.set(label, byTrack);
+      }
+      let series = byTrack.get(track);
+      if (series === undefined) {
+        series = { seconds: requestSeconds.labels({ model: label, track }), codes: new Map() };
+        byTrack.set(track, series);
+      }
+      // Keyed as the label is bounded: 100 to 599, everything else one key (0, "other").
+      const code = Number.isInteger(status) && status >= 100 && status <= 599 ? status : 0;
+      let counter = series.codes.get(code);
+      if (counter === undefined) {
+        counter = requests.labels({ model: label, track, code: statusCode(status) });
+        series.codes.set(code, counter);
+      }
+      counter.inc();
+      series.seconds.observe(seconds);
     },
     attemptEnded(upstream, seconds) {
-      attemptSeconds.observe({ upstream }, seconds);
+      let series = attemptSeries.get(upstream);
+      if (series === undefined) {
+        series = attemptSeconds.labels({ upstream });
+        attemptSeries.set(upstream, series);
+      }
+      series.observe(seconds);
     },
     retried(reason) {
       retries.inc({ reason });
@@ -290,6 +327,7 @@ export function createGatewayMetrics(options: GatewayMetricsOptions = {}): Gatew
       comparisons.inc({ outcome: agree ? 'agree' : 'differ' });
     },
     upstreamRemoved(upstream) {
+      attemptSeries.delete(upstream);
       attemptSeconds.remove({ upstream });
       ejections.remove({ upstream });
     },

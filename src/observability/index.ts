@@ -9,4 +9,5 @@ export {
   type LogLevel,
 } from './logger.js';
 export { createServerMetrics, type ServerMetrics } from './metrics.js';
+export { CounterFamily, CounterSeries, HistogramFamily, HistogramSeries } from './metric-families.js';
 export { ModelStats, type BatchStat, type DurationStat, type ModelStatsJson } from './model-stats.js';

@@ -83,6 +83,11 @@ abstract class Family<L extends string, Child> {
     return found.child;
   }
 
+  /** Drops the series of these label values (an upstream that left for good); a no-op when there is none. */
+  remove(labels: Labels<L>): void {
+    this.children.delete(JSON.stringify(this.labelNames.map((name) => String(labels[name]))));
+  }
+
   /** What the Registry writes in the text format. */
   getForPromString(): Promise<Exported> {
     const values: Sample[] = [];
