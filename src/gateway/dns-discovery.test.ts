@@ -91,7 +91,7 @@ describe('DnsDiscovery', () => {
     expect(changes).toHaveLength(2);
   });
 
-  it('keeps the last answer when a lookup fails, and reports the failure', async () => {
+  it('keeps the last answer when a lookup fails, and reports the failure once', async () => {
     const pool = new UpstreamPool();
     const dns = fakeDns(['10.0.0.1']);
     const errors: string[] = [];
@@ -103,7 +103,14 @@ describe('DnsDiscovery', () => {
     dns.answer = Object.assign(new Error('queryA ETIMEOUT fraud-pods'), { code: 'ETIMEOUT' });
     await discovery.refresh();
     expect(pool.view().map((u) => u.id)).toEqual(['10.0.0.1']);
+    // A resolver that stays down is reported once, and again after it came back and failed anew.
+    await discovery.refresh();
     expect(errors).toEqual(['queryA ETIMEOUT fraud-pods']);
+    dns.answer = ['10.0.0.1'];
+    await discovery.refresh();
+    dns.answer = Object.assign(new Error('queryA ETIMEOUT fraud-pods'), { code: 'ETIMEOUT' });
+    await discovery.refresh();
+    expect(errors).toEqual(['queryA ETIMEOUT fraud-pods', 'queryA ETIMEOUT fraud-pods']);
   });
 
   it('believes an empty answer (or ENOTFOUND) only the second time in a row', async () => {

@@ -6,9 +6,10 @@
  *
  * - An address that appears is added (its REST URL and gRPC address from the target's ports); one
  *   that is gone is removed. The ids are the addresses, so a pod keeps its counts while it stays.
- * - A failed lookup, or an empty answer after a full one, changes nothing the first time: the last
- *   answer stands (a DNS hiccup must not empty the pool). An empty answer twice in a row is
- *   believed: every pod is gone (the candidate removed, a scale to zero).
+ * - A failed lookup changes nothing: the last answer stands (a DNS hiccup must not empty the
+ *   pool), and it is reported once until a lookup succeeds again. An empty answer after a full one
+ *   is believed only the second time in a row: every pod is gone (the candidate removed, a scale
+ *   to zero).
  *
  * `membership` is the decision, pure; `DnsDiscovery` is the loop, on an injected resolver.
  */
@@ -85,7 +86,7 @@ export interface DnsDiscoveryOptions {
   readonly resolve?: Resolve;
   /** Called with every change the pool takes. */
   readonly onChange?: (added: readonly string[], removed: readonly string[]) => void;
-  /** Called when a lookup fails (the last answer stands). */
+  /** Called when a lookup fails (the last answer stands); once per failure, however long it lasts. */
   readonly onError?: (error: Error) => void;
 }
 
@@ -100,6 +101,8 @@ export class DnsDiscovery {
   private readonly resolve: Resolve;
   private timer: ReturnType<typeof setInterval> | undefined;
   private emptyAnswers = 0;
+  /** The last lookup failure reported, so that a resolver that stays down is reported once. */
+  private lastError: string | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -142,10 +145,13 @@ export class DnsDiscovery {
       // ENOTFOUND is how a headless Service with no ready pod answers: an empty answer.
       if ((error as NodeJS.ErrnoException).code === 'ENOTFOUND') resolved = [];
       else {
-        this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+        const failure = error instanceof Error ? error : new Error(String(error));
+        if (failure.message !== this.lastError) this.options.onError?.(failure);
+        this.lastError = failure.message;
         return;
       }
     }
+    this.lastError = undefined;
     if (resolved.length === 0 && this.members.size > 0 && ++this.emptyAnswers < 2) return;
     this.emptyAnswers = 0;
     const { add, remove } = membership(this.members, resolved);
