@@ -14,7 +14,7 @@ import { parseAllDocuments } from 'yaml';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem, type Pem } from '../helpers/certs.js';
-import { runCli, startListening, startServeLoaded } from '../helpers/cli.js';
+import { createKey, runCli, startListening, startServeLoaded } from '../helpers/cli.js';
 import { validateKubeObject } from '../helpers/kube-validate.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 
@@ -86,18 +86,8 @@ function podSecretFiles(): { pod: string; secrets: string; ca: Pem; key: string 
   const cert = makeCert(pod, ca, 'server', 'server');
   copyFileSync(cert.cert, join(secrets, 'tls.crt'));
   copyFileSync(cert.key, join(secrets, 'tls.key'));
-  const made = runCli([
-    'keys',
-    'create',
-    '--role',
-    'infer',
-    '--role',
-    'read',
-    '--file',
-    join(secrets, 'api-keys.json'),
-  ]);
-  expect(made.status).toBe(0);
-  return { pod, secrets, ca, key: made.stdout.trim() };
+  const key = createKey(join(secrets, 'api-keys.json'), 'infer', 'read');
+  return { pod, secrets, ca, key };
 }
 
 /** A pod's arguments without --port and --grpc-port and their values (the tests pick free ports). */

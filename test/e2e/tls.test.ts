@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inferenceMethods, type GrpcMethod } from '../../src/protocol/index.js';
 import { doubleModel, writeModel } from '../fixtures/models.js';
 import { makeCa, makeCert, pem, type Pem } from '../helpers/certs.js';
-import { runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
+import { createKey, runCli, startServeLoaded, type ServeProcess } from '../helpers/cli.js';
 import { tempDirsForFile } from '../helpers/temp-dir.js';
 import { until } from '../helpers/until.js';
 
@@ -118,18 +118,7 @@ beforeAll(() => {
   strangerClient = makeCert(dir, stranger, 'intruder', 'client');
   models = join(dir, 'models');
   writeModel(models, 'double', doubleModel());
-  const made = runCli([
-    'keys',
-    'create',
-    '--role',
-    'infer',
-    '--role',
-    'read',
-    '--file',
-    join(dir, 'keys.json'),
-  ]);
-  expect(made.status).toBe(0);
-  key = made.stdout.trim();
+  key = createKey(join(dir, 'keys.json'), 'infer', 'read');
 });
 
 describe('berth serve --tls-cert --tls-key', () => {

@@ -24,6 +24,13 @@ export function runCli(
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** `berth keys create --role R…` into `file` (made if missing): the key it prints once. */
+export function createKey(file: string, ...roles: string[]): string {
+  const made = runCli(['keys', 'create', ...roles.flatMap((role) => ['--role', role]), '--file', file]);
+  if (made.status !== 0) throw new Error(`berth keys create failed: ${made.stderr}`);
+  return made.stdout.trim();
+}
+
 export interface ServeProcess {
   readonly url: string;
   /** host:port of the gRPC endpoint, when it serves one. */
