@@ -333,6 +333,25 @@ describe('render', () => {
     expect(() => validateKubeObject({ apiVersion: 'v1', kind: 'Pod' })).toThrow(/no schema known/);
   });
 
+  it('warns when rate limits are counted per pod, and not when Redis shares them', () => {
+    const warned = (yaml: string) => rendered(yaml).warnings.filter((w) => w.startsWith('serve.limits'));
+    expect(warned('serve: { limits: { perCaller: 10/s } }\nreplicas: { min: 2, max: 4 }')).toEqual([
+      'serve.limits are counted by each of up to 4 pods on its own, so a caller may get 4 times the rate: set serve.limits.redis to share them',
+    ]);
+    expect(
+      warned(
+        'serve: { limits: { perCaller: 10/s } }\nkubernetes: { gateway: { enabled: true, replicas: 2 } }',
+      ),
+    ).toEqual([
+      'serve.limits are counted by each of up to 2 gateway pods on its own, so a caller may get 2 times the rate: set serve.limits.redis to share them',
+    ]);
+    expect(
+      warned('serve: { limits: { perCaller: 10/s, redis: env:REDIS_URL } }\nreplicas: { min: 2, max: 4 }'),
+    ).toEqual([]);
+    expect(warned('serve: { limits: { perCaller: 10/s } }')).toEqual([]);
+    expect(warned('serve: { limits: { maxConcurrent: 8 } }\nreplicas: { min: 2, max: 4 }')).toEqual([]);
+  });
+
   it('warns when the image is not pinned by digest', () => {
     expect(rendered('{}', { image: 'registry.example/fraud:1.0' }).warnings.join()).toMatch(
       /not pinned by digest/,

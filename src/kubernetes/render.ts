@@ -195,6 +195,19 @@ export function render(input: RenderInput): Rendered {
     warnings.push(
       'at zero pods, requests are refused (503 from the mesh) until the first pod is ready; clients should retry',
     );
+  // Rate limits are counted by each process that applies them: the gateway pods, or the model pods.
+  const limits = input.spec.serve?.limits;
+  const counters = ctx.gateway ? kube.gateway.replicas : ctx.replicas.max;
+  if (
+    input.candidateOf === undefined &&
+    limits !== undefined &&
+    (limits.perCaller !== undefined || limits.perModel !== undefined) &&
+    limits.redis === undefined &&
+    counters > 1
+  )
+    warnings.push(
+      `serve.limits are counted by each of up to ${counters} ${ctx.gateway ? 'gateway pods' : 'pods'} on its own, so a caller may get ${counters} times the rate: set serve.limits.redis to share them`,
+    );
   if (!/@sha256:[0-9a-f]{64}$/.test(input.image))
     warnings.push(
       `the image ${input.image} is not pinned by digest: a tag can be moved to other content (--pin looks its digest up)`,
