@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
 import { LOG_LEVELS } from '../observability/log-options.js';
 import { addAccessOptions, gatewayAccessOf, tlsOf, withServeSpec, type AccessFlags } from './access-flags.js';
-import { helpSection } from './help-text.js';
+import { helpSection, prose } from './help-text.js';
 import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { tuneServerProcess } from './server-process.js';
@@ -35,7 +35,7 @@ export function gatewayCommand(): Command {
   return addAccessOptions(new Command('gateway'))
     .summary('run the gateway alone, in front of OIP servers found by DNS (the gateway pods on Kubernetes)')
     .description(
-      [
+      prose([
         "Run berth up's gateway without its replicas: the Open Inference Protocol over REST and gRPC",
         'on --port and --grpc-port, forwarded to the servers --upstream names, with the same',
         'balancing (least outstanding requests), outlier ejection, circuit breakers, safe retries',
@@ -58,7 +58,7 @@ export function gatewayCommand(): Command {
         '',
         'SIGTERM or SIGINT: the gateway stops taking requests, answers those in flight (up to',
         '--drain-timeout), and exits 0.',
-      ].join('\n'),
+      ]),
     )
     .option('-f, --file <berth.yaml>', 'the spec file (default: ./berth.yaml when it exists)')
     .option('--upstream <dns:HOST:PORT>', 'the servers of the stable track (required)')

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatHelpSection, helpWidth, wrapExample, wrapWords } from './help-text.js';
+import { formatHelpSection, helpWidth, prose, wrapExample, wrapWords } from './help-text.js';
 
 describe('help text', () => {
   it('wraps prose to the width', () => {
@@ -36,5 +36,14 @@ describe('help text', () => {
     const text = formatHelpSection({ notes: ['x '.repeat(100)], examples: ['berth serve'] }, 80);
     expect(text.split('\n').every((l) => l.length <= 80)).toBe(true);
     expect(text).toContain('Examples:\n  berth serve');
+  });
+});
+
+describe('prose', () => {
+  it('joins the source lines of a paragraph, keeps paragraphs apart and examples as they are', () => {
+    expect(
+      prose(['Serve models over', 'REST and gRPC.', '', 'Then stop.', '  berth serve ./models', 'After.']),
+    ).toBe('Serve models over REST and gRPC.\n\nThen stop.\n  berth serve ./models\nAfter.');
+    expect(prose([])).toBe('');
   });
 });

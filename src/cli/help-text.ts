@@ -10,6 +10,36 @@ export interface HelpSection {
   readonly examples?: readonly string[];
 }
 
+/**
+ * A description written as source lines, as commander should print it: the lines of a paragraph
+ * joined into one (commander wraps it to the terminal; kept apart, each source line would be
+ * wrapped on its own and the text would come out ragged), paragraphs apart at '' lines, and lines
+ * indented by two spaces (an example) kept as they are.
+ *
+ * @example
+ * prose(['Serve models over', 'REST and gRPC.', '', '  berth serve ./models']);
+ * // 'Serve models over REST and gRPC.\n\n  berth serve ./models'
+ */
+export function prose(lines: readonly string[]): string {
+  const out: string[] = [];
+  let paragraph: string[] = [];
+  const end = () => {
+    if (paragraph.length > 0) out.push(paragraph.join(' '));
+    paragraph = [];
+  };
+  for (const line of lines) {
+    if (line === '') {
+      end();
+      out.push('');
+    } else if (line.startsWith('  ')) {
+      end();
+      out.push(line);
+    } else paragraph.push(line);
+  }
+  end();
+  return out.join('\n');
+}
+
 /** The width help is wrapped to: the terminal's columns, else 80, never under 40. */
 export function helpWidth(stream: { columns?: number; isTTY?: boolean } = process.stdout): number {
   const columns = stream.isTTY === true && stream.columns !== undefined ? stream.columns : 80;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { BerthError } from '../ground/index.js';
 import type { KeyEntry, KeyFile } from '../access/index.js';
-import { helpSection } from './help-text.js';
+import { helpSection, prose } from './help-text.js';
 import { table } from './table.js';
 
 const DEFAULT_FILE = 'berth-keys.json';
@@ -78,7 +78,7 @@ function createCommand(): Command {
   return new Command('create')
     .summary('make an API key, print it once, store its hash')
     .description(
-      [
+      prose([
         'Make a new API key with the roles given, print it once on standard output, and add its',
         'scrypt hash (never the key) to the key file, which is created owner-readable (0600) if it',
         'is not there. A server started with --api-keys on that file takes the new key within a',
@@ -87,7 +87,7 @@ function createCommand(): Command {
         'Roles: infer (inference), read (metadata, config, statistics, repository index), admin',
         '(repository load and unload), metrics (GET /metrics). --models limits every role of the',
         'key to models whose names match one of the patterns (* matches any run of characters).',
-      ].join('\n'),
+      ]),
     )
     .requiredOption('--role <role>', `a role: ${ROLE_NAMES.join(', ')} (repeatable)`, collect, [] as string[])
     .option(
@@ -219,12 +219,12 @@ export function keysCommand(): Command {
   return new Command('keys')
     .summary('API keys for --api-keys: create, list, revoke')
     .description(
-      [
+      prose([
         'Manage the API keys that `berth serve --api-keys FILE` accepts. Keys are stored as salted',
         'scrypt hashes; a key is shown once, when it is made. Clients send it as',
         '"Authorization: Bearer <key>" or "x-api-key: <key>" (gRPC: the same metadata).',
         'See docs/security.md.',
-      ].join('\n'),
+      ]),
     )
     .addCommand(createCommand())
     .addCommand(listCommand())

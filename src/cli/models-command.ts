@@ -1,6 +1,7 @@
 /** `berth models`: model control and state of a running server (berth or Triton), REST or gRPC. */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { prose } from './help-text.js';
 import type { OipClient } from '../client/index.js';
 import { BerthError, type ModelIndexEntry } from '../ground/index.js';
 import { parseDuration } from './option-parsers.js';
@@ -67,12 +68,12 @@ export function modelsCommand(): Command {
   const models = new Command('models')
     .summary('list, load and unload the models of a running server; pull the models of an image')
     .description(
-      [
+      prose([
         "List a running server's models with the state of each version (Triton's repository index),",
         'and load, reload or unload them. Load and unload need a server started with',
         '--model-control-mode explicit. Works over REST (http://) or gRPC (grpc://), against berth',
         'or Triton.',
-      ].join('\n'),
+      ]),
     );
 
   models.addCommand(

@@ -11,7 +11,7 @@ import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import type { ModelDescriptor } from '../repository/index.js';
 import type { LoadFailure } from '../runtime/index.js';
 import { MODEL_CONTROL_MODES } from '../engine/model-control.js';
-import { helpSection } from './help-text.js';
+import { helpSection, prose } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSeconds, parseSize } from './option-parsers.js';
 import { VERSION } from './version.js';
 import {
@@ -133,7 +133,7 @@ export function serveCommand(): Command {
   return addAccessOptions(new Command('serve'))
     .summary('serve ONNX models over the Open Inference Protocol (REST and gRPC)')
     .description(
-      [
+      prose([
         'Serve ONNX models over the Open Inference Protocol v2: REST (with Triton binary tensors) on',
         '--port, and gRPC (inference.GRPCInferenceService, grpc.health.v1, server reflection) on',
         '--grpc-port.',
@@ -150,7 +150,7 @@ export function serveCommand(): Command {
         '',
         'SIGTERM or SIGINT: readiness turns false, new requests are refused, in-flight requests',
         'finish (up to --drain-timeout), then the process exits 0.',
-      ].join('\n'),
+      ]),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
     .option(

@@ -11,7 +11,7 @@ import { BerthError } from '../ground/index.js';
 import { LOG_LEVELS } from '../observability/log-options.js';
 import { logFormatOf, logFormatOption, logLevelOption } from './log-flags.js';
 import type { LocalDeployment } from '../orchestrator/index.js';
-import { helpSection } from './help-text.js';
+import { helpSection, prose } from './help-text.js';
 import { parseChoice, parseDuration, parseInteger, parseSize } from './option-parsers.js';
 import { table } from './table.js';
 import { tuneServerProcess } from './server-process.js';
@@ -48,7 +48,7 @@ export function upCommand(): Command {
   return addAccessOptions(new Command('up'))
     .summary('run a gateway and self-healing, autoscaled replicas on this machine')
     .description(
-      [
+      prose([
         'Run models behind a gateway on this machine, in the foreground: the gateway listens on',
         '--port and --grpc-port (the Open Inference Protocol over REST and gRPC, tensors passed',
         'through unchanged) and forwards each request to one of several replicas, `berth serve` processes',
@@ -68,7 +68,7 @@ export function upCommand(): Command {
         'SIGTERM or SIGINT: the gateway stops taking requests and answers those in flight, the',
         'replicas drain and stop, and berth exits 0. No replica outlives `berth up`, even one',
         'killed with SIGKILL: each replica stops when its parent is gone.',
-      ].join('\n'),
+      ]),
     )
     .argument('[models...]', '.onnx files and/or model repository folders')
     .option('-f, --file <berth.yaml>', 'the spec file (default: ./berth.yaml when it exists)')
