@@ -13,25 +13,21 @@
  * - Hardened as the pods are (policy test): non-root, read-only root, no privileges, seccomp.
  */
 import { stringify } from 'yaml';
-import type {
-  IConfigMap,
-  IDeployment,
-  IPodDisruptionBudget,
-  IServiceAccount,
-  KubeObject,
-} from './objects.js';
+import type { IConfigMap, IDeployment, KubeObject } from './objects.js';
 import { berthLabels } from './objects.js';
 import { gatewayNetworkPolicy } from './network.js';
 import { podSecrets } from './pod-secrets.js';
 import { GRPC_PORT, HTTP_PORT, type RenderContext } from './render-context.js';
-import { podsService, service } from './traffic.js';
+import { peerAuthentication, podsService, service } from './traffic.js';
 import {
   CONFIG_DIR,
   CONTAINER_SECURITY,
+  disruptionBudget,
   listenArgs,
   POD_SECURITY,
   PRE_STOP_SECONDS,
   secretVolume,
+  serviceAccount,
   vaultAnnotations,
 } from './workload.js';
 import { createHash } from 'node:crypto';
@@ -43,7 +39,11 @@ export const TRAFFIC_KEY = 'traffic.json';
 export const gatewayName = (name: string): string => `${name}-gateway`;
 export const trafficConfigMapName = (name: string): string => `${name}-traffic`;
 
-/** The context of the gateway's objects: its labels, the serve section's TLS and secrets. */
+/**
+ * The context of the gateway's objects: its labels, the serve section's TLS and secrets, and
+ * `<name>-gateway` as the name its objects take unless they are given one, so that the pods'
+ * own builders (ServiceAccount, budget, PeerAuthentication) make the gateway's too.
+ */
 export function gatewayContext(ctx: RenderContext): RenderContext {
   const labels = berthLabels(ctx.name, 'gateway');
   const serve = ctx.input.spec.serve;
@@ -53,7 +53,7 @@ export function gatewayContext(ctx: RenderContext): RenderContext {
     gateway: false,
     tls: serve?.tls !== undefined,
     secrets: podSecrets(serve, ctx.kube.secrets.provider),
-    meta: (name = ctx.name) => ({
+    meta: (name = gatewayName(ctx.name)) => ({
       name,
       ...(ctx.namespace === undefined ? {} : { namespace: ctx.namespace }),
       labels: { ...labels.all },
@@ -106,7 +106,7 @@ function gatewayDeployment(g: RenderContext, config: string): IDeployment {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: g.meta(gatewayName(g.name)),
+    metadata: g.meta(),
     spec: {
       replicas: gateway.replicas,
       revisionHistoryLimit: 10,
@@ -193,25 +193,17 @@ function gatewayDeployment(g: RenderContext, config: string): IDeployment {
 }
 
 /**
- * The gateway's objects, given the pods' render context.
+ * The gateway's objects, given its context (gatewayContext).
  *
  * @example
- * const objects = gatewayObjects(ctx); // ServiceAccount, ConfigMaps, Deployment, Service, budget, policy
+ * const objects = gatewayObjects(gatewayContext(ctx)); // ServiceAccount, ConfigMaps, Deployment, Service, budget, policy
  */
-export function gatewayObjects(ctx: RenderContext): KubeObject[] {
-  const g = gatewayContext(ctx);
-  const name = gatewayName(g.name);
+export function gatewayObjects(g: RenderContext): KubeObject[] {
   const config = gatewaySpecFile(g);
-  const account: IServiceAccount = {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: g.meta(name),
-    automountServiceAccountToken: false,
-  };
   const configMap: IConfigMap = {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: g.meta(`${name}-config`),
+    metadata: g.meta(`${gatewayName(g.name)}-config`),
     data: { 'berth.yaml': config },
   };
   // No rollout: `berth deploy` writes a canary's steps here (the whole object, as berth).
@@ -221,23 +213,16 @@ export function gatewayObjects(ctx: RenderContext): KubeObject[] {
     metadata: g.meta(trafficConfigMapName(g.name)),
     data: { [TRAFFIC_KEY]: '{}\n' },
   };
-  const budget: IPodDisruptionBudget = {
-    apiVersion: 'policy/v1',
-    kind: 'PodDisruptionBudget',
-    metadata: g.meta(name),
-    spec: {
-      maxUnavailable: 1,
-      selector: { matchLabels: { ...g.labels.selector } },
-      unhealthyPodEvictionPolicy: 'AlwaysAllow',
-    },
-  };
+  const { network, traffic: mesh, mtls } = g.kube;
   return [
-    account,
+    serviceAccount(g),
     configMap,
     traffic,
     gatewayDeployment(g, config),
     service(g),
-    budget,
-    ...(ctx.kube.network.policy ? [gatewayNetworkPolicy(g, g.meta(name))] : []),
+    disruptionBudget(g),
+    ...(network.policy ? [gatewayNetworkPolicy(g, g.meta())] : []),
+    // The gateway's pods take mutual TLS from the mesh too.
+    ...(mesh === 'istio' && mtls ? [peerAuthentication(g)] : []),
   ];
 }

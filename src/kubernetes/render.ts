@@ -11,7 +11,7 @@ import { networkPolicy } from './network.js';
 import { berthLabels, type KubeObject } from './objects.js';
 import { podSecrets } from './pod-secrets.js';
 import type { RenderContext, RenderInput } from './render-context.js';
-import { gatewayContext, gatewayName, gatewayObjects } from './gateway-render.js';
+import { gatewayContext, gatewayObjects } from './gateway-render.js';
 import { externalSecret } from './secret-source.js';
 import {
   destinationRule,
@@ -131,9 +131,8 @@ export function render(input: RenderInput): Rendered {
   const { kube } = ctx;
   // With berth's gateway, the serve section (and its secrets) is the gateway's; a candidate is only
   // servers, called by the gateway of the deployment it is the candidate of.
-  const gateway = ctx.gateway ? gatewayContext(ctx) : undefined;
-  const withGateway = gateway !== undefined && input.candidateOf === undefined;
-  const { secrets } = withGateway ? gateway : ctx;
+  const gateway = ctx.gateway && input.candidateOf === undefined ? gatewayContext(ctx) : undefined;
+  const { secrets } = gateway ?? ctx;
   const auth = ctx.gateway ? undefined : input.spec.serve?.auth;
   const metricsKey =
     kube.serviceMonitor && (auth?.apiKeys !== undefined || auth?.jwt !== undefined)
@@ -172,7 +171,7 @@ export function render(input: RenderInput): Rendered {
   if (ctx.autoscaler === 'hpa') add(horizontalPodAutoscaler(ctx));
   if (ctx.autoscaler === 'keda') add(scaledObject(ctx));
   if (kube.network.policy) add(networkPolicy(ctx));
-  if (withGateway) for (const object of gatewayObjects(ctx)) add(object);
+  if (gateway !== undefined) for (const object of gatewayObjects(gateway)) add(object);
   if (kube.traffic === 'gateway-api') {
     add(httpRoute(ctx));
     add(grpcRoute(ctx));
@@ -181,9 +180,6 @@ export function render(input: RenderInput): Rendered {
     add(virtualService(ctx));
     add(destinationRule(ctx));
     if (kube.mtls) add(peerAuthentication(ctx));
-    // The gateway's pods take mutual TLS too (their own PeerAuthentication).
-    if (kube.mtls && withGateway)
-      add(peerAuthentication({ ...gateway, meta: (name = gatewayName(ctx.name)) => gateway.meta(name) }));
   }
   if (kube.serviceMonitor) add(serviceMonitor(ctx, metricsKey));
 
