@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { validateKubeObject } from '../../test/helpers/kube-validate.js';
-import { parseSpec } from '../spec/index.js';
+import { renderKubernetes } from '../../test/helpers/kube-render.js';
 import { canaryRoutes } from './canary-traffic.js';
-import { render } from './render.js';
 
-const objects = (kubernetes: string) =>
-  render({
-    name: 'fraud',
-    image: `r/fraud@sha256:${'a'.repeat(64)}`,
-    spec: parseSpec(`kubernetes: ${kubernetes}\n`, 'berth.yaml'),
-    models: [],
-    berthVersion: '0.1.0',
-  }).objects;
+const objects = renderKubernetes;
 
 describe('canaryRoutes', () => {
   it('splits Gateway API routes by weight, after a rule for the canary header', () => {

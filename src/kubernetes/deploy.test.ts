@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rollbackTarget, watchRollout, workloadOf, type Timing } from './deploy.js';
-import { parseSpec } from '../spec/index.js';
-import { render } from './render.js';
+import { renderKubernetes } from '../../test/helpers/kube-render.js';
 import type { Kube } from './kube-client.js';
 import type { DeploymentView } from './rollout-status.js';
 
@@ -97,14 +96,7 @@ describe('rollbackTarget', () => {
 });
 
 describe('workloadOf', () => {
-  const objects = (kubernetes: string) =>
-    render({
-      name: 'fraud',
-      image: `r/fraud@sha256:${'a'.repeat(64)}`,
-      spec: parseSpec(`kubernetes: ${kubernetes}\n`, 'berth.yaml'),
-      models: [],
-      berthVersion: '0.1.0',
-    }).objects;
+  const objects = renderKubernetes;
 
   it('names the workload kind and whether its pods ask for a GPU, whatever the resource is called', () => {
     expect(workloadOf(objects('{}'))).toEqual({ kind: 'Deployment', gpu: false });
