@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
+import type { SecretRef } from '../access/index.js';
 import { BerthError } from '../ground/index.js';
 import type { Kube, KubeTarget, RenderInput } from '../kubernetes/index.js';
 import { helpSection } from './help-text.js';
@@ -264,7 +265,6 @@ function checkCanary(prepared: RenderedSpec, metricsKey: boolean): void {
 /** The --metrics-key reference's value: `env:NAME` or `file:PATH` (never the key on the command line). */
 async function readMetricsKey(text: string): Promise<string> {
   const { parseSecretRef, resolveSecret } = await import('../access/index.js');
-  type SecretRef = ReturnType<typeof parseSecretRef>;
   let ref: SecretRef;
   try {
     ref = parseSecretRef(text);
