@@ -151,10 +151,7 @@ export function deployCommand(): Command {
             rollout: strategy,
             timeoutMs,
             intervalMs,
-            // Behind berth's gateway the pods serve plaintext (the gateway has the TLS).
-            tls:
-              prepared.input.spec.serve?.tls !== undefined &&
-              prepared.input.spec.kubernetes?.gateway.enabled !== true,
+            tls: rendered.tls,
             ...(metricsKey === undefined ? {} : { metricsKey }),
             gatewayTls: prepared.input.spec.serve?.tls !== undefined,
             gpu,

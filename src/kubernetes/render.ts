@@ -32,6 +32,8 @@ export interface Rendered {
   readonly secret: { readonly name: string; readonly keys: Readonly<Record<string, string>> } | undefined;
   /** GPUs each pod asks for. */
   readonly gpus: number;
+  /** Whether the model pods serve REST over TLS (serve.tls, unless berth's gateway holds it). */
+  readonly tls: boolean;
   /** Things the operator should know: each a sentence. */
   readonly warnings: readonly string[];
 }
@@ -219,6 +221,7 @@ export function render(input: RenderInput): Rendered {
         ? { 'prometheus-adapter-rules.yaml': adapterRules() }
         : {},
     gpus: ctx.gpus,
+    tls: ctx.tls,
     secret: secretToCreate(kube.secrets.provider, ctx.secretName, secretKeys, metricsKey),
     warnings,
   };
